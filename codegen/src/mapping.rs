@@ -1,0 +1,1103 @@
+//! Mappings (`providers/<name>/mappings/<model>.yaml`), checked against the unified
+//! model and the provider's OpenAPI document and lowered to the IR the emitter reads.
+//! The language is documented in `docs/mapping-language.md`.
+
+use crate::diagnostics::{did_you_mean, one_of};
+use crate::model::{FieldType, ModelSet, TypeDef, TypeKind};
+use crate::openapi::{self, Operation};
+use crate::path::{self, Seg};
+use crate::provider::{Provider, parse_path};
+use crate::reader::Reader;
+use crate::yaml::{Node, Value};
+
+/// A constant written by a mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// How one unified field (or a computed value) goes into the provider's request body.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// A scalar field at a path; `provider_type` is the OpenAPI type there, so numbers
+    /// bound for HubSpot's string-only properties are written as strings.
+    Scalar {
+        field: String,
+        ty: FieldType,
+        path: Vec<Seg>,
+        provider_type: Option<String>,
+        default: Option<Const>,
+    },
+    /// A unified list written to a provider scalar: the first element's `item_field`.
+    Primary {
+        field: String,
+        item_field: String,
+        item_ty: FieldType,
+        path: Vec<Seg>,
+        provider_type: Option<String>,
+    },
+    /// A unified list written element by element to a provider array.
+    Each {
+        field: String,
+        subs: Vec<(String, FieldType, Vec<Seg>)>,
+        path: Vec<Seg>,
+    },
+    /// Present parts joined by `separator`; `default` when every part is missing.
+    Join {
+        parts: Vec<String>,
+        separator: String,
+        path: Vec<Seg>,
+        default: Option<String>,
+    },
+    Const {
+        path: Vec<Seg>,
+        value: Const,
+    },
+    /// The current instant, ISO-8601.
+    Now {
+        path: Vec<Seg>,
+    },
+}
+
+impl Write {
+    pub fn path(&self) -> &[Seg] {
+        match self {
+            Write::Scalar { path, .. }
+            | Write::Primary { path, .. }
+            | Write::Each { path, .. }
+            | Write::Join { path, .. }
+            | Write::Const { path, .. }
+            | Write::Now { path } => path,
+        }
+    }
+}
+
+/// How one unified field is read from the provider's record.
+#[derive(Clone, Debug)]
+pub enum Read {
+    Scalar {
+        field: String,
+        ty: FieldType,
+        path: Vec<Seg>,
+        required: bool,
+    },
+    Primary {
+        field: String,
+        item_type: String,
+        item_field: String,
+        item_ty: FieldType,
+        path: Vec<Seg>,
+    },
+    Each {
+        field: String,
+        item_type: String,
+        subs: Vec<(String, FieldType, Vec<Seg>)>,
+        path: Vec<Seg>,
+    },
+    /// The whole provider record (`$`), e.g. into `remote_data`.
+    Record { field: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum Returns {
+    /// The create response is the record.
+    Record,
+    /// The create response only carries the id (at this path); the record is read
+    /// back with the mapping's `get` action.
+    IdThenGet(Vec<Seg>),
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpCall {
+    pub operation: String,
+    pub method: String,
+    pub path: String,
+    /// The path parameter that takes the record id, for `get`.
+    pub id_param: Option<String>,
+    pub query: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Mapping {
+    pub model: String,
+    pub create: Option<(HttpCall, Returns)>,
+    pub get: Option<HttpCall>,
+    pub writes: Vec<Write>,
+    pub reads: Vec<Read>,
+    /// Unified fields the provider requires on create (from the OpenAPI `required`).
+    pub provider_required: Vec<String>,
+}
+
+const MAPPING_KEYS: &[&str] = &["model", "description", "actions", "fields", "write"];
+const ACTIONS: &[&str] = &["create", "get"];
+const FIELD_RULE_KEYS: &[&str] = &[
+    "path",
+    "read_only",
+    "write_only",
+    "default",
+    "primary",
+    "each",
+];
+/// Transforms a `write:` entry may use; checked so a typo is a build error.
+pub const TRANSFORMS: &[&str] = &["const", "join", "now"];
+
+pub fn read(
+    reader: &mut Reader,
+    root: &Node,
+    models: &ModelSet,
+    provider: &Provider,
+) -> Option<Mapping> {
+    if !reader.keys(root, MAPPING_KEYS, "a mapping") {
+        return None;
+    }
+    let (model_name, model_node) =
+        reader.required_string(root, "model", "the unified model this file maps")?;
+    let Some(model) = models.get(&model_name).filter(|m| m.is_model) else {
+        let help = match did_you_mean(&model_name, models.model_names()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("unified models are {}", one_of(models.model_names())),
+        };
+        reader
+            .error(model_node, format!("unknown unified model `{model_name}`"))
+            .help = Some(help);
+        return None;
+    };
+    let mut checker = Checker {
+        reader,
+        models,
+        provider,
+        model,
+    };
+
+    let mut create_op = None;
+    let mut get_op = None;
+    let mut returns = Returns::Record;
+    let mut actions_node = None;
+    if let Some(actions) = root.get("actions") {
+        actions_node = Some(actions);
+        checker.reader.keys(actions, ACTIONS, "`actions`");
+        if let Some(create) = actions.get("create") {
+            checker
+                .reader
+                .keys(create, &["operation", "returns"], "the `create` action");
+            create_op = checker.operation(create, &["post", "put"]);
+            if let Some(spec) = create.get("returns") {
+                returns = checker.returns(spec);
+            }
+        }
+        if let Some(get) = actions.get("get") {
+            checker
+                .reader
+                .keys(get, &["operation", "query", "id"], "the `get` action");
+            get_op = checker.operation(get, &["get"]);
+        }
+    } else {
+        checker.reader.error(root, "the mapping has no `actions:`").help =
+            Some("add `actions: { create: { operation: <operationId> }, get: { operation: <operationId> } }`".into());
+    }
+    if matches!(returns, Returns::IdThenGet(_)) && get_op.is_none() {
+        checker.reader.error(root, "`create.returns: { id: ... }` reads the record back with `get`, but the mapping has no `get` action");
+    }
+
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    match root.get("fields") {
+        Some(fields) if matches!(fields.value, Value::Map(_)) => {
+            for (name_node, rule) in fields.entries() {
+                checker.field(
+                    name_node,
+                    rule,
+                    create_op.map(|(op, _)| op),
+                    get_op.map(|(op, _)| op),
+                    &returns,
+                    &mut writes,
+                    &mut reads,
+                );
+            }
+        }
+        Some(other) => {
+            checker
+                .reader
+                .error(other, "`fields` must map unified fields to provider paths");
+        }
+        None => {
+            checker.reader.error(root, "the mapping has no `fields:`");
+        }
+    }
+    if let Some(computed) = root.get("write") {
+        for (path_node, rule) in computed.entries() {
+            if let Some(write) = checker.computed(path_node, rule, create_op.map(|(op, _)| op)) {
+                writes.push(write);
+            }
+        }
+    }
+
+    let mut provider_required = Vec::new();
+    let create = match create_op {
+        Some((op, op_node)) => {
+            checker.required_fields(op, op_node, &writes, &mut provider_required);
+            Some((checker.call(op, None, None), returns))
+        }
+        None => None,
+    };
+    let get = match (get_op, actions_node.and_then(|a| a.get("get"))) {
+        (Some((op, _)), Some(get_node)) => {
+            let query = checker.query(op, get_node, &reads);
+            let id_param = checker.id_param(op, get_node);
+            Some(checker.call(op, id_param, Some(query)))
+        }
+        _ => None,
+    };
+    Some(Mapping {
+        model: model.name.clone(),
+        create,
+        get,
+        writes,
+        reads,
+        provider_required,
+    })
+}
+
+struct Checker<'r, 's, 'm> {
+    reader: &'r mut Reader<'s>,
+    models: &'m ModelSet,
+    provider: &'m Provider,
+    model: &'m TypeDef,
+}
+
+impl<'m> Checker<'_, '_, 'm> {
+    fn operation<'n>(
+        &mut self,
+        action: &'n Node,
+        methods: &[&str],
+    ) -> Option<(&'m Operation, &'n Node)> {
+        let (id, node) = self
+            .reader
+            .required_string(action, "operation", "the operationId")?;
+        let openapi = &self.provider.openapi;
+        let Some(op) = openapi.operation(&id) else {
+            let ids = openapi.operations.iter().map(|op| op.id.as_str());
+            let help = match did_you_mean(&id, ids.clone()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!(
+                    "operations in the OpenAPI document of `{}` are {}",
+                    self.provider.name,
+                    one_of(ids)
+                ),
+            };
+            self.reader
+                .error(node, format!("unknown operation `{id}`"))
+                .with_label_mut(format!(
+                    "no operationId `{id}` in {}'s OpenAPI document",
+                    self.provider.name
+                ))
+                .help = Some(help);
+            return None;
+        };
+        if !methods.contains(&op.method.as_str()) {
+            self.reader.error(
+                node,
+                format!(
+                    "operation `{id}` is `{} {}`, but this action needs {}",
+                    op.method.to_uppercase(),
+                    op.path,
+                    methods
+                        .iter()
+                        .map(|m| m.to_uppercase())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            );
+            return None;
+        }
+        Some((op, node))
+    }
+
+    fn returns(&mut self, spec: &Node) -> Returns {
+        if spec.as_str() == Some("record") {
+            return Returns::Record;
+        }
+        if self.reader.keys(spec, &["id"], "`returns`")
+            && let Some((text, node)) = self.reader.required_string(spec, "id", "the id path")
+            && let Some(path) = parse_path(self.reader, &text, node)
+        {
+            return Returns::IdThenGet(path);
+        }
+        Returns::Record
+    }
+
+    fn call(
+        &self,
+        op: &Operation,
+        id_param: Option<String>,
+        query: Option<Vec<(String, String)>>,
+    ) -> HttpCall {
+        HttpCall {
+            operation: op.id.clone(),
+            method: op.method.clone(),
+            path: op.path.clone(),
+            id_param,
+            query: query.unwrap_or_default(),
+        }
+    }
+
+    fn id_param(&mut self, op: &Operation, get: &Node) -> Option<String> {
+        let path_params: Vec<&str> = op
+            .parameters
+            .iter()
+            .filter(|p| p.location == "path")
+            .map(|p| p.name.as_str())
+            .collect();
+        if let Some((name, node)) = self.reader.optional_string(get, "id", "the id parameter") {
+            if !path_params.contains(&name.as_str()) {
+                self.reader
+                    .error(
+                        node,
+                        format!("`{name}` is not a path parameter of `{}`", op.id),
+                    )
+                    .help = Some(format!(
+                    "path parameters are {}",
+                    one_of(path_params.iter().copied())
+                ));
+            }
+            return Some(name);
+        }
+        match path_params.as_slice() {
+            [only] => Some(only.to_string()),
+            _ => {
+                self.reader.error(get, format!("operation `{}` has {} path parameters; say which takes the record id with `id:`", op.id, path_params.len()));
+                None
+            }
+        }
+    }
+
+    fn query(&mut self, op: &Operation, get: &Node, reads: &[Read]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let Some(query) = get.get("query") else {
+            return out;
+        };
+        for (name_node, value) in query.entries() {
+            let Some(name) = self.reader.string(name_node, "a query parameter") else {
+                continue;
+            };
+            let known: Vec<&str> = op
+                .parameters
+                .iter()
+                .filter(|p| p.location == "query")
+                .map(|p| p.name.as_str())
+                .collect();
+            if !known.contains(&name.as_str()) {
+                let help = match did_you_mean(&name, known.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!(
+                        "query parameters of `{}` are {}",
+                        op.id,
+                        one_of(known.iter().copied())
+                    ),
+                };
+                self.reader
+                    .error(
+                        name_node,
+                        format!("`{name}` is not a query parameter of `{}`", op.id),
+                    )
+                    .help = Some(help);
+                continue;
+            }
+            if let Some(prefix) = value.get("mapped_under") {
+                let Some(prefix) = self.reader.string(prefix, "a path prefix") else {
+                    continue;
+                };
+                let mut keys: Vec<String> = Vec::new();
+                for read in reads {
+                    let path = match read {
+                        Read::Scalar { path, .. }
+                        | Read::Primary { path, .. }
+                        | Read::Each { path, .. } => path,
+                        Read::Record { .. } => continue,
+                    };
+                    if let [Seg::Key(first), Seg::Key(key), ..] = path.as_slice()
+                        && *first == prefix
+                        && !keys.contains(key)
+                    {
+                        keys.push(key.clone());
+                    }
+                }
+                if keys.is_empty() {
+                    self.reader.error(
+                        value,
+                        format!("no field of this mapping is read from under `{prefix}`"),
+                    );
+                }
+                out.push((name, keys.join(",")));
+            } else if let Some(text) = self
+                .reader
+                .string(value, "a query value or `{ mapped_under: ... }`")
+            {
+                out.push((name, text));
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn field(
+        &mut self,
+        name_node: &Node,
+        rule: &Node,
+        create: Option<&Operation>,
+        get: Option<&Operation>,
+        returns: &Returns,
+        writes: &mut Vec<Write>,
+        reads: &mut Vec<Read>,
+    ) {
+        let Some(name) = self.reader.string(name_node, "a unified field name") else {
+            return;
+        };
+        let Some(field) = self.model.field(&name) else {
+            let names = self.model.fields().iter().map(|f| f.name.as_str());
+            let help = match did_you_mean(&name, names.clone()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("fields of `{}` are {}", self.model.name, one_of(names)),
+            };
+            self.reader
+                .error(name_node, format!("unknown unified field `{name}`"))
+                .with_label_mut(format!("`{}` has no field `{name}`", self.model.name))
+                .help = Some(help);
+            return;
+        };
+        // Shorthand `field: path`, or a rule mapping.
+        let (path_text, path_node, rule_map) = match &rule.value {
+            Value::Str(text) => (text.clone(), rule, None),
+            Value::Map(_) => {
+                if !self
+                    .reader
+                    .keys(rule, FIELD_RULE_KEYS, &format!("the mapping of `{name}`"))
+                {
+                    return;
+                }
+                let Some((text, node)) = self.reader.required_string(
+                    rule,
+                    "path",
+                    &format!("the provider path of `{name}`"),
+                ) else {
+                    return;
+                };
+                (text, node, Some(rule))
+            }
+            _ => {
+                let found = rule.kind();
+                self.reader.error(rule, format!("the mapping of `{name}` must be a provider path or a mapping, found {found}"));
+                return;
+            }
+        };
+        let Some(path) = parse_path(self.reader, &path_text, path_node) else {
+            return;
+        };
+        let (mut read_only, mut write_only) = (field.read_only, field.write_only);
+        let mut default = None;
+        let mut primary = None;
+        let mut each = None;
+        if let Some(rule) = rule_map {
+            read_only |= self.reader.boolean(rule, "read_only");
+            write_only |= self.reader.boolean(rule, "write_only");
+            default = rule.get("default").and_then(|d| self.constant(d));
+            primary = rule.get("primary");
+            each = rule.get("each");
+        }
+        let item_type = match &field.ty {
+            FieldType::List(item) => match item.as_ref() {
+                FieldType::Named(name) => self.models.get(name),
+                _ => None,
+            },
+            _ => None,
+        };
+
+        if path.is_empty() {
+            if !matches!(field.ty, FieldType::Json) {
+                self.reader.error(
+                    path_node,
+                    format!(
+                        "`$` (the whole record) can only map to a json field; `{name}` is {}",
+                        field.ty.describe()
+                    ),
+                );
+            }
+            reads.push(Read::Record { field: name });
+            return;
+        }
+
+        if let Some(primary_node) = primary {
+            let Some(item_type) = item_type else {
+                self.reader.error(
+                    primary_node,
+                    format!(
+                        "`primary` needs a list of objects; `{name}` is {}",
+                        field.ty.describe()
+                    ),
+                );
+                return;
+            };
+            let Some(item_field) = self.item_field(item_type, primary_node) else {
+                return;
+            };
+            let item_ty = item_field.ty.clone();
+            let item_name = item_field.name.clone();
+            if !read_only && let Some(op) = create {
+                let provider_type = self.check_path(
+                    op.request.as_ref(),
+                    op,
+                    &path,
+                    path_node,
+                    "request body",
+                    &item_ty,
+                    &format!("{name}[].{item_name}"),
+                );
+                writes.push(Write::Primary {
+                    field: name.clone(),
+                    item_field: item_name.clone(),
+                    item_ty: item_ty.clone(),
+                    path: path.clone(),
+                    provider_type: provider_type.flatten(),
+                });
+            }
+            if !write_only {
+                self.check_read(
+                    create,
+                    get,
+                    returns,
+                    &path,
+                    path_node,
+                    &item_ty,
+                    &format!("{name}[].{item_name}"),
+                );
+                reads.push(Read::Primary {
+                    field: name,
+                    item_type: item_type.name.clone(),
+                    item_field: item_name,
+                    item_ty,
+                    path,
+                });
+            }
+            return;
+        }
+
+        if let Some(each_node) = each {
+            let Some(item_type) = item_type else {
+                self.reader.error(
+                    each_node,
+                    format!(
+                        "`each` needs a list of objects; `{name}` is {}",
+                        field.ty.describe()
+                    ),
+                );
+                return;
+            };
+            let mut subs = Vec::new();
+            for (sub_node, sub_path_node) in each_node.entries() {
+                let Some(sub_field) = self.item_field(item_type, sub_node) else {
+                    continue;
+                };
+                let Some(text) = self.reader.string(sub_path_node, "a provider path") else {
+                    continue;
+                };
+                let Some(sub_path) = parse_path(self.reader, &text, sub_path_node) else {
+                    continue;
+                };
+                let mut full = path.clone();
+                full.push(Seg::Index(0));
+                full.extend(sub_path.iter().cloned());
+                let label = format!("{name}[].{}", sub_field.name);
+                if !read_only && let Some(op) = create {
+                    self.check_path(
+                        op.request.as_ref(),
+                        op,
+                        &full,
+                        sub_path_node,
+                        "request body",
+                        &sub_field.ty,
+                        &label,
+                    );
+                }
+                if !write_only {
+                    self.check_read(
+                        create,
+                        get,
+                        returns,
+                        &full,
+                        sub_path_node,
+                        &sub_field.ty,
+                        &label,
+                    );
+                }
+                subs.push((sub_field.name.clone(), sub_field.ty.clone(), sub_path));
+            }
+            if !read_only && create.is_some() {
+                writes.push(Write::Each {
+                    field: name.clone(),
+                    subs: subs.clone(),
+                    path: path.clone(),
+                });
+            }
+            if !write_only {
+                reads.push(Read::Each {
+                    field: name,
+                    item_type: item_type.name.clone(),
+                    subs,
+                    path,
+                });
+            }
+            return;
+        }
+
+        if let FieldType::List(_) = field.ty {
+            self.reader
+                .error(path_node, format!("type mismatch: `{name}` is {}, a list, but `{path_text}` is one value", field.ty.describe()))
+                .with_label_mut("maps a list to a single provider field")
+                .help = Some("add `primary: <item field>` to write the first element and read one back, or `each:` when the provider field is an array".into());
+            return;
+        }
+        if !read_only && let Some(op) = create {
+            let provider_type = self.check_path(
+                op.request.as_ref(),
+                op,
+                &path,
+                path_node,
+                "request body",
+                &field.ty,
+                &name,
+            );
+            writes.push(Write::Scalar {
+                field: name.clone(),
+                ty: field.ty.clone(),
+                path: path.clone(),
+                provider_type: provider_type.flatten(),
+                default,
+            });
+        }
+        if !write_only {
+            self.check_read(create, get, returns, &path, path_node, &field.ty, &name);
+            reads.push(Read::Scalar {
+                field: name,
+                ty: field.ty.clone(),
+                path,
+                required: field.required && field.read_only,
+            });
+        }
+    }
+
+    fn item_field(
+        &mut self,
+        item_type: &'m TypeDef,
+        node: &Node,
+    ) -> Option<&'m crate::model::Field> {
+        let name = self.reader.string(node, "an item field")?;
+        match item_type.field(&name) {
+            Some(field) => Some(field),
+            None => {
+                let names = item_type.fields().iter().map(|f| f.name.as_str());
+                let help = match did_you_mean(&name, names.clone()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("fields of `{}` are {}", item_type.name, one_of(names)),
+                };
+                self.reader
+                    .error(
+                        node,
+                        format!("unknown unified field `{name}` in `{}`", item_type.name),
+                    )
+                    .help = Some(help);
+                None
+            }
+        }
+    }
+
+    /// Checks a read path against every response the record is read from.
+    #[allow(clippy::too_many_arguments)]
+    fn check_read(
+        &mut self,
+        create: Option<&Operation>,
+        get: Option<&Operation>,
+        returns: &Returns,
+        path: &[Seg],
+        node: &Node,
+        ty: &FieldType,
+        label: &str,
+    ) {
+        if let Some(op) = get {
+            self.check_path(op.response.as_ref(), op, path, node, "response", ty, label);
+        }
+        if let (Some(op), Returns::Record) = (create, returns) {
+            self.check_path(op.response.as_ref(), op, path, node, "response", ty, label);
+        }
+    }
+
+    /// Resolves `path` (below the provider's envelope) in an operation's schema and
+    /// checks the unified type fits. Returns the provider's JSON type at the path
+    /// (`Some(None)` when the schema leaves it open), or `None` after a reported error.
+    #[allow(clippy::too_many_arguments)]
+    fn check_path(
+        &mut self,
+        schema: Option<&Node>,
+        op: &Operation,
+        path: &[Seg],
+        node: &Node,
+        part: &str,
+        ty: &FieldType,
+        label: &str,
+    ) -> Option<Option<String>> {
+        let schema = schema?;
+        let root = &self.provider.openapi.root;
+        let mut current = openapi::resolve(self.reader, root, schema);
+        let full: Vec<Seg> = self
+            .provider
+            .envelope
+            .iter()
+            .cloned()
+            .chain(path.iter().cloned())
+            .collect();
+        let envelope_len = self.provider.envelope.len();
+        for (position, seg) in full.iter().enumerate() {
+            let shown_prefix = path::display(&full[envelope_len..position.max(envelope_len)]);
+            match seg {
+                Seg::Key(key) => {
+                    let properties = openapi::properties(self.reader, root, &current);
+                    if let Some((_, next)) = properties.iter().find(|(name, _)| name == key) {
+                        current = openapi::resolve(self.reader, root, next);
+                    } else if let Some(next) = openapi::additional(self.reader, root, &current) {
+                        current = next;
+                    } else if properties.is_empty() && openapi::schema_type(&current).is_none() {
+                        // A schema that says nothing constrains nothing.
+                        return Some(None);
+                    } else {
+                        let names = properties.iter().map(|(name, _)| name.as_str());
+                        let suggestion = did_you_mean(key, names.clone()).map(|close| {
+                            let mut fixed = full[envelope_len..position.max(envelope_len)].to_vec();
+                            fixed.push(Seg::Key(close.to_string()));
+                            fixed.extend(full[position + 1..].iter().cloned());
+                            path::display(&fixed)
+                        });
+                        let where_ = if shown_prefix == "$" {
+                            String::new()
+                        } else {
+                            format!(" under `{shown_prefix}`")
+                        };
+                        let help = match suggestion {
+                            Some(fixed) => format!("did you mean `{fixed}`?"),
+                            None => format!("expected {}", one_of(names)),
+                        };
+                        self.reader
+                            .error(
+                                node,
+                                format!("unknown provider field `{key}`{where_} for `{label}`"),
+                            )
+                            .with_label_mut(format!(
+                                "not in the {part} of `{}` ({} {})",
+                                op.id,
+                                op.method.to_uppercase(),
+                                op.path
+                            ))
+                            .help = Some(help);
+                        return None;
+                    }
+                }
+                Seg::Index(_) => match openapi::items(self.reader, root, &current) {
+                    Some(items) => current = items,
+                    None => {
+                        self.reader.error(
+                            node,
+                            format!(
+                                "`{shown_prefix}` is not an array in the {part} of `{}`",
+                                op.id
+                            ),
+                        );
+                        return None;
+                    }
+                },
+            }
+        }
+        let provider_type = openapi::schema_type(&current);
+        if let Some(found) = &provider_type
+            && !compatible(self.models, ty, found)
+        {
+            self.reader
+                .error(
+                    node,
+                    format!(
+                        "type mismatch: `{label}` is {} but `{}` is {found} in the {part} of `{}`",
+                        ty.describe(),
+                        path::display(path),
+                        op.id
+                    ),
+                )
+                .with_label_mut(format!("provider type {found}"))
+                .help = Some(hint_for(ty, found));
+            return None;
+        }
+        Some(provider_type)
+    }
+
+    fn constant(&mut self, node: &Node) -> Option<Const> {
+        match &node.value {
+            Value::Str(text) => Some(Const::Str(text.clone())),
+            Value::Int(n) => Some(Const::Int(*n)),
+            Value::Float(n) => Some(Const::Float(*n)),
+            Value::Bool(b) => Some(Const::Bool(*b)),
+            _ => {
+                let found = node.kind();
+                self.reader.error(
+                    node,
+                    format!("a constant must be a string, number or boolean, found {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn computed(
+        &mut self,
+        path_node: &Node,
+        rule: &Node,
+        create: Option<&Operation>,
+    ) -> Option<Write> {
+        let text = self.reader.string(path_node, "a provider path")?;
+        let path = parse_path(self.reader, &text, path_node)?;
+        let kind = rule
+            .entries()
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .find(|k| TRANSFORMS.contains(k));
+        let Some(kind) = kind else {
+            let first = rule.entries().first().map(|(k, _)| k.clone());
+            let node = first.as_ref().unwrap_or(rule);
+            let name = node.as_str().unwrap_or("?").to_string();
+            let help = match did_you_mean(&name, TRANSFORMS.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("transforms are {}", one_of(TRANSFORMS.iter().copied())),
+            };
+            self.reader
+                .error(node, format!("unknown transform `{name}`"))
+                .help = Some(help);
+            return None;
+        };
+        let write = match kind {
+            "const" => {
+                self.reader.keys(rule, &["const"], "a `const` value");
+                Write::Const {
+                    path: path.clone(),
+                    value: rule.get("const").and_then(|c| self.constant(c))?,
+                }
+            }
+            "now" => {
+                self.reader.keys(rule, &["now"], "a `now` value");
+                Write::Now { path: path.clone() }
+            }
+            _ => {
+                self.reader
+                    .keys(rule, &["join", "separator", "default"], "a `join`");
+                let mut parts = Vec::new();
+                for part in rule.get("join").map(Node::items).unwrap_or(&[]) {
+                    let Some(name) = self.reader.string(part, "a unified field") else {
+                        continue;
+                    };
+                    match self.model.field(&name) {
+                        Some(field) if matches!(field.ty, FieldType::String) => parts.push(name),
+                        Some(field) => {
+                            self.reader.error(
+                                part,
+                                format!(
+                                    "`join` takes string fields; `{name}` is {}",
+                                    field.ty.describe()
+                                ),
+                            );
+                        }
+                        None => {
+                            let names = self.model.fields().iter().map(|f| f.name.as_str());
+                            let help =
+                                did_you_mean(&name, names).map(|c| format!("did you mean `{c}`?"));
+                            self.reader
+                                .error(part, format!("unknown unified field `{name}`"))
+                                .help = help;
+                        }
+                    }
+                }
+                let separator = self
+                    .reader
+                    .optional_string(rule, "separator", "a separator")
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|| " ".into());
+                let default = self
+                    .reader
+                    .optional_string(rule, "default", "a default")
+                    .map(|(s, _)| s);
+                Write::Join {
+                    parts,
+                    separator,
+                    path: path.clone(),
+                    default,
+                }
+            }
+        };
+        if let Some(op) = create {
+            self.check_path(
+                op.request.as_ref(),
+                op,
+                &path,
+                path_node,
+                "request body",
+                &FieldType::String,
+                &text,
+            );
+        }
+        Some(write)
+    }
+
+    /// Every property the create operation's schema marks `required`, at every level a
+    /// write reaches, must be written. Unified fields that alone fill a required
+    /// provider field become required for this provider (checked before sending).
+    fn required_fields(
+        &mut self,
+        op: &Operation,
+        op_node: &Node,
+        writes: &[Write],
+        provider_required: &mut Vec<String>,
+    ) {
+        let Some(schema) = op.request.clone() else {
+            return;
+        };
+        let envelope = self.provider.envelope.clone();
+        let mut written: Vec<(Vec<Seg>, Option<String>)> = Vec::new();
+        for write in writes {
+            let mut full = envelope.clone();
+            full.extend(write.path().iter().cloned());
+            match write {
+                Write::Each { subs, .. } => {
+                    for (_, _, sub) in subs {
+                        let mut item = full.clone();
+                        item.push(Seg::Index(0));
+                        item.extend(sub.iter().cloned());
+                        written.push((item, None));
+                    }
+                }
+                Write::Scalar {
+                    field,
+                    default: None,
+                    ..
+                }
+                | Write::Primary { field, .. } => written.push((full, Some(field.clone()))),
+                _ => written.push((full, None)),
+            }
+        }
+        let all: Vec<&(Vec<Seg>, Option<String>)> = written.iter().collect();
+        self.required_at(op, op_node, &schema, 0, &all, provider_required);
+    }
+
+    fn required_at(
+        &mut self,
+        op: &Operation,
+        op_node: &Node,
+        schema: &Node,
+        depth: usize,
+        written: &[&(Vec<Seg>, Option<String>)],
+        provider_required: &mut Vec<String>,
+    ) {
+        let root = self.provider.openapi.root.clone();
+        let schema = openapi::resolve(self.reader, &root, schema);
+        if openapi::schema_type(&schema).as_deref() == Some("array") {
+            if let Some(items) = openapi::items(self.reader, &root, &schema) {
+                let deeper: Vec<_> = written
+                    .iter()
+                    .copied()
+                    .filter(|(p, _)| matches!(p.get(depth), Some(Seg::Index(_))))
+                    .collect();
+                if !deeper.is_empty() {
+                    self.required_at(op, op_node, &items, depth + 1, &deeper, provider_required);
+                }
+            }
+            return;
+        }
+        for name in openapi::required(self.reader, &root, &schema) {
+            let filling: Vec<_> = written
+                .iter()
+                .filter(|(p, _)| p.get(depth) == Some(&Seg::Key(name.clone())))
+                .collect();
+            if filling.is_empty() {
+                let mut at = written
+                    .first()
+                    .map(|(p, _)| p[..depth].to_vec())
+                    .unwrap_or_default();
+                at.push(Seg::Key(name.clone()));
+                let shown = path::display(&at[self.provider.envelope.len().min(at.len())..]);
+                self.reader
+                    .error(op_node, format!("missing required provider field: `{}` requires `{shown}`, but no field of this mapping writes it", op.id))
+                    .with_label_mut(format!("`{shown}` is required by the OpenAPI schema of `{}`", op.id))
+                    .help = Some(format!("map a unified field to `{shown}`, or give it a constant under `write:` (`{shown}: {{ const: ... }}`)"));
+            } else if let [(path, Some(field))] = filling.as_slice()
+                && path.len() == depth + 1
+                && !provider_required.contains(field)
+            {
+                provider_required.push(field.clone());
+            }
+        }
+        let properties = openapi::properties(self.reader, &root, &schema);
+        for (name, property) in properties {
+            let deeper: Vec<_> = written
+                .iter()
+                .copied()
+                .filter(|(p, _)| {
+                    p.len() > depth + 1 && p.get(depth) == Some(&Seg::Key(name.clone()))
+                })
+                .collect();
+            if !deeper.is_empty() {
+                self.required_at(
+                    op,
+                    op_node,
+                    &property,
+                    depth + 1,
+                    &deeper,
+                    provider_required,
+                );
+            }
+        }
+    }
+}
+
+fn compatible(models: &ModelSet, ty: &FieldType, provider: &str) -> bool {
+    match ty {
+        FieldType::String => provider == "string",
+        FieldType::Integer => matches!(provider, "integer" | "number" | "string"),
+        FieldType::Number => matches!(provider, "number" | "integer" | "string"),
+        FieldType::Boolean => matches!(provider, "boolean" | "string"),
+        FieldType::DateTime | FieldType::Date => {
+            matches!(provider, "string" | "integer" | "number")
+        }
+        FieldType::Json => true,
+        FieldType::List(_) => provider == "array",
+        FieldType::Named(name) => match models.get(name).map(|t| &t.kind) {
+            Some(TypeKind::Enum(_)) => provider == "string",
+            _ => provider == "object",
+        },
+    }
+}
+
+fn hint_for(ty: &FieldType, provider: &str) -> String {
+    match (ty, provider) {
+        (FieldType::List(_), _) => "a list maps to a provider array; use `primary:` for a single provider value".into(),
+        (_, "array") => "the provider field is an array: map a list field with `each:`, or index it (`path[0].key`)".into(),
+        (_, "object") => "the provider field is an object: map to one of its properties (`path.key`)".into(),
+        _ => format!("map a unified field of a matching type, or change the unified field's type to fit `{provider}`"),
+    }
+}
+
+/// Attaches a label to a just-reported diagnostic.
+trait LabelMut {
+    fn with_label_mut(&mut self, label: impl Into<String>) -> &mut Self;
+}
+
+impl LabelMut for crate::diagnostics::Diagnostic {
+    fn with_label_mut(&mut self, label: impl Into<String>) -> &mut Self {
+        self.label = Some(label.into());
+        self
+    }
+}

@@ -1,0 +1,345 @@
+//! Unified models and their shared types, read from `unified-models/*.yaml`.
+//!
+//! ```yaml
+//! models:
+//!   Contact:
+//!     description: A person ...
+//!     fields:
+//!       remote_id: { type: string, read_only: true, required: true }
+//!       email_addresses: { type: list<EmailAddress> }
+//! types:
+//!   EmailAddress:
+//!     fields:
+//!       email_address: { type: string, format: email, required: true }
+//!   EmailAddressType:
+//!     enum: [work, personal]
+//! ```
+
+use crate::diagnostics::{did_you_mean, one_of};
+use crate::reader::Reader;
+use crate::yaml::Node;
+
+/// The type of a unified field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    DateTime,
+    Date,
+    Json,
+    /// A named object or enum type from `types:`.
+    Named(String),
+    List(Box<FieldType>),
+}
+
+impl FieldType {
+    pub fn describe(&self) -> String {
+        match self {
+            FieldType::String => "string".into(),
+            FieldType::Integer => "integer".into(),
+            FieldType::Number => "number".into(),
+            FieldType::Boolean => "boolean".into(),
+            FieldType::DateTime => "datetime".into(),
+            FieldType::Date => "date".into(),
+            FieldType::Json => "json".into(),
+            FieldType::Named(name) => name.clone(),
+            FieldType::List(item) => format!("list<{}>", item.describe()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: String,
+    pub ty: FieldType,
+    pub description: Option<String>,
+    pub required: bool,
+    pub read_only: bool,
+    pub write_only: bool,
+    /// `email` is the one checked format today; `max_length` applies to strings.
+    pub format: Option<String>,
+    pub max_length: Option<usize>,
+    pub node: Node,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeKind {
+    Object(Vec<Field>),
+    /// An open enum: known values plus `Other(String)`.
+    Enum(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct TypeDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: TypeKind,
+    /// Models get separate read and write structs; shared types do not.
+    pub is_model: bool,
+    pub node: Node,
+}
+
+impl TypeDef {
+    pub fn fields(&self) -> &[Field] {
+        match &self.kind {
+            TypeKind::Object(fields) => fields,
+            TypeKind::Enum(_) => &[],
+        }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields().iter().find(|field| field.name == name)
+    }
+}
+
+/// Every model and type of a project, in file order.
+#[derive(Clone, Debug, Default)]
+pub struct ModelSet {
+    pub types: Vec<TypeDef>,
+}
+
+impl ModelSet {
+    pub fn get(&self, name: &str) -> Option<&TypeDef> {
+        self.types.iter().find(|ty| ty.name == name)
+    }
+
+    pub fn models(&self) -> impl Iterator<Item = &TypeDef> {
+        self.types.iter().filter(|ty| ty.is_model)
+    }
+
+    pub fn model_names(&self) -> impl Iterator<Item = &str> {
+        self.models().map(|model| model.name.as_str())
+    }
+}
+
+const FIELD_KEYS: &[&str] = &[
+    "type",
+    "description",
+    "required",
+    "read_only",
+    "write_only",
+    "format",
+    "max_length",
+];
+const FORMATS: &[&str] = &["email", "uri", "phone"];
+
+/// Reads one models file into `set`.
+pub fn read(reader: &mut Reader, root: &Node, set: &mut ModelSet) {
+    if !reader.keys(root, &["models", "types"], "a unified-models file") {
+        return;
+    }
+    for (section, is_model) in [("models", true), ("types", false)] {
+        let Some(section_node) = root.get(section) else {
+            continue;
+        };
+        if !matches!(section_node.value, crate::yaml::Value::Map(_)) {
+            reader.error(
+                section_node,
+                format!("`{section}` must map type names to definitions"),
+            );
+            continue;
+        }
+        for (name_node, body) in section_node.entries() {
+            let Some(name) = reader.string(name_node, "a type name") else {
+                continue;
+            };
+            if !is_type_name(&name) {
+                reader
+                    .error(name_node, format!("`{name}` is not a valid type name"))
+                    .help = Some("type names are UpperCamelCase, e.g. `Contact`".into());
+                continue;
+            }
+            if set.get(&name).is_some() {
+                reader.error(name_node, format!("type `{name}` is defined twice"));
+                continue;
+            }
+            if let Some(def) = read_type(reader, &name, body, is_model) {
+                set.types.push(def);
+            }
+        }
+    }
+}
+
+fn read_type(reader: &mut Reader, name: &str, body: &Node, is_model: bool) -> Option<TypeDef> {
+    if !reader.keys(
+        body,
+        &["description", "fields", "enum"],
+        &format!("type `{name}`"),
+    ) {
+        return None;
+    }
+    let description = reader
+        .optional_string(body, "description", "a description")
+        .map(|(d, _)| d);
+    let kind = match (body.get("fields"), body.get("enum")) {
+        (Some(fields), None) => TypeKind::Object(read_fields(reader, name, fields)),
+        (None, Some(values)) if !is_model => {
+            let mut known = Vec::new();
+            for value in values.items() {
+                if let Some(text) = reader.string(value, "an enum value") {
+                    known.push(text);
+                }
+            }
+            if values.items().is_empty() {
+                reader.error(values, "`enum` must be a non-empty list of values");
+            }
+            TypeKind::Enum(known)
+        }
+        _ => {
+            let want = if is_model {
+                "`fields:`"
+            } else {
+                "either `fields:` or `enum:`"
+            };
+            reader.error(body, format!("type `{name}` needs {want}"));
+            return None;
+        }
+    };
+    Some(TypeDef {
+        name: name.to_string(),
+        description,
+        kind,
+        is_model,
+        node: body.clone(),
+    })
+}
+
+fn read_fields(reader: &mut Reader, owner: &str, fields: &Node) -> Vec<Field> {
+    let mut out: Vec<Field> = Vec::new();
+    for (name_node, body) in fields.entries() {
+        let Some(name) = reader.string(name_node, "a field name") else {
+            continue;
+        };
+        if !is_field_name(&name) {
+            reader
+                .error(name_node, format!("`{name}` is not a valid field name"))
+                .help = Some("field names are snake_case, e.g. `first_name`".into());
+            continue;
+        }
+        if !reader.keys(body, FIELD_KEYS, &format!("field `{owner}.{name}`")) {
+            continue;
+        }
+        let Some((type_text, type_node)) =
+            reader.required_string(body, "type", &format!("the type of `{owner}.{name}`"))
+        else {
+            continue;
+        };
+        let Some(ty) = parse_type(&type_text) else {
+            reader
+                .error(type_node, format!("`{type_text}` is not a type"))
+                .help = Some("use string, integer, number, boolean, datetime, date, json, a type name, or list<...>".into());
+            continue;
+        };
+        let format =
+            reader
+                .optional_string(body, "format", "a format")
+                .and_then(|(format, node)| {
+                    if FORMATS.contains(&format.as_str()) {
+                        Some(format)
+                    } else {
+                        reader
+                            .error(&node.clone(), format!("unknown format `{format}`"))
+                            .help =
+                            Some(format!("formats are {}", one_of(FORMATS.iter().copied())));
+                        None
+                    }
+                });
+        let max_length = body.get("max_length").and_then(|node| match node.value {
+            crate::yaml::Value::Int(n) if n > 0 => Some(n as usize),
+            _ => {
+                reader.error(node, "`max_length` must be a positive integer");
+                None
+            }
+        });
+        let field = Field {
+            name,
+            ty,
+            description: reader
+                .optional_string(body, "description", "a description")
+                .map(|(d, _)| d),
+            required: reader.boolean(body, "required"),
+            read_only: reader.boolean(body, "read_only"),
+            write_only: reader.boolean(body, "write_only"),
+            format,
+            max_length,
+            node: name_node.clone(),
+        };
+        if field.read_only && field.write_only {
+            reader.error(
+                name_node,
+                format!(
+                    "field `{owner}.{}` cannot be both read_only and write_only",
+                    field.name
+                ),
+            );
+        }
+        out.push(field);
+    }
+    out
+}
+
+/// Checks that every named type a field uses exists; runs once all files are read.
+pub fn check_references(reader: &mut Reader, set: &ModelSet) {
+    for def in &set.types {
+        for field in def.fields() {
+            let mut ty = &field.ty;
+            while let FieldType::List(item) = ty {
+                ty = item;
+            }
+            if let FieldType::Named(name) = ty
+                && set.get(name).is_none()
+            {
+                let names = set.types.iter().map(|t| t.name.as_str());
+                let help = match did_you_mean(name, names.clone()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("defined types are {}", one_of(names)),
+                };
+                let type_node = field.node.clone();
+                reader
+                    .error(
+                        &type_node,
+                        format!(
+                            "field `{}.{}` uses unknown type `{name}`",
+                            def.name, field.name
+                        ),
+                    )
+                    .help = Some(help);
+            }
+        }
+    }
+}
+
+fn parse_type(text: &str) -> Option<FieldType> {
+    let text = text.trim();
+    if let Some(inner) = text
+        .strip_prefix("list<")
+        .and_then(|rest| rest.strip_suffix('>'))
+    {
+        return parse_type(inner).map(|item| FieldType::List(Box::new(item)));
+    }
+    Some(match text {
+        "string" => FieldType::String,
+        "integer" => FieldType::Integer,
+        "number" => FieldType::Number,
+        "boolean" => FieldType::Boolean,
+        "datetime" => FieldType::DateTime,
+        "date" => FieldType::Date,
+        "json" => FieldType::Json,
+        name if is_type_name(name) => FieldType::Named(name.to_string()),
+        _ => return None,
+    })
+}
+
+fn is_type_name(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+pub fn is_field_name(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}

@@ -1,0 +1,305 @@
+//! Provider definitions: `providers/<name>/provider.yaml` plus its OpenAPI document.
+
+use crate::diagnostics::one_of;
+use crate::openapi::OpenApi;
+use crate::path::{self, Seg};
+use crate::reader::Reader;
+use crate::yaml::{Node, Value};
+
+#[derive(Clone, Debug)]
+pub enum Auth {
+    Bearer,
+    Header(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct ErrorRule {
+    pub status: Option<u16>,
+    pub body: Vec<(Vec<Seg>, String)>,
+    pub category: String,
+    pub existing_id: Option<(Vec<Seg>, Option<String>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Provider {
+    pub name: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub base_url: String,
+    pub base_path: String,
+    pub auth: Auth,
+    pub config: Vec<(String, Option<String>)>,
+    pub envelope: Vec<Seg>,
+    pub error_message: Vec<Vec<Seg>>,
+    pub error_rules: Vec<ErrorRule>,
+    pub openapi: OpenApi,
+    pub node: Node,
+}
+
+pub const TOP_KEYS: &[&str] = &[
+    "name",
+    "display_name",
+    "description",
+    "docs",
+    "openapi",
+    "base_url",
+    "auth",
+    "config",
+    "envelope",
+    "errors",
+];
+/// The error categories a rule may name; they match the runtime's `ErrorCategory`.
+pub const CATEGORIES: &[&str] = &[
+    "auth",
+    "not_found",
+    "conflict",
+    "rate_limited",
+    "rejected",
+    "provider",
+];
+
+/// Reads a provider file; `openapi` is its already-parsed OpenAPI document.
+pub fn read(
+    reader: &mut Reader,
+    dir_name: &str,
+    root: &Node,
+    openapi: OpenApi,
+) -> Option<Provider> {
+    if !reader.keys(root, TOP_KEYS, "a provider definition") {
+        return None;
+    }
+    let (name, name_node) = reader.required_string(root, "name", "the provider name")?;
+    if name != dir_name {
+        reader
+            .error(
+                name_node,
+                format!("provider `{name}` lives in folder `{dir_name}`"),
+            )
+            .help = Some(format!(
+            "name the folder `{name}` or set `name: {dir_name}`"
+        ));
+    }
+    let display_name = reader
+        .optional_string(root, "display_name", "a display name")
+        .map(|(d, _)| d)
+        .unwrap_or_else(|| name.clone());
+    let description = reader
+        .optional_string(root, "description", "a description")
+        .map(|(d, _)| d);
+    let (base_url, base_node) = reader.required_string(root, "base_url", "the base URL")?;
+
+    let mut config = Vec::new();
+    if let Some(section) = root.get("config") {
+        for (key, body) in section.entries() {
+            let Some(key) = reader.string(key, "a setting name") else {
+                continue;
+            };
+            reader.keys(body, &["description"], &format!("setting `{key}`"));
+            let description = reader
+                .optional_string(body, "description", "a description")
+                .map(|(d, _)| d);
+            config.push((key, description));
+        }
+    }
+    // Placeholders in the base URL must be declared settings, so a connection can be
+    // checked before it is used.
+    let mut rest = base_url.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}').unwrap_or(after.len());
+        let key = &after[..close];
+        if !config.iter().any(|(declared, _)| declared == key) {
+            reader
+                .error(
+                    base_node,
+                    format!(
+                        "base URL uses `{{{key}}}`, which is not a declared connection setting"
+                    ),
+                )
+                .help = Some(format!(
+                "declare it under `config:` as `{key}: {{ description: ... }}`"
+            ));
+        }
+        rest = after.get(close + 1..).unwrap_or("");
+    }
+    let base_path = base_path_of(&base_url);
+
+    let auth = match root.get("auth") {
+        None => {
+            reader.error(
+                root,
+                "the provider needs `auth:` (e.g. `auth: { type: bearer }`)",
+            );
+            Auth::Bearer
+        }
+        Some(auth) => {
+            reader.keys(auth, &["type", "header"], "`auth`");
+            match reader.required_string(auth, "type", "the auth type") {
+                Some((ty, _)) if ty == "bearer" => Auth::Bearer,
+                Some((ty, _)) if ty == "header" => {
+                    match reader.required_string(auth, "header", "the header name") {
+                        Some((header, _)) => Auth::Header(header),
+                        None => Auth::Bearer,
+                    }
+                }
+                Some((ty, node)) => {
+                    reader.error(node, format!("unknown auth type `{ty}`")).help =
+                        Some("use `bearer` or `header`".into());
+                    Auth::Bearer
+                }
+                None => Auth::Bearer,
+            }
+        }
+    };
+
+    let envelope = match reader.optional_string(root, "envelope", "the envelope key") {
+        Some((text, node)) => parse_path(reader, &text, node).unwrap_or_default(),
+        None => Vec::new(),
+    };
+
+    let mut error_message = Vec::new();
+    let mut error_rules = Vec::new();
+    if let Some(errors) = root.get("errors") {
+        reader.keys(errors, &["message", "rules"], "`errors`");
+        for node in errors.get("message").map(Node::items).unwrap_or(&[]) {
+            if let Some(text) = reader.string(node, "a message path")
+                && let Some(path) = parse_path(reader, &text, node)
+            {
+                error_message.push(path);
+            }
+        }
+        for rule in errors.get("rules").map(Node::items).unwrap_or(&[]) {
+            if let Some(rule) = read_rule(reader, rule) {
+                error_rules.push(rule);
+            }
+        }
+    }
+
+    Some(Provider {
+        name,
+        display_name,
+        description,
+        base_url,
+        base_path,
+        auth,
+        config,
+        envelope,
+        error_message,
+        error_rules,
+        openapi,
+        node: root.clone(),
+    })
+}
+
+fn read_rule(reader: &mut Reader, rule: &Node) -> Option<ErrorRule> {
+    if !reader.keys(
+        rule,
+        &["status", "body", "category", "existing_id"],
+        "an error rule",
+    ) {
+        return None;
+    }
+    let status = match rule.get("status").map(|n| (&n.value, n)) {
+        None => None,
+        Some((Value::Int(code), _)) if (100..600).contains(code) => Some(*code as u16),
+        Some((_, node)) => {
+            reader.error(node, "`status` must be an HTTP status code such as 404");
+            None
+        }
+    };
+    let mut body = Vec::new();
+    if let Some(conditions) = rule.get("body") {
+        for (path_node, expected) in conditions.entries() {
+            let (Some(text), Some(expected)) = (
+                reader.string(path_node, "a body path"),
+                reader.string(expected, "an expected value"),
+            ) else {
+                continue;
+            };
+            if let Some(path) = parse_path(reader, &text, path_node) {
+                body.push((path, expected));
+            }
+        }
+    }
+    let (category, category_node) =
+        reader.required_string(rule, "category", "the error category")?;
+    if !CATEGORIES.contains(&category.as_str()) {
+        reader
+            .error(
+                category_node,
+                format!("unknown error category `{category}`"),
+            )
+            .help = Some(format!(
+            "categories are {}",
+            one_of(CATEGORIES.iter().copied())
+        ));
+    }
+    let existing_id = match rule.get("existing_id") {
+        None => None,
+        Some(extract) => {
+            reader.keys(extract, &["path", "pattern"], "`existing_id`");
+            let (text, node) = reader.required_string(extract, "path", "the id path")?;
+            let path = parse_path(reader, &text, node)?;
+            let pattern = reader.optional_string(extract, "pattern", "a regular expression").and_then(|(pattern, node)| {
+                match regex::Regex::new(&pattern) {
+                    Ok(compiled) if compiled.captures_len() >= 2 => Some(pattern),
+                    Ok(_) => {
+                        reader.error(node, "the pattern needs a capture group for the id, e.g. `Existing ID: (\\d+)`");
+                        None
+                    }
+                    Err(error) => {
+                        reader.error(node, format!("invalid regular expression: {error}"));
+                        None
+                    }
+                }
+            });
+            Some((path, pattern))
+        }
+    };
+    Some(ErrorRule {
+        status,
+        body,
+        category,
+        existing_id,
+    })
+}
+
+pub fn parse_path(reader: &mut Reader, text: &str, node: &Node) -> Option<Vec<Seg>> {
+    match path::parse(text) {
+        Ok(path) => Some(path),
+        Err(problem) => {
+            reader
+                .error(node, format!("invalid path `{text}`: {problem}"))
+                .help = Some(
+                "paths look like `properties.email`, `values.name[0].first_name` or `$`".into(),
+            );
+            None
+        }
+    }
+}
+
+/// The path part of a base URL: `{instance_url}/services/data/v62.0` → `/services/data/v62.0`.
+fn base_path_of(base_url: &str) -> String {
+    let after_origin = if let Some(rest) = base_url.strip_prefix('{') {
+        rest.find('}').map(|close| &rest[close + 1..]).unwrap_or("")
+    } else if let Some(scheme_end) = base_url.find("://") {
+        let rest = &base_url[scheme_end + 3..];
+        rest.find('/').map(|slash| &rest[slash..]).unwrap_or("")
+    } else {
+        base_url
+    };
+    after_origin.trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base_paths() {
+        assert_eq!(
+            super::base_path_of("{instance_url}/services/data/v62.0"),
+            "/services/data/v62.0"
+        );
+        assert_eq!(super::base_path_of("https://api.hubapi.com"), "");
+        assert_eq!(super::base_path_of("https://api.attio.com/"), "");
+    }
+}

@@ -1,0 +1,234 @@
+//! The one error type every action returns.
+
+use std::fmt;
+
+/// One problem with an action's input, found before any request was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The unified field, as a path: `email_addresses[0].email_address`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every problem found in one input, not only the first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (position, problem) in self.0.iter().enumerate() {
+            if position > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What kind of failure an [`Error`] is, for callers that branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCategory {
+    Validation,
+    Auth,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Rejected,
+    Provider,
+    UnexpectedResponse,
+    Transport,
+    Config,
+    Unsupported,
+}
+
+impl ErrorCategory {
+    /// The snake_case name provider definitions use for this category.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCategory::Validation => "validation",
+            ErrorCategory::Auth => "auth",
+            ErrorCategory::NotFound => "not_found",
+            ErrorCategory::Conflict => "conflict",
+            ErrorCategory::RateLimited => "rate_limited",
+            ErrorCategory::Rejected => "rejected",
+            ErrorCategory::Provider => "provider",
+            ErrorCategory::UnexpectedResponse => "unexpected_response",
+            ErrorCategory::Transport => "transport",
+            ErrorCategory::Config => "config",
+            ErrorCategory::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// Why an action failed. Provider errors keep the HTTP status and the raw body, so
+/// nothing the provider said is lost; no variant ever holds a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input was refused before any request was sent.
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// The provider refused the credentials (401, or 403 on a missing scope).
+    #[error(
+        "{provider} refused the credentials of connection {connection} (HTTP {status}): {message}"
+    )]
+    Auth {
+        provider: String,
+        connection: String,
+        status: u16,
+        message: String,
+        body: String,
+    },
+    /// The record does not exist.
+    #[error("{provider} has no such record (HTTP {status}): {message}")]
+    NotFound {
+        provider: String,
+        status: u16,
+        message: String,
+        body: String,
+    },
+    /// A unique field already belongs to another record; `existing_id` is that
+    /// record's id when the provider says it.
+    #[error("{provider} already has a record with these unique values{} (HTTP {status}): {message}", existing_id.as_deref().map(|id| format!(", id {id}")).unwrap_or_default())]
+    Conflict {
+        provider: String,
+        status: u16,
+        message: String,
+        existing_id: Option<String>,
+        body: String,
+    },
+    /// The provider throttled the request.
+    #[error("{provider} rate-limited the request (HTTP {status}){}", retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    RateLimited {
+        provider: String,
+        status: u16,
+        retry_after_secs: Option<u64>,
+        body: String,
+    },
+    /// The provider refused the request as invalid (a 4xx it explains).
+    #[error("{provider} rejected the request (HTTP {status}): {message}")]
+    Rejected {
+        provider: String,
+        status: u16,
+        message: String,
+        body: String,
+    },
+    /// Any other failure status, e.g. a 5xx.
+    #[error("{provider} failed (HTTP {status}): {message}")]
+    Provider {
+        provider: String,
+        status: u16,
+        message: String,
+        body: String,
+    },
+    /// A success status whose body does not have the documented shape.
+    #[error("unexpected response from {provider} (HTTP {status}): {reason}")]
+    UnexpectedResponse {
+        provider: String,
+        status: u16,
+        reason: String,
+        body: String,
+    },
+    /// The request did not complete (DNS, connect, reset, timeout).
+    #[error("could not reach {provider}: {message}")]
+    Transport { provider: String, message: String },
+    /// The connection lacks a setting the provider needs.
+    #[error("connection {connection} is misconfigured: {message}")]
+    Config { connection: String, message: String },
+    /// No implementation of this action exists for the connection's provider.
+    #[error(
+        "action `{action}` is not available for provider `{provider}` (available: {available})"
+    )]
+    Unsupported {
+        provider: String,
+        action: String,
+        available: String,
+    },
+}
+
+impl Error {
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Error::Validation(_) => ErrorCategory::Validation,
+            Error::Auth { .. } => ErrorCategory::Auth,
+            Error::NotFound { .. } => ErrorCategory::NotFound,
+            Error::Conflict { .. } => ErrorCategory::Conflict,
+            Error::RateLimited { .. } => ErrorCategory::RateLimited,
+            Error::Rejected { .. } => ErrorCategory::Rejected,
+            Error::Provider { .. } => ErrorCategory::Provider,
+            Error::UnexpectedResponse { .. } => ErrorCategory::UnexpectedResponse,
+            Error::Transport { .. } => ErrorCategory::Transport,
+            Error::Config { .. } => ErrorCategory::Config,
+            Error::Unsupported { .. } => ErrorCategory::Unsupported,
+        }
+    }
+
+    /// Builds the validation error generated `validate()` calls produce; `Ok` when
+    /// nothing was found.
+    pub fn check(problems: Vec<FieldError>) -> Result<(), Error> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(ValidationErrors(problems)))
+        }
+    }
+
+    /// The problems of a validation error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Error::Validation(problems) => &problems.0,
+            _ => &[],
+        }
+    }
+
+    /// The HTTP status, for errors that came with a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Auth { status, .. }
+            | Error::NotFound { status, .. }
+            | Error::Conflict { status, .. }
+            | Error::RateLimited { status, .. }
+            | Error::Rejected { status, .. }
+            | Error::Provider { status, .. }
+            | Error::UnexpectedResponse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The raw response body, for errors that came with a response.
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            Error::Auth { body, .. }
+            | Error::NotFound { body, .. }
+            | Error::Conflict { body, .. }
+            | Error::RateLimited { body, .. }
+            | Error::Rejected { body, .. }
+            | Error::Provider { body, .. }
+            | Error::UnexpectedResponse { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The id of the record a conflict collided with, when the provider named it.
+    pub fn existing_id(&self) -> Option<&str> {
+        match self {
+            Error::Conflict { existing_id, .. } => existing_id.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The runtime every unifold-generated action calls.
+//!
+//! Generated code stays declarative: it builds provider request bodies and reads
+//! provider responses with the helpers in [`__private`], and hands the HTTP exchange
+//! to [`Runtime::send`]. Everything a user touches directly lives at the crate root:
+//! [`Runtime`], [`Connection`], [`Credentials`] and the typed [`Error`].
+
+mod connection;
+mod error;
+pub mod json;
+mod provider;
+mod runtime;
+pub mod transform;
+pub mod validate;
+
+pub use connection::{Connection, Credentials};
+pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
+pub use provider::{AuthScheme, ErrorRule, IdExtract, ProviderSpec};
+pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
+
+/// Timestamps in unified models are UTC instants, whatever format the provider uses.
+pub type DateTime = chrono::DateTime<chrono::Utc>;
+/// Calendar dates (no time of day), e.g. an opportunity's close date.
+pub type Date = chrono::NaiveDate;
+
+/// Paths the generated code names, so that users never add these crates by hand and a
+/// bump of one of them is unifold's semver event, not theirs. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::json::{self, Seg};
+    pub use crate::transform;
+    pub use crate::validate;
+    pub use chrono;
+    pub use serde;
+    pub use serde_json;
+}

@@ -1,0 +1,416 @@
+//! Sending one provider request: URL, credentials, error classification, tracing.
+
+use crate::json::{self, Seg};
+use crate::provider::{AuthScheme, ErrorRule, ProviderSpec};
+use crate::{Connection, Error, ErrorCategory};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// HTTP methods the generated actions use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// One request of a generated action, relative to the provider's base URL.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The OpenAPI `operationId`, for logs.
+    pub operation: &'static str,
+    pub method: Method,
+    /// Path with parameters already substituted and percent-encoded.
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+impl Request {
+    pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Request {
+        Request {
+            operation,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Request {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A successful response: status and parsed body (`null` when empty).
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    /// The raw body, kept for errors that must show what the provider sent.
+    pub raw: String,
+}
+
+/// Shared state for running actions: one HTTP client (connection pool) for every
+/// connection. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    client: reqwest::Client,
+}
+
+/// Settings for a [`Runtime`].
+#[derive(Debug)]
+pub struct RuntimeBuilder {
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            user_agent: concat!("unifold/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// The deadline for one whole request, response body included.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    pub fn build(self) -> Result<Runtime, Error> {
+        let client = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(self.user_agent)
+            .build()
+            .map_err(|error| Error::Transport {
+                provider: "(none)".into(),
+                message: format!("could not build the HTTP client: {error}"),
+            })?;
+        Ok(Runtime { client })
+    }
+}
+
+impl Runtime {
+    /// A runtime with default settings (30 s request timeout).
+    pub fn new() -> Result<Runtime, Error> {
+        RuntimeBuilder::default().build()
+    }
+
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// Sends one request for `connection` and classifies the answer with the
+    /// provider's error table. Success statuses return the parsed body.
+    pub async fn send(
+        &self,
+        connection: &Connection,
+        provider: &ProviderSpec,
+        request: Request,
+    ) -> Result<Response, Error> {
+        let url = format!("{}{}", base_url(connection, provider)?, request.path);
+        let span = tracing::info_span!(
+            "unifold.http",
+            provider = provider.name,
+            connection = connection.id(),
+            operation = request.operation,
+            method = request.method.as_str(),
+            url = %url,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let started = Instant::now();
+
+        let mut builder = self.client.request(request.method.to_reqwest(), &url);
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        builder = match provider.auth {
+            AuthScheme::Bearer => builder.bearer_auth(connection.credentials().secret()),
+            AuthScheme::Header(name) => builder.header(name, connection.credentials().secret()),
+        };
+        builder = builder.header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+
+        let transport = |error: reqwest::Error| Error::Transport {
+            provider: provider.name.to_string(),
+            // Without the URL: reqwest's message names it, and query strings may carry
+            // values that are not ours to log.
+            message: error.without_url().to_string(),
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let raw = response.text().await.map_err(transport)?;
+        span.record("status", status);
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+
+        let body = if raw.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&raw) {
+                Ok(body) => body,
+                Err(error) if (200..300).contains(&status) => {
+                    return Err(Error::UnexpectedResponse {
+                        provider: provider.name.to_string(),
+                        status,
+                        reason: format!("the body is not JSON: {error}"),
+                        body: raw,
+                    });
+                }
+                // An error page that is not JSON is still an error with a status.
+                Err(_) => Value::Null,
+            }
+        };
+        if (200..300).contains(&status) {
+            tracing::debug!(status, "provider answered");
+            return Ok(Response { status, body, raw });
+        }
+        let error = classify(connection, provider, status, &body, raw, retry_after);
+        tracing::info!(
+            status,
+            category = error.category().name(),
+            "provider refused the request"
+        );
+        Err(error)
+    }
+}
+
+/// The base URL for this connection: the live one with `{placeholders}` filled from
+/// the connection's settings, or the connection's origin override plus the base path.
+fn base_url(connection: &Connection, provider: &ProviderSpec) -> Result<String, Error> {
+    if let Some(origin) = connection.origin() {
+        return Ok(format!("{origin}{}", provider.base_path));
+    }
+    let mut url = String::with_capacity(provider.base_url.len() + 32);
+    let mut rest = provider.base_url;
+    while let Some(open) = rest.find('{') {
+        url.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            break;
+        };
+        let key = &after[..close];
+        let value = connection.config(key).ok_or_else(|| Error::Config {
+            connection: connection.id().to_string(),
+            message: format!(
+                "provider `{}` needs the connection setting `{key}` (Connection::with_config(\"{key}\", ...))",
+                provider.name
+            ),
+        })?;
+        url.push_str(value.trim_end_matches('/'));
+        rest = &after[close + 1..];
+    }
+    url.push_str(rest);
+    Ok(url)
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110), as seconds from now.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    let wait = at.timestamp() - chrono::Utc::now().timestamp();
+    Some(wait.max(0) as u64)
+}
+
+fn classify(
+    connection: &Connection,
+    provider: &ProviderSpec,
+    status: u16,
+    body: &Value,
+    raw: String,
+    retry_after_secs: Option<u64>,
+) -> Error {
+    let message = provider
+        .error_message
+        .iter()
+        .find_map(|path| json::get(body, path).and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_else(|| summarize(&raw));
+    let rule = provider
+        .error_rules
+        .iter()
+        .find(|rule| matches(rule, status, body));
+    let category = match rule {
+        Some(rule) => rule.category,
+        None if (400..500).contains(&status) => ErrorCategory::Rejected,
+        None => ErrorCategory::Provider,
+    };
+    let name = provider.name.to_string();
+    match category {
+        ErrorCategory::Auth => Error::Auth {
+            provider: name,
+            connection: connection.id().to_string(),
+            status,
+            message,
+            body: raw,
+        },
+        ErrorCategory::NotFound => Error::NotFound {
+            provider: name,
+            status,
+            message,
+            body: raw,
+        },
+        ErrorCategory::Conflict => {
+            let existing_id = rule.and_then(|rule| rule.existing_id).and_then(|extract| {
+                let found = json::get(body, extract.path)?;
+                let text = match found {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                match extract.pattern {
+                    None => Some(text),
+                    Some(pattern) => regex::Regex::new(pattern)
+                        .ok()?
+                        .captures(&text)?
+                        .get(1)
+                        .map(|id| id.as_str().to_string()),
+                }
+            });
+            Error::Conflict {
+                provider: name,
+                status,
+                message,
+                existing_id,
+                body: raw,
+            }
+        }
+        ErrorCategory::RateLimited => Error::RateLimited {
+            provider: name,
+            status,
+            retry_after_secs,
+            body: raw,
+        },
+        ErrorCategory::Rejected | ErrorCategory::Validation => Error::Rejected {
+            provider: name,
+            status,
+            message,
+            body: raw,
+        },
+        _ => Error::Provider {
+            provider: name,
+            status,
+            message,
+            body: raw,
+        },
+    }
+}
+
+fn matches(rule: &ErrorRule, status: u16, body: &Value) -> bool {
+    rule.status.is_none_or(|expected| expected == status)
+        && rule.body.iter().all(|(path, expected): &(&[Seg], &str)| {
+            json::get(body, path).and_then(Value::as_str) == Some(*expected)
+        })
+}
+
+fn summarize(raw: &str) -> String {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return "(empty body)".to_string();
+    }
+    let mut cut = trimmed.len().min(200);
+    while !trimmed.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    trimmed[..cut].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Credentials;
+
+    const SPEC: ProviderSpec = ProviderSpec {
+        name: "example",
+        base_url: "{instance_url}/services/data/v62.0",
+        base_path: "/services/data/v62.0",
+        auth: AuthScheme::Bearer,
+        error_message: &[],
+        error_rules: &[],
+    };
+
+    #[test]
+    fn base_url_fills_settings_or_uses_the_origin() {
+        let connection = Connection::new("c1", "example", Credentials::bearer("t"));
+        let missing = base_url(&connection, &SPEC).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "connection c1 is misconfigured: provider `example` needs the connection setting `instance_url` (Connection::with_config(\"instance_url\", ...))"
+        );
+        let live = connection
+            .clone()
+            .with_config("instance_url", "https://acme.my.salesforce.com/");
+        assert_eq!(
+            base_url(&live, &SPEC).unwrap(),
+            "https://acme.my.salesforce.com/services/data/v62.0"
+        );
+        let local = connection.with_origin("http://127.0.0.1:9/");
+        assert_eq!(
+            base_url(&local, &SPEC).unwrap(),
+            "http://127.0.0.1:9/services/data/v62.0"
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7"), Some(7));
+        assert_eq!(parse_retry_after("Tue, 23 May 2023 14:42:01 GMT"), Some(0));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! Pure value transforms named by mapping files (`join`, `primary`, date formats).
+//!
+//! Each function here is listed in the code generator's transform table, which checks
+//! at build time that a mapping only names transforms that exist.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde_json::Value;
+
+/// Joins the present, non-empty parts with `separator` (`full_name` from first and
+/// last name). `None` when every part is missing, so the key is left out.
+pub fn join(parts: &[Option<&str>], separator: &str) -> Option<String> {
+    let present: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|part| !part.is_empty())
+        .collect();
+    if present.is_empty() {
+        None
+    } else {
+        Some(present.join(separator))
+    }
+}
+
+/// The element a scalar provider field keeps when a unified list is written to it.
+/// The rule is "first element wins"; dropping the rest is reported as a warning,
+/// never silently.
+pub fn primary<'a, T>(items: &'a [T], unified_field: &str, provider_field: &str) -> Option<&'a T> {
+    if items.len() > 1 {
+        tracing::warn!(
+            unified_field,
+            provider_field,
+            dropped = items.len() - 1,
+            "provider field holds one value: keeping the first element, dropping the rest"
+        );
+    }
+    items.first()
+}
+
+/// Parses an instant from ISO-8601 (`Z`, `+00:00`, or Salesforce's `+0000`) or epoch
+/// milliseconds given as a number or a numeric string (HubSpot date properties).
+pub fn parse_datetime(value: &Value) -> Option<crate::DateTime> {
+    match value {
+        Value::Number(number) => number.as_i64().and_then(from_epoch_millis),
+        Value::String(text) => {
+            let text = text.trim();
+            if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
+                return Some(instant.with_timezone(&Utc));
+            }
+            if let Ok(instant) = chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
+                return Some(instant.with_timezone(&Utc));
+            }
+            if let Ok(millis) = text.parse::<i64>() {
+                return from_epoch_millis(millis);
+            }
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .map(|midnight| Utc.from_utc_datetime(&midnight))
+        }
+        _ => None,
+    }
+}
+
+/// Parses a calendar date from `YYYY-MM-DD` or from anything [`parse_datetime`] takes.
+pub fn parse_date(value: &Value) -> Option<crate::Date> {
+    if let Value::String(text) = value
+        && let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+    {
+        return Some(date);
+    }
+    parse_datetime(value).map(|instant| instant.date_naive())
+}
+
+fn from_epoch_millis(millis: i64) -> Option<crate::DateTime> {
+    Utc.timestamp_millis_opt(millis).single()
+}
+
+/// Renders an instant as ISO-8601 with milliseconds and `Z`, which every shipped
+/// provider accepts on write.
+pub fn format_datetime(instant: &crate::DateTime) -> String {
+    instant.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The current instant, for `now()` constants in mappings.
+pub fn now() -> crate::DateTime {
+    Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn join_skips_missing_and_empty_parts() {
+        assert_eq!(
+            join(&[Some("Ada"), None, Some("Lovelace")], " ").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(join(&[Some(""), None], " "), None);
+    }
+
+    #[test]
+    fn datetimes_from_every_provider_format() {
+        let expected = Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).single();
+        assert_eq!(parse_datetime(&json!("2025-03-01T10:00:00.000Z")), expected);
+        assert_eq!(
+            parse_datetime(&json!("2025-03-01T10:00:00.000+0000")),
+            expected
+        );
+        assert_eq!(
+            parse_datetime(&json!("2025-03-01T10:00:00.000000000Z")),
+            expected
+        );
+        assert_eq!(parse_datetime(&json!(1740823200000_i64)), expected);
+        assert_eq!(parse_datetime(&json!("1740823200000")), expected);
+        assert_eq!(parse_datetime(&json!("not a date")), None);
+        assert_eq!(
+            parse_date(&json!("2025-06-30")),
+            NaiveDate::from_ymd_opt(2025, 6, 30)
+        );
+    }
+}
+
+/// Renders a calendar date as `YYYY-MM-DD`.
+pub fn format_date(date: &crate::Date) -> String {
+    date.format("%Y-%m-%d").to_string()
+}

@@ -1,0 +1,939 @@
+//! Attio REST v2 emulator: `/v2/objects/{people|companies|deals}/records`.
+//!
+//! Stored fields map each attribute slug to its array of value objects already in read
+//! shape (with `active_from`, `created_by_actor`, `attribute_type`), because Attio keeps
+//! value history per value rather than per record.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::{get, post};
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::state::{SandboxState, Store, StoredRecord, Usage, VendorApi};
+use crate::util::{Reply, is_email, parse_json, reply, root_domain, stable_uuid};
+
+/// Marker type implementing [`VendorApi`] for Attio.
+pub(crate) struct Attio;
+
+/// Workspace slug in `web_url`.
+const WORKSPACE_SLUG: &str = "sandbox";
+
+/// Status options of `deals.stage` in a fresh workspace; the third one celebrates.
+const DEAL_STAGES: [&str; 4] = ["Lead", "In Progress", "Won 🎉", "Lost"];
+
+/// Attribute types, each with its write forms and read additions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    PersonalName,
+    Email,
+    Phone,
+    Text,
+    Domain,
+    Status,
+    Currency,
+    ActorReference,
+    /// Reference to a record of the object with this slug.
+    RecordReference(&'static str),
+}
+
+impl Kind {
+    fn type_name(self) -> &'static str {
+        match self {
+            Kind::PersonalName => "personal-name",
+            Kind::Email => "email-address",
+            Kind::Phone => "phone-number",
+            Kind::Text => "text",
+            Kind::Domain => "domain",
+            Kind::Status => "status",
+            Kind::Currency => "currency",
+            Kind::ActorReference => "actor-reference",
+            Kind::RecordReference(_) => "record-reference",
+        }
+    }
+}
+
+struct Attribute {
+    slug: &'static str,
+    kind: Kind,
+    multi: bool,
+    unique: bool,
+    required: bool,
+}
+
+impl Attribute {
+    const fn new(slug: &'static str, kind: Kind) -> Attribute {
+        Attribute {
+            slug,
+            kind,
+            multi: false,
+            unique: false,
+            required: false,
+        }
+    }
+
+    const fn multi(self) -> Attribute {
+        Attribute {
+            multi: true,
+            ..self
+        }
+    }
+
+    const fn unique(self) -> Attribute {
+        Attribute {
+            unique: true,
+            ..self
+        }
+    }
+
+    const fn required(self) -> Attribute {
+        Attribute {
+            required: true,
+            ..self
+        }
+    }
+}
+
+struct Object {
+    slug: &'static str,
+    /// Path segment of `web_url` (`person`, `company`, `deal`).
+    singular: &'static str,
+    attributes: &'static [Attribute],
+}
+
+impl Object {
+    fn id(&self) -> Uuid {
+        stable_uuid(&format!("attio-object:{}", self.slug))
+    }
+
+    fn attribute_id(&self, attribute: &Attribute) -> Uuid {
+        stable_uuid(&format!("attio-attribute:{}:{}", self.slug, attribute.slug))
+    }
+
+    /// An attribute by slug or by attribute id, as Attio accepts either as a values key.
+    fn attribute(&self, key: &str) -> Option<&'static Attribute> {
+        self.attributes
+            .iter()
+            .find(|a| a.slug == key || self.attribute_id(a).to_string() == key)
+    }
+}
+
+const PEOPLE: Object = Object {
+    slug: "people",
+    singular: "person",
+    attributes: &[
+        Attribute::new("name", Kind::PersonalName),
+        Attribute::new("email_addresses", Kind::Email)
+            .multi()
+            .unique(),
+        Attribute::new("phone_numbers", Kind::Phone).multi(),
+        Attribute::new("job_title", Kind::Text),
+        Attribute::new("description", Kind::Text),
+        Attribute::new("company", Kind::RecordReference("companies")),
+    ],
+};
+
+const COMPANIES: Object = Object {
+    slug: "companies",
+    singular: "company",
+    attributes: &[
+        Attribute::new("name", Kind::Text),
+        Attribute::new("domains", Kind::Domain).multi().unique(),
+        Attribute::new("description", Kind::Text),
+        Attribute::new("team", Kind::RecordReference("people")).multi(),
+    ],
+};
+
+const DEALS: Object = Object {
+    slug: "deals",
+    singular: "deal",
+    attributes: &[
+        Attribute::new("name", Kind::Text).required(),
+        Attribute::new("stage", Kind::Status).required(),
+        Attribute::new("value", Kind::Currency),
+        Attribute::new("owner", Kind::ActorReference),
+        Attribute::new("associated_company", Kind::RecordReference("companies")),
+        Attribute::new("associated_people", Kind::RecordReference("people")).multi(),
+    ],
+};
+
+const OBJECTS: [&Object; 3] = [&PEOPLE, &COMPANIES, &DEALS];
+
+/// Two record-reference attributes that are the two sides of one relationship: a write to
+/// `(object, attribute)` is mirrored onto `(target, inverse)` of each referenced record.
+const MIRRORED: [(&str, &str, &str, &str); 2] = [
+    ("people", "company", "companies", "team"),
+    ("companies", "team", "people", "company"),
+];
+
+/// An object by slug or object id.
+fn object(key: &str) -> Option<&'static Object> {
+    OBJECTS
+        .into_iter()
+        .find(|o| o.slug == key || o.id().to_string() == key)
+}
+
+fn workspace_id() -> Uuid {
+    stable_uuid("attio-workspace")
+}
+
+/// Id of the API token every write in the sandbox is attributed to.
+fn api_token_actor_id() -> Uuid {
+    stable_uuid("attio-api-token")
+}
+
+/// Attio's timestamps: microsecond precision printed with nine fraction digits.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+impl VendorApi for Attio {
+    fn routes() -> Router<SandboxState> {
+        Router::new()
+            .route("/v2/objects/{object}/records", post(create))
+            .route("/v2/objects/{object}/records/{record_id}", get(read))
+    }
+
+    fn unauthorized() -> Reply {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "auth_error",
+            "unauthorized",
+            "Authentication failed. Please check your API key.",
+        )
+    }
+
+    fn unknown_path() -> Reply {
+        error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "not_found",
+            "Route not found.",
+        )
+    }
+
+    fn method_not_allowed(method: &Method) -> Reply {
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            "method_not_allowed",
+            &format!("Method {method} is not allowed on this route."),
+        )
+    }
+
+    fn body_too_large() -> Reply {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "payload_too_large",
+            "Request body is too large.",
+        )
+    }
+
+    /// Attio documents no usage headers on successful responses.
+    fn usage_headers(_headers: &mut HeaderMap, _usage: Usage) {}
+
+    fn records(store: &Store, object: &str) -> Vec<Value> {
+        let Some(object) = OBJECTS.into_iter().find(|o| o.slug == object) else {
+            return Vec::new();
+        };
+        store
+            .all(object.slug)
+            .iter()
+            .map(|r| render(object, r))
+            .collect()
+    }
+}
+
+/// Attio's error envelope.
+fn error(status: StatusCode, kind: &str, code: &str, message: &str) -> Reply {
+    reply(
+        status,
+        json!({"status_code": status.as_u16(), "type": kind, "code": code, "message": message}),
+    )
+}
+
+fn invalid(code: &str, message: &str) -> Reply {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        code,
+        message,
+    )
+}
+
+fn invalid_value(attribute: &Attribute) -> Reply {
+    invalid(
+        "validation_type",
+        &format!(
+            "An invalid value was passed to attribute with slug \"{}\".",
+            attribute.slug
+        ),
+    )
+}
+
+fn record_not_found(id: &str) -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "not_found",
+        &format!("Record with ID \"{id}\" not found."),
+    )
+}
+
+fn object_not_found(key: &str) -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "not_found",
+        &format!("Object with slug/ID \"{key}\" not found."),
+    )
+}
+
+/// A written value after the checks that need no other record.
+enum Parsed {
+    /// Typed fields of the value, ready to store.
+    Ready(Map<String, Value>),
+    /// A record reference still to be resolved against the store.
+    Reference {
+        target: &'static Object,
+        lookup: Lookup,
+    },
+}
+
+enum Lookup {
+    /// `target_record_id`.
+    Id(Uuid),
+    /// A unique attribute of the target and the normalized values to match.
+    Unique(&'static Attribute, Vec<String>),
+}
+
+/// The values of one attribute of a create, in write order.
+struct Written {
+    attribute: &'static Attribute,
+    values: Vec<Parsed>,
+}
+
+/// Reads one string field of a value object, or the bare string itself.
+fn bare_or_field<'a>(raw: &'a Value, key: &str) -> Option<&'a str> {
+    match raw {
+        Value::String(s) => Some(s),
+        Value::Object(map) => map.get(key).and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn parse_value(
+    object: &Object,
+    attribute: &'static Attribute,
+    raw: &Value,
+) -> Result<Parsed, Reply> {
+    let bad = || invalid_value(attribute);
+    let mut typed = Map::new();
+    match attribute.kind {
+        Kind::PersonalName => {
+            let map = raw.as_object().ok_or_else(bad)?;
+            for key in ["first_name", "last_name", "full_name"] {
+                match map.get(key) {
+                    Some(Value::String(s)) => typed.insert(key.into(), s.clone().into()),
+                    _ => return Err(bad()),
+                };
+            }
+        }
+        Kind::Email => {
+            let original = bare_or_field(raw, "email_address").ok_or_else(bad)?.trim();
+            let (local, domain) = original
+                .split_once('@')
+                .filter(|_| is_email(original))
+                .ok_or_else(bad)?;
+            let domain = domain.to_ascii_lowercase();
+            let specifier = local.split('+').next().unwrap_or(local);
+            typed.insert("original_email_address".into(), original.into());
+            typed.insert("email_address".into(), original.to_ascii_lowercase().into());
+            typed.insert("email_domain".into(), domain.clone().into());
+            typed.insert("email_root_domain".into(), root_domain(&domain).into());
+            typed.insert(
+                "email_local_specifier".into(),
+                specifier.to_ascii_lowercase().into(),
+            );
+        }
+        Kind::Phone => {
+            let original = bare_or_field(raw, "original_phone_number").ok_or_else(bad)?;
+            let country = match raw.get("country_code") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => Some(c.as_str()),
+                Some(_) => return Err(bad()),
+            };
+            let (number, country) = normalize_phone(original, country).ok_or_else(bad)?;
+            typed.insert("original_phone_number".into(), original.into());
+            typed.insert("country_code".into(), country.into());
+            typed.insert("phone_number".into(), number.into());
+        }
+        Kind::Text => {
+            let text = bare_or_field(raw, "value").ok_or_else(bad)?;
+            typed.insert("value".into(), text.into());
+        }
+        Kind::Domain => {
+            let domain = bare_or_field(raw, "domain")
+                .and_then(normalize_domain)
+                .ok_or_else(bad)?;
+            typed.insert("root_domain".into(), root_domain(&domain).into());
+            typed.insert("domain".into(), domain.into());
+        }
+        Kind::Status => {
+            let wanted = bare_or_field(raw, "status").ok_or_else(bad)?;
+            let title = DEAL_STAGES
+                .into_iter()
+                .find(|t| *t == wanted || status_id(t).to_string() == wanted)
+                .ok_or_else(|| {
+                    invalid(
+                        "value_not_found",
+                        &format!(
+                            "Cannot find select attribute with select option title \"{wanted}\"."
+                        ),
+                    )
+                })?;
+            typed.insert("status".into(), status_value(object, attribute, title));
+        }
+        Kind::Currency => {
+            let amount = match raw {
+                Value::Number(_) => raw,
+                Value::Object(map) => map.get("currency_value").ok_or_else(bad)?,
+                _ => return Err(bad()),
+            };
+            let amount = amount.as_f64().ok_or_else(bad)?;
+            match raw.get("currency_code") {
+                None | Some(Value::Null) => {}
+                Some(code) if code == "USD" => {}
+                Some(_) => return Err(bad()),
+            }
+            typed.insert("currency_value".into(), amount.into());
+            typed.insert("currency_code".into(), "USD".into());
+        }
+        Kind::ActorReference => {
+            let member = if let Some(email) = bare_or_field(raw, "workspace_member_email_address") {
+                is_email(email)
+                    .then(|| stable_uuid(&format!("attio-member:{}", email.to_ascii_lowercase())))
+            } else {
+                let is_member =
+                    raw.get("referenced_actor_type") == Some(&json!("workspace-member"));
+                raw.get("referenced_actor_id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| Uuid::parse_str(id).ok())
+                    .filter(|_| is_member)
+            };
+            let member = member.ok_or_else(bad)?;
+            typed.insert("referenced_actor_type".into(), "workspace-member".into());
+            typed.insert("referenced_actor_id".into(), member.to_string().into());
+        }
+        Kind::RecordReference(target_slug) => return parse_reference(attribute, target_slug, raw),
+    }
+    Ok(Parsed::Ready(typed))
+}
+
+/// `{target_object, target_record_id}` or `{target_object, <unique attribute>: [...]}`.
+fn parse_reference(
+    attribute: &'static Attribute,
+    target_slug: &str,
+    raw: &Value,
+) -> Result<Parsed, Reply> {
+    let bad = || invalid_value(attribute);
+    let map = raw.as_object().ok_or_else(bad)?;
+    let target = map
+        .get("target_object")
+        .and_then(Value::as_str)
+        .and_then(object)
+        .filter(|o| o.slug == target_slug)
+        .ok_or_else(bad)?;
+    if let Some(id) = map.get("target_record_id") {
+        let id = id
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(bad)?;
+        return Ok(Parsed::Reference {
+            target,
+            lookup: Lookup::Id(id),
+        });
+    }
+    for (key, value) in map.iter().filter(|(k, _)| *k != "target_object") {
+        let matching = target.attribute(key).filter(|a| a.unique).ok_or_else(bad)?;
+        let mut keys = Vec::new();
+        for item in as_list(value) {
+            match parse_value(target, matching, item)? {
+                Parsed::Ready(typed) => keys.extend(unique_key(matching.kind, &typed)),
+                Parsed::Reference { .. } => return Err(bad()),
+            }
+        }
+        if !keys.is_empty() {
+            return Ok(Parsed::Reference {
+                target,
+                lookup: Lookup::Unique(matching, keys),
+            });
+        }
+    }
+    Err(bad())
+}
+
+/// A write value as a list: arrays as they are, `null` as no value, anything else as the
+/// single value it is.
+fn as_list(raw: &Value) -> Vec<&Value> {
+    match raw {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+/// The comparison key of a unique attribute's value (lower-cased address or domain).
+fn unique_key(kind: Kind, typed: &Map<String, Value>) -> Option<String> {
+    let field = match kind {
+        Kind::Email => "email_address",
+        Kind::Domain => "domain",
+        _ => return None,
+    };
+    typed.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn status_id(title: &str) -> Uuid {
+    stable_uuid(&format!("attio-status:deals:stage:{title}"))
+}
+
+fn status_value(object: &Object, attribute: &Attribute, title: &str) -> Value {
+    json!({
+        "id": {
+            "workspace_id": workspace_id().to_string(),
+            "object_id": object.id().to_string(),
+            "attribute_id": object.attribute_id(attribute).to_string(),
+            "status_id": status_id(title).to_string(),
+        },
+        "title": title,
+        "is_archived": false,
+        "celebration_enabled": title == DEAL_STAGES[2],
+        "target_time_in_status": null,
+    })
+}
+
+/// Calling codes of the countries the sandbox can infer from a `+` number.
+const CALLING_CODES: &[(&str, &str)] = &[
+    ("1", "US"),
+    ("7", "RU"),
+    ("31", "NL"),
+    ("33", "FR"),
+    ("34", "ES"),
+    ("39", "IT"),
+    ("41", "CH"),
+    ("44", "GB"),
+    ("46", "SE"),
+    ("49", "DE"),
+    ("52", "MX"),
+    ("55", "BR"),
+    ("61", "AU"),
+    ("65", "SG"),
+    ("81", "JP"),
+    ("86", "CN"),
+    ("91", "IN"),
+    ("353", "IE"),
+];
+
+/// E.164 form and country of a phone number: `+`-prefixed numbers carry their country,
+/// national numbers need `country_code`.
+fn normalize_phone(original: &str, country: Option<&str>) -> Option<(String, Option<String>)> {
+    let trimmed = original.trim();
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        return None;
+    }
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let number = if trimmed.starts_with('+') {
+        digits
+    } else {
+        let code = CALLING_CODES.iter().find(|(_, c)| Some(*c) == country)?.0;
+        format!("{code}{}", digits.trim_start_matches('0'))
+    };
+    if !(8..=15).contains(&number.len()) {
+        return None;
+    }
+    let country = country.map(str::to_owned).or_else(|| {
+        CALLING_CODES
+            .iter()
+            .filter(|(code, _)| number.starts_with(code))
+            .max_by_key(|(code, _)| code.len())
+            .map(|(_, c)| (*c).to_owned())
+    });
+    Some((format!("+{number}"), country))
+}
+
+/// A bare host name from what users paste: lower case, without scheme, `www.` or path.
+fn normalize_domain(raw: &str) -> Option<String> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let without_scheme = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let host = without_scheme.split('/').next().unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let labels: Vec<&str> = host.split('.').collect();
+    let valid = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    valid.then(|| host.to_owned())
+}
+
+/// `POST /v2/objects/{object}/records`
+async fn create(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    let Ok(Path(key)) = path else {
+        return Attio::unknown_path();
+    };
+    let Some(object) = object(&key) else {
+        return object_not_found(&key);
+    };
+    let body = match parse_json(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            return invalid(
+                "validation_type",
+                &format!(
+                    "Body payload validation error: invalid JSON ({} at line {} column {}).",
+                    e.reason, e.line, e.column
+                ),
+            );
+        }
+    };
+    let Some(values) = body
+        .get("data")
+        .and_then(|data| data.get("values"))
+        .and_then(Value::as_object)
+    else {
+        return invalid("validation_type", "Body payload validation error.");
+    };
+    let written = match parse_values(object, values) {
+        Ok(written) => written,
+        Err(response) => return response,
+    };
+    state.with_store(|store| insert(store, object, written))
+}
+
+/// Checks every written attribute (known slug, arity, value shape) and then the required
+/// attributes.
+fn parse_values(object: &Object, values: &Map<String, Value>) -> Result<Vec<Written>, Reply> {
+    let mut written = Vec::new();
+    for (key, raw) in values {
+        let attribute = object.attribute(key).ok_or_else(|| {
+            invalid(
+                "value_not_found",
+                &format!("Cannot find attribute with slug/ID \"{key}\"."),
+            )
+        })?;
+        let items = as_list(raw);
+        if items.len() > 1 && !attribute.multi {
+            return Err(invalid(
+                "validation_type",
+                &format!(
+                    "Attribute with slug \"{}\" does not accept multiple values.",
+                    attribute.slug
+                ),
+            ));
+        }
+        let values = items
+            .into_iter()
+            .map(|item| parse_value(object, attribute, item))
+            .collect::<Result<_, _>>()?;
+        written.push(Written { attribute, values });
+    }
+    for attribute in object.attributes.iter().filter(|a| a.required) {
+        let given = written
+            .iter()
+            .any(|w| std::ptr::eq(w.attribute, attribute) && !w.values.is_empty());
+        if !given {
+            return Err(invalid(
+                "missing_value",
+                &format!(
+                    "Required value for attribute with ID \"{}\" was not provided.",
+                    object.attribute_id(attribute)
+                ),
+            ));
+        }
+    }
+    Ok(written)
+}
+
+/// Resolves references, enforces unique attributes, stores the record, mirrors two-sided
+/// relationships and answers 200 with the new record.
+fn insert(store: &mut Store, object: &'static Object, written: Vec<Written>) -> Reply {
+    let now = Utc::now().trunc_subsecs(6);
+    let mut fields = Map::new();
+    for Written { attribute, values } in written {
+        let mut stored = Vec::new();
+        for parsed in values {
+            let typed = match parsed {
+                Parsed::Ready(typed) => typed,
+                Parsed::Reference { target, lookup } => match resolve(store, target, lookup) {
+                    Ok(id) => reference(target.slug, &id),
+                    Err(response) => return response,
+                },
+            };
+            if let Some(conflict) = conflict(store, object, attribute, &typed) {
+                return conflict;
+            }
+            stored.push(stored_value(attribute, typed, now));
+        }
+        fields.insert(attribute.slug.to_owned(), Value::Array(stored));
+    }
+    let record = StoredRecord {
+        id: Uuid::new_v4().to_string(),
+        created_at: now,
+        updated_at: now,
+        fields,
+        links: Vec::new(),
+    };
+    let body = json!({ "data": render(object, &record) });
+    let id = record.id.clone();
+    store.insert(object.slug, record);
+    mirror(store, object, &id, now);
+    reply(StatusCode::OK, body)
+}
+
+fn reference(target: &str, id: &str) -> Map<String, Value> {
+    let mut typed = Map::new();
+    typed.insert("target_object".into(), target.into());
+    typed.insert("target_record_id".into(), id.into());
+    typed
+}
+
+/// The id of the one record a reference points at.
+fn resolve(store: &Store, target: &Object, lookup: Lookup) -> Result<String, Reply> {
+    match lookup {
+        Lookup::Id(id) => {
+            let id = id.to_string();
+            store
+                .get(target.slug, &id)
+                .map(|r| r.id.clone())
+                .ok_or_else(|| record_not_found(&id))
+        }
+        Lookup::Unique(attribute, keys) => {
+            let matches: Vec<&StoredRecord> = store
+                .all(target.slug)
+                .iter()
+                .filter(|r| stored_keys(r, attribute).iter().any(|k| keys.contains(k)))
+                .collect();
+            match matches.as_slice() {
+                [one] => Ok(one.id.clone()),
+                [] => Err(invalid(
+                    "value_not_found",
+                    &format!(
+                        "No {} record matched the value provided for attribute with slug \"{}\".",
+                        target.slug, attribute.slug
+                    ),
+                )),
+                _ => Err(invalid(
+                    "multiple_match_results",
+                    &format!(
+                        "Multiple {} records matched the value provided for attribute with slug \"{}\".",
+                        target.slug, attribute.slug
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+fn stored_keys(record: &StoredRecord, attribute: &Attribute) -> Vec<String> {
+    record
+        .fields
+        .get(attribute.slug)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_object().and_then(|v| unique_key(attribute.kind, v)))
+        .collect()
+}
+
+/// The 400 Attio gives when a unique attribute's value is already taken.
+fn conflict(
+    store: &Store,
+    object: &Object,
+    attribute: &Attribute,
+    typed: &Map<String, Value>,
+) -> Option<Reply> {
+    if !attribute.unique {
+        return None;
+    }
+    let key = unique_key(attribute.kind, typed)?;
+    let taken = store
+        .all(object.slug)
+        .iter()
+        .any(|r| stored_keys(r, attribute).contains(&key));
+    if !taken {
+        return None;
+    }
+    let field = match attribute.kind {
+        Kind::Email => "email_address",
+        _ => "domain",
+    };
+    let shown = Value::String(json!({ field: key }).to_string());
+    Some(invalid(
+        "uniqueness_conflict",
+        &format!(
+            "The value {shown} provided for attribute with ID \"{}\" conflicts with one already in the system.",
+            object.attribute_id(attribute)
+        ),
+    ))
+}
+
+/// A value object in read shape.
+fn stored_value(attribute: &Attribute, typed: Map<String, Value>, at: DateTime<Utc>) -> Value {
+    let mut value = Map::new();
+    value.insert("active_from".into(), timestamp(at).into());
+    value.insert("active_until".into(), Value::Null);
+    value.insert(
+        "created_by_actor".into(),
+        json!({"type": "api-token", "id": api_token_actor_id().to_string()}),
+    );
+    value.extend(typed);
+    value.insert("attribute_type".into(), attribute.kind.type_name().into());
+    Value::Object(value)
+}
+
+fn referenced_ids(record: &StoredRecord, slug: &str) -> Vec<String> {
+    record
+        .fields
+        .get(slug)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("target_record_id").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Writes the other side of two-sided relationships for the record just created: appended
+/// on a multi-value side, replaced on a single-value side (which also drops the record from
+/// the side it was replaced on).
+fn mirror(store: &mut Store, object: &Object, id: &str, at: DateTime<Utc>) {
+    for (from, slug, target_slug, inverse_slug) in MIRRORED {
+        if from != object.slug {
+            continue;
+        }
+        let (Some(target), Some(record)) = (object_by_slug(target_slug), store.get(from, id))
+        else {
+            continue;
+        };
+        let Some(inverse) = target.attribute(inverse_slug) else {
+            continue;
+        };
+        for target_id in referenced_ids(record, slug) {
+            let Some(other) = store.get_mut(target_slug, &target_id) else {
+                continue;
+            };
+            let back = stored_value(inverse, reference(from, id), at);
+            let replaced = if inverse.multi {
+                Vec::new()
+            } else {
+                let replaced = referenced_ids(other, inverse_slug);
+                other.fields.insert(inverse_slug.into(), json!([]));
+                replaced
+            };
+            if !referenced_ids(other, inverse_slug).contains(&id.to_owned()) {
+                if let Some(Value::Array(values)) = other.fields.get_mut(inverse_slug) {
+                    values.push(back);
+                } else {
+                    other.fields.insert(inverse_slug.into(), json!([back]));
+                }
+            }
+            for old in replaced.iter().filter(|old| *old != id) {
+                if let Some(Value::Array(values)) = store
+                    .get_mut(from, old)
+                    .and_then(|r| r.fields.get_mut(slug))
+                {
+                    values.retain(|v| v.get("target_record_id") != Some(&json!(target_id)));
+                }
+            }
+        }
+    }
+}
+
+fn object_by_slug(slug: &str) -> Option<&'static Object> {
+    OBJECTS.into_iter().find(|o| o.slug == slug)
+}
+
+/// `GET /v2/objects/{object}/records/{record_id}`
+async fn read(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Reply {
+    let Ok(Path((key, id))) = path else {
+        return Attio::unknown_path();
+    };
+    let Some(object) = object(&key) else {
+        return object_not_found(&key);
+    };
+    state.with_store(|store| match store.get(object.slug, &id) {
+        Some(record) => reply(StatusCode::OK, json!({ "data": render(object, record) })),
+        None => record_not_found(&id),
+    })
+}
+
+/// A record in read shape: every attribute of the object appears, `[]` when empty.
+fn render(object: &Object, record: &StoredRecord) -> Value {
+    let values: Map<String, Value> = object
+        .attributes
+        .iter()
+        .map(|a| {
+            let value = record
+                .fields
+                .get(a.slug)
+                .cloned()
+                .unwrap_or_else(|| json!([]));
+            (a.slug.to_owned(), value)
+        })
+        .collect();
+    json!({
+        "id": {
+            "workspace_id": workspace_id().to_string(),
+            "object_id": object.id().to_string(),
+            "record_id": record.id,
+        },
+        "created_at": timestamp(record.created_at),
+        "web_url": format!("https://app.attio.com/{WORKSPACE_SLUG}/{}/{}", object.singular, record.id),
+        "values": values,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalize_to_e164() {
+        assert_eq!(
+            normalize_phone("+1 (555) 867-5309", None),
+            Some(("+15558675309".into(), Some("US".into())))
+        );
+        assert_eq!(
+            normalize_phone("020 7946 0000", Some("GB")),
+            Some(("+442079460000".into(), Some("GB".into())))
+        );
+        assert_eq!(normalize_phone("5558675309", None), None);
+        assert_eq!(normalize_phone("call me", Some("US")), None);
+    }
+
+    #[test]
+    fn domains_normalize() {
+        assert_eq!(
+            normalize_domain("https://www.Acme.com/about"),
+            Some("acme.com".into())
+        );
+        assert_eq!(normalize_domain("acme"), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! Stateful in-process emulators ("sandboxes") of the HubSpot CRM v3, Salesforce REST and
+//! Attio REST v2 APIs.
+//!
+//! Tests of generated clients talk to a [`Sandbox`] instead of the live service. The
+//! emulators follow the real paths, bodies, status codes and error bodies, and they reject
+//! what the real API rejects, so a client can only pass by sending what the vendor accepts.
+//!
+//! Layout: `state` holds what the three vendors share (the record store, the request log,
+//! the auth check and the request-recording middleware); `hubspot`, `salesforce` and `attio`
+//! each map HTTP to and from that store in their vendor's shapes.
+
+mod attio;
+mod hubspot;
+mod salesforce;
+mod state;
+mod util;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use state::{RecordedRequest, SandboxState};
+
+/// One of the emulated vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vendor {
+    HubSpot,
+    Salesforce,
+    Attio,
+}
+
+impl Vendor {
+    /// Every emulated vendor, in a fixed order.
+    pub const ALL: [Vendor; 3] = [Vendor::HubSpot, Vendor::Salesforce, Vendor::Attio];
+
+    /// Parses `"hubspot"`, `"salesforce"` or `"attio"`, ignoring case.
+    pub fn from_name(name: &str) -> Option<Vendor> {
+        Vendor::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The lower-case name used on the command line and in mapping files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Vendor::HubSpot => "hubspot",
+            Vendor::Salesforce => "salesforce",
+            Vendor::Attio => "attio",
+        }
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Builds the axum router of one vendor's emulator together with the state it serves from.
+///
+/// Use this to mount the emulator in your own server; [`Sandbox`] does the binding for you.
+pub fn router(vendor: Vendor, token: &str) -> (axum::Router, SandboxState) {
+    let state = SandboxState::new(vendor, token);
+    let routes = match vendor {
+        Vendor::HubSpot => state::build::<hubspot::HubSpot>(state.clone()),
+        Vendor::Salesforce => state::build::<salesforce::Salesforce>(state.clone()),
+        Vendor::Attio => state::build::<attio::Attio>(state.clone()),
+    };
+    (routes, state)
+}
+
+/// A running emulator bound to a local TCP port.
+///
+/// Dropping it stops the server gracefully: the listener closes at once and open
+/// connections are closed once their current request is answered, so a test cannot leak a
+/// server into the next one.
+#[derive(Debug)]
+pub struct Sandbox {
+    state: SandboxState,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+    /// Dropping this sender (with the sandbox) is the server's shutdown signal.
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Sandbox {
+    /// Starts an emulator of `vendor` on `127.0.0.1` with a free port, accepting only
+    /// `Authorization: Bearer <token>`.
+    pub async fn start(vendor: Vendor, token: &str) -> std::io::Result<Sandbox> {
+        Sandbox::start_on(vendor, SocketAddr::from(([127, 0, 0, 1], 0)), token).await
+    }
+
+    /// Starts an emulator of `vendor` on `addr` (port 0 picks a free port).
+    pub async fn start_on(
+        vendor: Vendor,
+        addr: SocketAddr,
+        token: &str,
+    ) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (app, state) = router(vendor, token);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            // An accept loop error ends the server; the owner sees it as refused connections.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // Resolves when the sender is dropped together with the sandbox.
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Sandbox {
+            state,
+            addr,
+            server,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// The emulated vendor.
+    pub fn vendor(&self) -> Vendor {
+        self.state.vendor()
+    }
+
+    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bearer token the emulator accepts.
+    pub fn token(&self) -> &str {
+        self.state.token()
+    }
+
+    /// Number of HTTP requests received, including rejected ones.
+    pub fn request_count(&self) -> usize {
+        self.state.request_count()
+    }
+
+    /// Every answered request, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests()
+    }
+
+    /// Stored records of `object` in the vendor's read shape, in creation order.
+    ///
+    /// Object names are the vendor's own: HubSpot `contacts`/`companies`/`deals`, Salesforce
+    /// `Contact`/`Account`/`Opportunity`, Attio `people`/`companies`/`deals`. An unknown name
+    /// gives an empty list.
+    pub fn records(&self, object: &str) -> Vec<serde_json::Value> {
+        self.state.records(object)
+    }
+
+    /// Clears records, the request log and the usage counters.
+    pub fn reset(&self) {
+        self.state.reset()
+    }
+
+    /// A handle on the state, for inspection from elsewhere while the server runs.
+    pub fn state(&self) -> &SandboxState {
+        &self.state
+    }
+
+    /// Serves until the process is killed (for a long-running CLI command).
+    pub async fn wait(self) {
+        let Sandbox {
+            server, _shutdown, ..
+        } = self;
+        // `_shutdown` stays alive while awaiting, so the server keeps running.
+        let _ = server.await;
+    }
+}

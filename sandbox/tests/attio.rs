@@ -1,0 +1,382 @@
+//! Attio REST v2 emulator against the shapes in providers.md §3.
+
+mod common;
+
+use common::{get, keys, post, send_as, send_raw, start, uuid};
+use reqwest::Method;
+use serde_json::{Value, json};
+use unifold_sandbox::{Sandbox, Vendor};
+
+const PEOPLE: &str = "/v2/objects/people/records";
+const COMPANIES: &str = "/v2/objects/companies/records";
+const DEALS: &str = "/v2/objects/deals/records";
+
+fn values(values: Value) -> Value {
+    json!({"data": {"values": values}})
+}
+
+fn is_attio_time(value: &Value) -> bool {
+    let s = value.as_str().unwrap_or("");
+    s.len() == 30 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && s.as_bytes()[19] == b'.'
+}
+
+/// Checks the fields every stored value carries and returns the typed rest.
+fn typed(value: &Value, attribute_type: &str) -> Value {
+    assert!(is_attio_time(&value["active_from"]), "{value}");
+    assert_eq!(value["active_until"], Value::Null);
+    assert_eq!(value["created_by_actor"]["type"], "api-token");
+    uuid(&value["created_by_actor"]["id"]);
+    assert_eq!(value["attribute_type"], attribute_type);
+    let mut rest = value.as_object().unwrap().clone();
+    for key in [
+        "active_from",
+        "active_until",
+        "created_by_actor",
+        "attribute_type",
+    ] {
+        rest.remove(key);
+    }
+    Value::Object(rest)
+}
+
+async fn create_company(sb: &Sandbox, domain: &str) -> String {
+    let reply = post(
+        sb,
+        COMPANIES,
+        values(json!({"name": "Acme", "domains": [{"domain": domain}]})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["data"]["id"]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn create_then_get_person() {
+    let sb = start(Vendor::Attio).await;
+    let created = post(
+        &sb,
+        PEOPLE,
+        values(json!({
+            "name": [{"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace"}],
+            "email_addresses": [{"email_address": "Ada+work@Example.com"}],
+            "phone_numbers": [{"original_phone_number": "+15558675309", "country_code": "US"}],
+            "job_title": "Analyst"
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(keys(&created.body), ["data"]);
+    let data = &created.body["data"];
+    assert_eq!(keys(data), ["created_at", "id", "values", "web_url"]);
+    assert_eq!(
+        keys(&data["id"]),
+        ["object_id", "record_id", "workspace_id"]
+    );
+    let record_id = uuid(&data["id"]["record_id"]);
+    uuid(&data["id"]["workspace_id"]);
+    uuid(&data["id"]["object_id"]);
+    assert!(is_attio_time(&data["created_at"]), "{}", data["created_at"]);
+    assert_eq!(
+        data["web_url"],
+        format!("https://app.attio.com/sandbox/person/{record_id}")
+    );
+    let v = &data["values"];
+    assert_eq!(
+        keys(v),
+        [
+            "company",
+            "description",
+            "email_addresses",
+            "job_title",
+            "name",
+            "phone_numbers"
+        ]
+    );
+    assert_eq!(v["company"], json!([]));
+    assert_eq!(v["description"], json!([]));
+    assert_eq!(
+        typed(&v["name"][0], "personal-name"),
+        json!({"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace"})
+    );
+    assert_eq!(
+        typed(&v["email_addresses"][0], "email-address"),
+        json!({
+            "original_email_address": "Ada+work@Example.com",
+            "email_address": "ada+work@example.com",
+            "email_domain": "example.com",
+            "email_root_domain": "example.com",
+            "email_local_specifier": "ada"
+        })
+    );
+    assert_eq!(
+        typed(&v["phone_numbers"][0], "phone-number"),
+        json!({"original_phone_number": "+15558675309", "country_code": "US", "phone_number": "+15558675309"})
+    );
+    assert_eq!(
+        typed(&v["job_title"][0], "text"),
+        json!({"value": "Analyst"})
+    );
+
+    let read = get(&sb, &format!("{PEOPLE}/{record_id}")).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body, created.body);
+    assert_eq!(sb.records("people"), vec![created.body["data"].clone()]);
+
+    // Object ids work in place of slugs.
+    let object_id = data["id"]["object_id"].as_str().unwrap();
+    assert_eq!(
+        get(&sb, &format!("/v2/objects/{object_id}/records/{record_id}"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_401() {
+    let sb = start(Vendor::Attio).await;
+    for token in [None, Some("bad")] {
+        let reply = send_as(
+            &sb,
+            Method::POST,
+            PEOPLE,
+            token,
+            Some(values(json!({})).to_string()),
+        )
+        .await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            reply.body,
+            json!({"status_code": 401, "type": "auth_error", "code": "unauthorized", "message": "Authentication failed. Please check your API key."})
+        );
+    }
+    assert_eq!(sb.request_count(), 2);
+    assert!(sb.records("people").is_empty());
+}
+
+#[tokio::test]
+async fn unknown_attribute_and_bad_values() {
+    let sb = start(Vendor::Attio).await;
+    let reply = post(&sb, PEOPLE, values(json!({"foo": "x"}))).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.body,
+        json!({"status_code": 400, "type": "invalid_request_error", "code": "value_not_found", "message": "Cannot find attribute with slug/ID \"foo\"."})
+    );
+    let validation = |reply: &common::Reply| {
+        assert_eq!(reply.status, 400, "{:?}", reply.body);
+        assert_eq!(reply.body["type"], "invalid_request_error");
+        assert_eq!(reply.body["code"], "validation_type");
+    };
+    validation(
+        &post(
+            &sb,
+            PEOPLE,
+            values(json!({"name": [{"first_name": "Ada", "last_name": "L"}]})),
+        )
+        .await,
+    );
+    validation(
+        &post(
+            &sb,
+            PEOPLE,
+            values(json!({"email_addresses": ["not-an-email"]})),
+        )
+        .await,
+    );
+    validation(&post(&sb, PEOPLE, values(json!({"job_title": ["a", "b"]}))).await);
+    validation(&post(&sb, PEOPLE, json!({"values": {}})).await);
+    validation(&send_raw(&sb, Method::POST, PEOPLE, Some("{\"data\":")).await);
+    assert!(sb.records("people").is_empty());
+    assert_eq!(sb.request_count(), 6);
+}
+
+#[tokio::test]
+async fn deals_require_name_and_stage() {
+    let sb = start(Vendor::Attio).await;
+    let reply = post(&sb, DEALS, values(json!({"name": "Renewal"}))).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["code"], "missing_value");
+    let message = reply.body["message"].as_str().unwrap();
+    let id = message
+        .strip_prefix("Required value for attribute with ID \"")
+        .and_then(|m| m.strip_suffix("\" was not provided."))
+        .expect("message shape");
+    uuid(&json!(id));
+
+    let reply = post(
+        &sb,
+        DEALS,
+        values(json!({"name": "Renewal", "stage": "Negotiating"})),
+    )
+    .await;
+    assert_eq!(
+        reply.body,
+        json!({"status_code": 400, "type": "invalid_request_error", "code": "value_not_found", "message": "Cannot find select attribute with select option title \"Negotiating\"."})
+    );
+
+    let reply = post(
+        &sb,
+        DEALS,
+        values(json!({"name": "Renewal", "stage": [{"status": "Won 🎉"}], "value": 1500, "owner": "alice@example.com"})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let v = &reply.body["data"]["values"];
+    let stage = typed(&v["stage"][0], "status");
+    assert_eq!(stage["status"]["title"], "Won 🎉");
+    assert_eq!(stage["status"]["celebration_enabled"], true);
+    assert_eq!(
+        keys(&stage["status"]["id"]),
+        ["attribute_id", "object_id", "status_id", "workspace_id"]
+    );
+    assert_eq!(
+        typed(&v["value"][0], "currency"),
+        json!({"currency_value": 1500.0, "currency_code": "USD"})
+    );
+    assert_eq!(
+        typed(&v["owner"][0], "actor-reference")["referenced_actor_type"],
+        "workspace-member"
+    );
+    assert_eq!(v["associated_people"], json!([]));
+}
+
+#[tokio::test]
+async fn unique_attributes_conflict() {
+    let sb = start(Vendor::Attio).await;
+    let first = post(
+        &sb,
+        PEOPLE,
+        values(json!({"email_addresses": ["ada@example.com"]})),
+    )
+    .await;
+    assert_eq!(first.status, 200);
+    let again = post(
+        &sb,
+        PEOPLE,
+        values(json!({"email_addresses": [{"email_address": "ADA@example.com"}]})),
+    )
+    .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.body["code"], "uniqueness_conflict");
+    assert_eq!(again.body["type"], "invalid_request_error");
+    let message = again.body["message"].as_str().unwrap();
+    let rest = message
+        .strip_prefix(r#"The value "{\"email_address\":\"ada@example.com\"}" provided for attribute with ID ""#)
+        .expect(message);
+    let id = rest
+        .strip_suffix("\" conflicts with one already in the system.")
+        .expect(message);
+    uuid(&json!(id));
+    assert!(!message.contains(first.body["data"]["id"]["record_id"].as_str().unwrap()));
+
+    create_company(&sb, "acme.com").await;
+    let reply = post(
+        &sb,
+        COMPANIES,
+        values(json!({"domains": ["https://www.ACME.com/"]})),
+    )
+    .await;
+    assert_eq!(reply.body["code"], "uniqueness_conflict");
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(r#"The value "{\"domain\":\"acme.com\"}""#)
+    );
+    assert_eq!(sb.records("people").len(), 1);
+    assert_eq!(sb.records("companies").len(), 1);
+}
+
+#[tokio::test]
+async fn record_references_resolve_and_mirror() {
+    let sb = start(Vendor::Attio).await;
+    let company_id = create_company(&sb, "acme.com").await;
+    let person = post(
+        &sb,
+        PEOPLE,
+        values(
+            json!({"company": [{"target_object": "companies", "target_record_id": company_id}]}),
+        ),
+    )
+    .await;
+    assert_eq!(person.status, 200, "{:?}", person.body);
+    let person_id = person.body["data"]["id"]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        typed(
+            &person.body["data"]["values"]["company"][0],
+            "record-reference"
+        ),
+        json!({"target_object": "companies", "target_record_id": company_id})
+    );
+    // The company's team now lists the person.
+    let company = get(&sb, &format!("{COMPANIES}/{company_id}")).await;
+    assert_eq!(
+        company.body["data"]["values"]["team"][0]["target_record_id"],
+        person_id.as_str()
+    );
+
+    // Matching by a unique attribute of the target.
+    let deal = post(
+        &sb,
+        DEALS,
+        values(json!({"name": "D", "stage": "Lead", "associated_company": {"target_object": "companies", "domains": [{"domain": "acme.com"}]}})),
+    )
+    .await;
+    assert_eq!(deal.status, 200, "{:?}", deal.body);
+    assert_eq!(
+        deal.body["data"]["values"]["associated_company"][0]["target_record_id"],
+        company_id.as_str()
+    );
+
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let reply = post(
+        &sb,
+        PEOPLE,
+        values(json!({"company": {"target_object": "companies", "target_record_id": missing}})),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.body["message"],
+        format!("Record with ID \"{missing}\" not found.")
+    );
+    let reply = post(
+        &sb,
+        PEOPLE,
+        values(json!({"company": {"target_object": "people", "target_record_id": person_id}})),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(sb.records("people").len(), 1);
+}
+
+#[tokio::test]
+async fn not_found_bodies() {
+    let sb = start(Vendor::Attio).await;
+    let id = "891dcbfc-9141-415d-9b2a-2238a6cc012d";
+    let reply = get(&sb, &format!("{PEOPLE}/{id}")).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.body,
+        json!({"status_code": 404, "type": "invalid_request_error", "code": "not_found", "message": format!("Record with ID \"{id}\" not found.")})
+    );
+    let reply = get(&sb, &format!("/v2/objects/widgets/records/{id}")).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.body["message"],
+        "Object with slug/ID \"widgets\" not found."
+    );
+    let reply = post(&sb, "/v2/objects/widgets/records", values(json!({}))).await;
+    assert_eq!(reply.status, 404);
+    let reply = get(&sb, "/v2/elsewhere").await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body["code"], "not_found");
+    assert_eq!(sb.request_count(), 4);
+}

@@ -1,0 +1,250 @@
+//! Every class of mapping mistake gives an error at the right file, line and column,
+//! with a hint. Each case copies the shipped project, breaks one thing, and checks.
+
+use std::path::{Path, PathBuf};
+use unifold_codegen::{Layout, check};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            if entry.file_name() != "src" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else if entry.path().extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The shipped project with `find` replaced by `replace` in one file.
+fn broken(file: &str, find: &str, replace: &str) -> (tempfile::TempDir, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root.join("unified-models"),
+        &dir.path().join("unified-models"),
+    );
+    copy_dir(&root.join("providers"), &dir.path().join("providers"));
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(find), "{file} does not contain {find:?}");
+    std::fs::write(&path, text.replacen(find, replace, 1)).unwrap();
+    let root = dir.path().to_path_buf();
+    (dir, root)
+}
+
+fn problems(root: &Path) -> Vec<unifold_codegen::Diagnostic> {
+    match check(&Layout::conventional(root)) {
+        Ok(_) => panic!("expected the broken project to fail"),
+        Err(problems) => problems.0,
+    }
+}
+
+#[test]
+fn the_shipped_project_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Err(problems) = check(&Layout::conventional(root)) {
+        panic!("{problems}");
+    }
+}
+
+#[test]
+fn unknown_unified_field() {
+    let (_dir, root) = broken(
+        "providers/salesforce/mappings/contact.yaml",
+        "  first_name: FirstName",
+        "  frist_name: FirstName",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let problem = &found[0];
+    assert_eq!(
+        problem.location(),
+        "providers/salesforce/mappings/contact.yaml:12:3"
+    );
+    assert_eq!(problem.message, "unknown unified field `frist_name`");
+    assert_eq!(problem.help.as_deref(), Some("did you mean `first_name`?"));
+    assert_eq!(
+        problem.render_plain(),
+        "error: unknown unified field `frist_name`\n  --> providers/salesforce/mappings/contact.yaml:12:3\n   |\n12 |   frist_name: FirstName\n   |   ^^^^^^^^^^ `Contact` has no field `frist_name`\n   |\n   = help: did you mean `first_name`?\n"
+    );
+}
+
+#[test]
+fn unknown_provider_field() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/contact.yaml",
+        "properties.firstname",
+        "properties.fristname",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].location(),
+        "providers/hubspot/mappings/contact.yaml:15:15"
+    );
+    assert_eq!(
+        found[0].message,
+        "unknown provider field `fristname` under `properties` for `first_name`"
+    );
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("did you mean `properties.firstname`?")
+    );
+    assert!(
+        found[0]
+            .render_plain()
+            .contains("^^^^^^^^^^^^^^^^^^^^ not in the request body of `createContact`")
+    );
+}
+
+#[test]
+fn unknown_operation() {
+    let (_dir, root) = broken(
+        "providers/attio/mappings/contact.yaml",
+        "operation: getPerson",
+        "operation: getPersn",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].location(),
+        "providers/attio/mappings/contact.yaml:9:16"
+    );
+    assert_eq!(found[0].message, "unknown operation `getPersn`");
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `getPerson`?"));
+}
+
+#[test]
+fn type_mismatch() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/contact.yaml",
+        "  email_addresses:\n    path: properties.email\n    primary: email_address\n",
+        "  email_addresses: properties.email\n",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].location(),
+        "providers/hubspot/mappings/contact.yaml:17:20"
+    );
+    assert_eq!(
+        found[0].message,
+        "type mismatch: `email_addresses` is list<EmailAddress>, a list, but `properties.email` is one value"
+    );
+    assert!(
+        found[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("add `primary: <item field>`")
+    );
+}
+
+#[test]
+fn type_mismatch_against_the_schema() {
+    let (_dir, root) = broken(
+        "providers/attio/mappings/contact.yaml",
+        "  title: values.job_title[0].value",
+        "  title: values.job_title",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "type mismatch: `title` is string but `values.job_title` is array in the request body of `createPerson`"
+    );
+    assert!(found[0].help.as_deref().unwrap().contains("index it"));
+}
+
+#[test]
+fn missing_required_provider_field() {
+    let (_dir, root) = broken(
+        "providers/salesforce/mappings/contact.yaml",
+        "  last_name: LastName\n",
+        "",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].location(),
+        "providers/salesforce/mappings/contact.yaml:6:16"
+    );
+    assert_eq!(
+        found[0].message,
+        "missing required provider field: `createContact` requires `LastName`, but no field of this mapping writes it"
+    );
+    assert!(
+        found[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`LastName: { const: ... }`")
+    );
+}
+
+#[test]
+fn malformed_yaml() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/contact.yaml",
+        "  last_name: properties.lastname",
+        "  last_name: [properties.lastname",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .location()
+            .starts_with("providers/hubspot/mappings/contact.yaml:"),
+        "{}",
+        found[0].location()
+    );
+    assert!(
+        found[0].message.starts_with("malformed YAML: "),
+        "{}",
+        found[0].message
+    );
+    assert!(found[0].help.is_some());
+}
+
+#[test]
+fn unknown_transform() {
+    let (_dir, root) = broken(
+        "providers/attio/mappings/contact.yaml",
+        "    join: [first_name, last_name]",
+        "    joinn: [first_name, last_name]",
+    );
+    let found = problems(&root);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message == "unknown transform `joinn`"
+                && p.help.as_deref() == Some("did you mean `join`?")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/contact.yaml",
+        "properties.firstname",
+        "properties.fristname",
+    );
+    let text =
+        std::fs::read_to_string(root.join("providers/salesforce/mappings/contact.yaml")).unwrap();
+    std::fs::write(
+        root.join("providers/salesforce/mappings/contact.yaml"),
+        text.replace("Title", "Titel"),
+    )
+    .unwrap();
+    let found = problems(&root);
+    let files: Vec<String> = found.iter().map(|p| p.location()).collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files[0].starts_with("providers/hubspot/"));
+    assert!(files[1].starts_with("providers/salesforce/"));
+    assert_eq!(found[1].help.as_deref(), Some("did you mean `Title`?"));
+}
