@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let env_name = vendor.name().to_uppercase();
         let connection = match std::env::var(format!("{env_name}_TOKEN")) {
             Ok(token) => {
-                let connection = Connection::new("quickstart", vendor.name(), Credentials::bearer(token));
+                let connection =
+                    Connection::new("quickstart", vendor.name(), Credentials::bearer(token));
                 match std::env::var(format!("{env_name}_INSTANCE_URL")) {
                     Ok(url) => connection.with_config("instance_url", url),
                     Err(_) => connection,
@@ -42,7 +43,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(_) => {
                 let token = format!("sandbox-{suffix}");
                 let sandbox = Sandbox::start(vendor, &token).await?;
-                let connection = Connection::new("quickstart", vendor.name(), Credentials::bearer(token));
+                let connection =
+                    Connection::new("quickstart", vendor.name(), Credentials::bearer(token));
                 let connection = if vendor == Vendor::Salesforce {
                     connection.with_config("instance_url", sandbox.url())
                 } else {
@@ -64,11 +66,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .first()
             .map(|e| e.email_address.clone())
             .unwrap_or_default();
-        let target = if sandboxes.iter().any(|s| s.vendor() == vendor) { "sandbox" } else { "live" };
+        let target = if sandboxes.iter().any(|s| s.vendor() == vendor) {
+            "sandbox"
+        } else {
+            "live"
+        };
         rows.push((vendor.name(), target, fetched.remote_id, name, email));
     }
 
-    println!("{:<11} {:<8} {:<38} {:<14} email", "provider", "target", "id", "name");
+    println!(
+        "{:<11} {:<8} {:<38} {:<14} email",
+        "provider", "target", "id", "name"
+    );
     for (provider, target, id, name, email) in rows {
         println!("{provider:<11} {target:<8} {id:<38} {name:<14} {email}");
     }

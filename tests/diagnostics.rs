@@ -69,7 +69,7 @@ fn unknown_unified_field() {
     assert_eq!(problem.help.as_deref(), Some("did you mean `first_name`?"));
     assert_eq!(
         problem.render_plain(),
-        "error: unknown unified field `frist_name`\n  --> providers/salesforce/mappings/contact.yaml:12:3\n   |\n12 |   frist_name: FirstName\n   |   ^^^^^^^^^^ `Contact` has no field `frist_name`\n   |\n   = help: did you mean `first_name`?\n"
+        "error: unknown unified field `frist_name`\n   --> providers/salesforce/mappings/contact.yaml:12:3\n   |\n12 |   frist_name: FirstName\n   |   ^^^^^^^^^^ `Contact` has no field `frist_name`\n   |\n   = help: did you mean `first_name`?\n"
     );
 }
 

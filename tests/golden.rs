@@ -8,7 +8,10 @@ use std::path::Path;
 #[test]
 fn generated_code_matches_the_golden_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let generated = match unifold_codegen::generate(&unifold_codegen::Layout::conventional(root), "::unifold") {
+    let generated = match unifold_codegen::generate(
+        &unifold_codegen::Layout::conventional(root),
+        "::unifold",
+    ) {
         Ok(generated) => generated.code,
         Err((problems, _)) => panic!("{problems}"),
     };
@@ -36,7 +39,11 @@ fn generated_code_matches_the_golden_file() {
 fn generation_is_deterministic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let layout = unifold_codegen::Layout::conventional(root);
-    let first = unifold_codegen::generate(&layout, "::unifold").map_err(|(p, _)| p.to_string()).unwrap();
-    let second = unifold_codegen::generate(&layout, "::unifold").map_err(|(p, _)| p.to_string()).unwrap();
+    let first = unifold_codegen::generate(&layout, "::unifold")
+        .map_err(|(p, _)| p.to_string())
+        .unwrap();
+    let second = unifold_codegen::generate(&layout, "::unifold")
+        .map_err(|(p, _)| p.to_string())
+        .unwrap();
     assert_eq!(first.code, second.code);
 }

@@ -10,14 +10,23 @@ mod crm {
     fn the_golden_types_are_usable() {
         let input = ContactInput {
             last_name: Some("Lovelace".into()),
-            email_addresses: vec![EmailAddress { email_address: "not-an-email".into(), ..Default::default() }],
+            email_addresses: vec![EmailAddress {
+                email_address: "not-an-email".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let problems = input.validate();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "email_addresses[0].email_address");
         assert_eq!(PROVIDERS, &["attio", "hubspot", "salesforce"]);
-        assert_eq!(EmailAddressType::from("work".to_string()), EmailAddressType::Work);
-        assert_eq!(EmailAddressType::from("pager".to_string()).as_str(), "pager");
+        assert_eq!(
+            EmailAddressType::from("work".to_string()),
+            EmailAddressType::Work
+        );
+        assert_eq!(
+            EmailAddressType::from("pager".to_string()).as_str(),
+            "pager"
+        );
     }
 }

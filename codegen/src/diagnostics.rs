@@ -162,7 +162,7 @@ impl fmt::Display for Plain<'_> {
         let number = this.line.to_string();
         let gutter = " ".repeat(number.len());
         writeln!(f, "error: {}", this.message)?;
-        writeln!(f, "{gutter}--> {}", this.location())?;
+        writeln!(f, "{gutter} --> {}", this.location())?;
         writeln!(f, "{gutter} |")?;
         writeln!(f, "{number} | {}", this.source_line)?;
         let pad: String = this

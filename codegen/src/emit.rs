@@ -751,6 +751,10 @@ impl Emitter<'_> {
                     let joined =
                         quote! { #rt::__private::transform::join(&[#(#part_exprs),*], #separator) };
                     steps.push(match default {
+                        Some(default) if default.is_empty() => quote! {
+                            let joined = #joined.unwrap_or_default();
+                            #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(joined));
+                        },
                         Some(default) => quote! {
                             let joined = #joined.unwrap_or_else(|| #default.to_string());
                             #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(joined));

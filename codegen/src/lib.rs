@@ -5,11 +5,10 @@
 //! each provider's OpenAPI document → **IR** ([`Project`]) → **emit** Rust with
 //! syn/quote, formatted by prettyplease.
 //!
+//! In `build.rs`, for a crate whose folder holds `unified-models/` and `providers/`:
+//!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     unifold_codegen::Builder::new(".").run();
-//! }
+//! unifold_codegen::Builder::new(".").run();
 //! ```
 
 mod diagnostics;

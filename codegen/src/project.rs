@@ -189,7 +189,7 @@ fn read_yaml(
             match yaml::parse(sources, file) {
                 Ok(node) => Some(node),
                 Err(diagnostic) => {
-                    problems.push(diagnostic);
+                    problems.push(*diagnostic);
                     None
                 }
             }

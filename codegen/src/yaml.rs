@@ -95,7 +95,7 @@ impl Node {
 
 /// Parses one file already registered in `sources`. Malformed YAML becomes one
 /// diagnostic at the place the parser stopped.
-pub fn parse(sources: &Sources, file: usize) -> Result<Node, Diagnostic> {
+pub fn parse(sources: &Sources, file: usize) -> Result<Node, Box<Diagnostic>> {
     let text = sources.text(file);
     let options = serde_saphyr::options! { strict_booleans: true };
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
@@ -116,13 +116,15 @@ pub fn parse(sources: &Sources, file: usize) -> Result<Node, Diagnostic> {
                 .unwrap_or("malformed YAML")
                 .trim_start_matches("error: ")
                 .to_string();
-            Err(Diagnostic::new(
-                sources,
-                Loc { file, line, column },
-                format!("malformed YAML: {headline}"),
-            )
-            .with_label("the YAML parser stopped here")
-            .with_help("check the indentation and quoting around this line"))
+            Err(Box::new(
+                Diagnostic::new(
+                    sources,
+                    Loc { file, line, column },
+                    format!("malformed YAML: {headline}"),
+                )
+                .with_label("the YAML parser stopped here")
+                .with_help("check the indentation and quoting around this line"),
+            ))
         }
     }
 }

@@ -254,6 +254,29 @@ pub fn read_json(record: &Value, path: &[Seg]) -> Value {
     get(record, path).cloned().unwrap_or(Value::Null)
 }
 
+/// Turns an absent value into a read error naming the path.
+pub fn required<T>(value: Option<T>, path: &[Seg]) -> Result<T, ReadError> {
+    value.ok_or_else(|| ReadError {
+        path: display(path),
+        expected: "a value",
+        found: "nothing".to_string(),
+    })
+}
+
+/// Percent-encodes one path segment (a record id), leaving RFC 3986 unreserved
+/// characters as they are, so an id can never change which endpoint is called.
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,27 +330,4 @@ mod tests {
         assert_eq!(read_integer(&record, &[Seg::Key("count")]), Ok(Some(12)));
         assert!(read_integer(&record, &[Seg::Key("bad")]).is_err());
     }
-}
-
-/// Turns an absent value into a read error naming the path.
-pub fn required<T>(value: Option<T>, path: &[Seg]) -> Result<T, ReadError> {
-    value.ok_or_else(|| ReadError {
-        path: display(path),
-        expected: "a value",
-        found: "nothing".to_string(),
-    })
-}
-
-/// Percent-encodes one path segment (a record id), leaving RFC 3986 unreserved
-/// characters as they are, so an id can never change which endpoint is called.
-pub fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }

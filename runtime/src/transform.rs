@@ -87,6 +87,11 @@ pub fn now() -> crate::DateTime {
     Utc::now()
 }
 
+/// Renders a calendar date as `YYYY-MM-DD`.
+pub fn format_date(date: &crate::Date) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,9 +126,4 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 6, 30)
         );
     }
-}
-
-/// Renders a calendar date as `YYYY-MM-DD`.
-pub fn format_date(date: &crate::Date) -> String {
-    date.format("%Y-%m-%d").to_string()
 }

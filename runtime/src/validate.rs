@@ -51,6 +51,22 @@ pub fn required_by(problems: &mut Vec<FieldError>, field: &str, present: bool, p
     }
 }
 
+/// A record id must be non-empty; anything else is percent-encoded into the path.
+pub fn record_id(id: &str) -> Vec<FieldError> {
+    if id.trim().is_empty() {
+        vec![FieldError::new("id", "must not be empty")]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Records a problem when a required string is empty.
+pub fn not_empty(problems: &mut Vec<FieldError>, field: impl Into<String>, text: &str) {
+    if text.trim().is_empty() {
+        problems.push(FieldError::new(field, "must not be empty"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,21 +88,5 @@ mod tests {
         ] {
             assert!(!is_email(bad), "{bad}");
         }
-    }
-}
-
-/// A record id must be non-empty; anything else is percent-encoded into the path.
-pub fn record_id(id: &str) -> Vec<FieldError> {
-    if id.trim().is_empty() {
-        vec![FieldError::new("id", "must not be empty")]
-    } else {
-        Vec::new()
-    }
-}
-
-/// Records a problem when a required string is empty.
-pub fn not_empty(problems: &mut Vec<FieldError>, field: impl Into<String>, text: &str) {
-    if text.trim().is_empty() {
-        problems.push(FieldError::new(field, "must not be empty"));
     }
 }

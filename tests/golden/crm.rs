@@ -813,7 +813,7 @@ pub mod attio {
                 &[input.first_name.as_deref(), input.last_name.as_deref()],
                 " ",
             )
-            .unwrap_or_else(|| "".to_string());
+            .unwrap_or_default();
         ::unifold::__private::json::set(
             &mut body,
             &[
