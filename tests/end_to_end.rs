@@ -251,3 +251,23 @@ async fn empty_ids_and_unknown_providers_never_send() {
     );
     assert_eq!(sandbox.request_count(), 0);
 }
+
+#[tokio::test]
+async fn a_last_name_alone_is_enough_everywhere() {
+    // Only fields a provider requires on every create are required; Attio's nested
+    // required keys (a job title's `value`) apply only when that value is sent.
+    let runtime = Runtime::new().unwrap();
+    let input = ContactInput {
+        last_name: Some("Hopper".into()),
+        ..Default::default()
+    };
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = start(vendor).await;
+        let created = create_contact(&runtime, &connection, &input)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(created.last_name.as_deref(), Some("Hopper"));
+        assert!(created.email_addresses.is_empty());
+        assert_eq!(sandbox.records(object_of(vendor)).len(), 1);
+    }
+}

@@ -127,10 +127,10 @@ fn variant_ident(value: &str) -> Ident {
     format_ident!("{}", out)
 }
 
-fn segs(rt: &syn::Path, path: &[Seg]) -> TokenStream {
+fn segs(path: &[Seg]) -> TokenStream {
     let items = path.iter().map(|seg| match seg {
-        Seg::Key(key) => quote! { #rt::__private::Seg::Key(#key) },
-        Seg::Index(index) => quote! { #rt::__private::Seg::Index(#index) },
+        Seg::Key(key) => quote! { Seg::Key(#key) },
+        Seg::Index(index) => quote! { Seg::Index(#index) },
     });
     quote! { &[#(#items),*] }
 }
@@ -455,33 +455,33 @@ impl Emitter<'_> {
         let base_url = &provider.base_url;
         let base_path = &provider.base_path;
         let auth = match &provider.auth {
-            Auth::Bearer => quote! { #rt::AuthScheme::Bearer },
-            Auth::Header(header) => quote! { #rt::AuthScheme::Header(#header) },
+            Auth::Bearer => quote! { AuthScheme::Bearer },
+            Auth::Header(header) => quote! { AuthScheme::Header(#header) },
         };
-        let messages = provider.error_message.iter().map(|path| segs(rt, path));
+        let messages = provider.error_message.iter().map(|path| segs(path));
         let rules = provider.error_rules.iter().map(|rule| {
             let status = match rule.status {
-                Some(code) => quote! { ::std::option::Option::Some(#code) },
-                None => quote! { ::std::option::Option::None },
+                Some(code) => quote! { Some(#code) },
+                None => quote! { None },
             };
             let body = rule.body.iter().map(|(path, expected)| {
-                let path = segs(rt, path);
+                let path = segs(path);
                 quote! { (#path, #expected) }
             });
             let category = format_ident!("{}", category_variant(&rule.category));
             let existing_id = match &rule.existing_id {
-                None => quote! { ::std::option::Option::None },
+                None => quote! { None },
                 Some((path, pattern)) => {
-                    let path = segs(rt, path);
+                    let path = segs(path);
                     let pattern = match pattern {
-                        Some(p) => quote! { ::std::option::Option::Some(#p) },
-                        None => quote! { ::std::option::Option::None },
+                        Some(p) => quote! { Some(#p) },
+                        None => quote! { None },
                     };
-                    quote! { ::std::option::Option::Some(#rt::IdExtract { path: #path, pattern: #pattern }) }
+                    quote! { Some(IdExtract { path: #path, pattern: #pattern }) }
                 }
             };
             quote! {
-                #rt::ErrorRule { status: #status, body: &[#(#body),*], category: #rt::ErrorCategory::#category, existing_id: #existing_id }
+                ErrorRule { status: #status, body: &[#(#body),*], category: ErrorCategory::#category, existing_id: #existing_id }
             }
         });
         let module_doc = format!(
@@ -497,8 +497,8 @@ impl Emitter<'_> {
         } else {
             quote! {
                 /// A success response whose body does not have the documented shape.
-                fn unexpected(response: &#rt::Response, problem: #rt::__private::json::ReadError) -> #rt::Error {
-                    #rt::Error::UnexpectedResponse {
+                fn unexpected(response: &Response, problem: json::ReadError) -> Error {
+                    Error::UnexpectedResponse {
                         provider: PROVIDER.name.to_string(),
                         status: response.status,
                         reason: problem.to_string(),
@@ -511,8 +511,13 @@ impl Emitter<'_> {
             #[doc = #module_doc]
             #description
             pub mod #module {
+                #[allow(unused_imports)]
+                use #rt::__private::{json, serde_json::Value, transform, validate, Seg};
+                #[allow(unused_imports)]
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method, ProviderSpec, Request, Response, Runtime};
+
                 /// How the runtime talks to this provider, from its `provider.yaml`.
-                pub static PROVIDER: #rt::ProviderSpec = #rt::ProviderSpec {
+                pub static PROVIDER: ProviderSpec = ProviderSpec {
                     name: #name,
                     base_url: #base_url,
                     base_path: #base_path,
@@ -527,7 +532,6 @@ impl Emitter<'_> {
     }
 
     fn mapping(&self, provider: &Provider, mapping: &Mapping) -> TokenStream {
-        let rt = &self.rt;
         let model = self
             .models
             .get(&mapping.model)
@@ -568,7 +572,7 @@ impl Emitter<'_> {
                     Some(f) if Emitter::is_optional(f) => quote! { input.#ident.is_some() },
                     _ => quote! { true },
                 };
-                quote! { #rt::__private::validate::required_by(&mut problems, #field, #present, #provider_name); }
+                quote! { validate::required_by(&mut problems, #field, #present, #provider_name); }
             });
             let finish = match returns {
                 Returns::Record => quote! { #read_fn(&response) },
@@ -578,9 +582,9 @@ impl Emitter<'_> {
                         .cloned()
                         .chain(id_path.iter().cloned())
                         .collect();
-                    let id_path = segs(rt, &full);
+                    let id_path = segs(&full);
                     quote! {
-                        let id = #rt::__private::json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
+                        let id = json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
                         // The create response only carries the id: read the record back.
                         #get_fn(runtime, connection, &id).await
                     }
@@ -588,11 +592,11 @@ impl Emitter<'_> {
             };
             items.push(quote! {
                 #[doc = #doc_line]
-                pub async fn #create_fn(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &super::#input_ident) -> ::std::result::Result<super::#model_ident, #rt::Error> {
+                pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
                     let #problems_binding = input.validate();
                     #(#required)*
-                    #rt::Error::check(problems)?;
-                    let request = #rt::Request::new(#operation, #rt::Method::#method, #path).json(#write_fn(input));
+                    Error::check(problems)?;
+                    let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     #finish
                 }
@@ -618,10 +622,10 @@ impl Emitter<'_> {
                 .map(|(name, value)| quote! { .query(#name, #value) });
             items.push(quote! {
                 #[doc = #doc_line]
-                pub async fn #get_fn(runtime: &#rt::Runtime, connection: &#rt::Connection, id: &str) -> ::std::result::Result<super::#model_ident, #rt::Error> {
-                    #rt::Error::check(#rt::__private::validate::record_id(id))?;
-                    let path = ::std::format!(#template, #rt::__private::json::encode_segment(id));
-                    let request = #rt::Request::new(#operation, #rt::Method::#method, path)#(#query)*;
+                pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
+                    Error::check(validate::record_id(id))?;
+                    let path = format!(#template, json::encode_segment(id));
+                    let request = Request::new(#operation, Method::#method, path)#(#query)*;
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     #read_fn(&response)
                 }
@@ -641,14 +645,13 @@ impl Emitter<'_> {
         mapping: &Mapping,
         envelope: &[Seg],
     ) -> TokenStream {
-        let rt = &self.rt;
         let full = |path: &[Seg]| -> TokenStream {
             let joined: Vec<Seg> = envelope
                 .iter()
                 .cloned()
                 .chain(path.iter().cloned())
                 .collect();
-            segs(rt, &joined)
+            segs(&joined)
         };
         let mut steps = Vec::new();
         for write in &mapping.writes {
@@ -667,20 +670,20 @@ impl Emitter<'_> {
                     if optional {
                         let fallback = match default {
                             Some(constant) => {
-                                let constant = const_json(rt, constant);
-                                quote! { else { #rt::__private::json::set(&mut body, #path, #constant); } }
+                                let constant = const_json(constant);
+                                quote! { else { json::set(&mut body, #path, #constant); } }
                             }
                             None => quote! {},
                         };
                         steps.push(quote! {
-                            if let ::std::option::Option::Some(value) = &input.#ident {
-                                #rt::__private::json::set(&mut body, #path, #value);
+                            if let Some(value) = &input.#ident {
+                                json::set(&mut body, #path, #value);
                             } #fallback
                         });
                     } else {
                         steps.push(quote! {
                             let value = &input.#ident;
-                            #rt::__private::json::set(&mut body, #path, #value);
+                            json::set(&mut body, #path, #value);
                         });
                     }
                 }
@@ -698,12 +701,12 @@ impl Emitter<'_> {
                     let item_optional = self.item_optional(model, field, item_field);
                     let value = self.to_json(item_ty, provider_type.as_deref(), quote! { value });
                     let body_step = if item_optional {
-                        quote! { if let ::std::option::Option::Some(value) = &item.#item_ident { #rt::__private::json::set(&mut body, #path, #value); } }
+                        quote! { if let Some(value) = &item.#item_ident { json::set(&mut body, #path, #value); } }
                     } else {
-                        quote! { let value = &item.#item_ident; #rt::__private::json::set(&mut body, #path, #value); }
+                        quote! { let value = &item.#item_ident; json::set(&mut body, #path, #value); }
                     };
                     steps.push(quote! {
-                        if let ::std::option::Option::Some(item) = #rt::__private::transform::primary(&input.#ident, #field, #shown) {
+                        if let Some(item) = transform::primary(&input.#ident, #field, #shown) {
                             #body_step
                         }
                     });
@@ -713,23 +716,23 @@ impl Emitter<'_> {
                     let path = full(path);
                     let sub_steps = subs.iter().map(|(sub, ty, sub_path)| {
                         let sub_ident = field_ident(sub);
-                        let sub_path = segs(rt, sub_path);
+                        let sub_path = segs(sub_path);
                         let value = self.to_json(ty, None, quote! { value });
                         if self.item_optional(model, field, sub) {
-                            quote! { if let ::std::option::Option::Some(value) = &item.#sub_ident { #rt::__private::json::set(&mut element, #sub_path, #value); } }
+                            quote! { if let Some(value) = &item.#sub_ident { json::set(&mut element, #sub_path, #value); } }
                         } else {
-                            quote! { let value = &item.#sub_ident; #rt::__private::json::set(&mut element, #sub_path, #value); }
+                            quote! { let value = &item.#sub_ident; json::set(&mut element, #sub_path, #value); }
                         }
                     });
                     steps.push(quote! {
                         if !input.#ident.is_empty() {
-                            let mut elements = ::std::vec::Vec::with_capacity(input.#ident.len());
+                            let mut elements = Vec::with_capacity(input.#ident.len());
                             for item in &input.#ident {
-                                let mut element = #rt::__private::serde_json::Value::Object(::std::default::Default::default());
+                                let mut element = Value::Object(Default::default());
                                 #(#sub_steps)*
                                 elements.push(element);
                             }
-                            #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::Array(elements));
+                            json::set(&mut body, #path, Value::Array(elements));
                         }
                     });
                 }
@@ -745,36 +748,35 @@ impl Emitter<'_> {
                         if model.field(part).is_some_and(Emitter::is_optional) {
                             quote! { input.#ident.as_deref() }
                         } else {
-                            quote! { ::std::option::Option::Some(input.#ident.as_str()) }
+                            quote! { Some(input.#ident.as_str()) }
                         }
                     });
-                    let joined =
-                        quote! { #rt::__private::transform::join(&[#(#part_exprs),*], #separator) };
+                    let joined = quote! { transform::join(&[#(#part_exprs),*], #separator) };
                     steps.push(match default {
                         Some(default) if default.is_empty() => quote! {
                             let joined = #joined.unwrap_or_default();
-                            #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(joined));
+                            json::set(&mut body, #path, Value::String(joined));
                         },
                         Some(default) => quote! {
                             let joined = #joined.unwrap_or_else(|| #default.to_string());
-                            #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(joined));
+                            json::set(&mut body, #path, Value::String(joined));
                         },
                         None => quote! {
-                            if let ::std::option::Option::Some(joined) = #joined {
-                                #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(joined));
+                            if let Some(joined) = #joined {
+                                json::set(&mut body, #path, Value::String(joined));
                             }
                         },
                     });
                 }
                 Write::Const { path, value } => {
                     let path = full(path);
-                    let value = const_json(rt, value);
-                    steps.push(quote! { #rt::__private::json::set(&mut body, #path, #value); });
+                    let value = const_json(value);
+                    steps.push(quote! { json::set(&mut body, #path, #value); });
                 }
                 Write::Now { path } => {
                     let path = full(path);
                     steps.push(quote! {
-                        #rt::__private::json::set(&mut body, #path, #rt::__private::serde_json::Value::String(#rt::__private::transform::format_datetime(&#rt::__private::transform::now())));
+                        json::set(&mut body, #path, Value::String(transform::format_datetime(&transform::now())));
                     });
                 }
             }
@@ -785,8 +787,8 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc_line]
-            fn #name(input: &super::#input_ident) -> #rt::__private::serde_json::Value {
-                let mut body = #rt::__private::serde_json::Value::Object(::std::default::Default::default());
+            fn #name(input: &super::#input_ident) -> Value {
+                let mut body = Value::Object(Default::default());
                 #(#steps)*
                 body
             }
@@ -813,7 +815,7 @@ impl Emitter<'_> {
         value: TokenStream,
     ) -> TokenStream {
         let rt = &self.rt;
-        let json = quote! { #rt::__private::serde_json::Value };
+        let json = quote! { Value };
         let as_string = provider_type == Some("string");
         match ty {
             FieldType::String => quote! { #json::String(#value.clone()) },
@@ -826,10 +828,10 @@ impl Emitter<'_> {
                 quote! { #json::from(#value.timestamp_millis()) }
             }
             FieldType::DateTime => {
-                quote! { #json::String(#rt::__private::transform::format_datetime(#value)) }
+                quote! { #json::String(transform::format_datetime(#value)) }
             }
             FieldType::Date => {
-                quote! { #json::String(#rt::__private::transform::format_date(#value)) }
+                quote! { #json::String(transform::format_date(#value)) }
             }
             FieldType::Named(_) => quote! { #json::String(#value.as_str().to_string()) },
             FieldType::Json | FieldType::List(_) => {
@@ -847,8 +849,7 @@ impl Emitter<'_> {
         path: TokenStream,
         required: bool,
     ) -> TokenStream {
-        let rt = &self.rt;
-        let json = quote! { #rt::__private::json };
+        let json = quote! { json };
         let optional = match ty {
             FieldType::String => quote! { #json::read_string(#source, #path)? },
             FieldType::Integer => quote! { #json::read_integer(#source, #path)? },
@@ -861,7 +862,7 @@ impl Emitter<'_> {
                 let ident = format_ident!("{}", name);
                 quote! { #json::read_string(#source, #path)?.map(super::#ident::from) }
             }
-            FieldType::List(_) => return quote! { ::std::default::Default::default() },
+            FieldType::List(_) => return quote! { Default::default() },
         };
         if required {
             quote! { #json::required(#optional, #path)? }
@@ -878,14 +879,13 @@ impl Emitter<'_> {
         mapping: &Mapping,
         envelope: &[Seg],
     ) -> TokenStream {
-        let rt = &self.rt;
         let full = |path: &[Seg]| -> TokenStream {
             let joined: Vec<Seg> = envelope
                 .iter()
                 .cloned()
                 .chain(path.iter().cloned())
                 .collect();
-            segs(rt, &joined)
+            segs(&joined)
         };
         let mut assignments = Vec::new();
         for read in &mapping.reads {
@@ -918,13 +918,13 @@ impl Emitter<'_> {
                     let item_field_ident = field_ident(item_field);
                     let expr = self.read_expr(item_ty, quote! { record }, full(path), false);
                     let wrap = if self.item_optional(model, field, item_field) {
-                        quote! { ::std::option::Option::Some(value) }
+                        quote! { Some(value) }
                     } else {
                         quote! { value }
                     };
                     assignments.push(quote! {
                         #ident: #expr
-                            .map(|value| ::std::vec![super::#item_ident { #item_field_ident: #wrap, ..::std::default::Default::default() }])
+                            .map(|value| vec![super::#item_ident { #item_field_ident: #wrap, ..Default::default() }])
                             .unwrap_or_default(),
                     });
                 }
@@ -939,23 +939,21 @@ impl Emitter<'_> {
                     let sub_fields = subs.iter().map(|(sub, ty, sub_path)| {
                         let sub_ident = field_ident(sub);
                         let required = !self.item_optional(model, field, sub);
-                        let expr =
-                            self.read_expr(ty, quote! { item }, segs(rt, sub_path), required);
+                        let expr = self.read_expr(ty, quote! { item }, segs(sub_path), required);
                         quote! { #sub_ident: #expr, }
                     });
                     let path = full(path);
                     assignments.push(quote! {
-                        #ident: #rt::__private::json::read_array(record, #path)?
+                        #ident: json::read_array(record, #path)?
                             .iter()
-                            .map(|item| ::std::result::Result::Ok(super::#item_ident { #(#sub_fields)* ..::std::default::Default::default() }))
-                            .collect::<::std::result::Result<::std::vec::Vec<_>, #rt::__private::json::ReadError>>()?,
+                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* ..Default::default() }))
+                            .collect::<Result<Vec<_>, json::ReadError>>()?,
                     });
                 }
                 Read::Record { field } => {
                     let ident = field_ident(field);
-                    let path = segs(rt, envelope);
-                    assignments
-                        .push(quote! { #ident: #rt::__private::json::read_json(record, #path), });
+                    let path = segs(envelope);
+                    assignments.push(quote! { #ident: json::read_json(record, #path), });
                 }
             }
         }
@@ -970,15 +968,15 @@ impl Emitter<'_> {
         let rest = if all_mapped {
             quote! {}
         } else {
-            quote! { ..::std::default::Default::default() }
+            quote! { ..Default::default() }
         };
         let doc_line = format!(" Reads a {} from the provider's response.", model.name);
         quote! {
             #[doc = #doc_line]
-            fn #name(response: &#rt::Response) -> ::std::result::Result<super::#model_ident, #rt::Error> {
+            fn #name(response: &Response) -> Result<super::#model_ident, Error> {
                 let record = &response.body;
-                let read = || -> ::std::result::Result<super::#model_ident, #rt::__private::json::ReadError> {
-                    ::std::result::Result::Ok(super::#model_ident {
+                let read = || -> Result<super::#model_ident, json::ReadError> {
+                    Ok(super::#model_ident {
                         #(#assignments)*
                         #rest
                     })
@@ -1013,8 +1011,8 @@ fn method_variant(method: &str) -> Ident {
     )
 }
 
-fn const_json(rt: &syn::Path, constant: &Const) -> TokenStream {
-    let json = quote! { #rt::__private::serde_json::Value };
+fn const_json(constant: &Const) -> TokenStream {
+    let json = quote! { Value };
     match constant {
         Const::Str(text) => quote! { #json::String(#text.to_string()) },
         Const::Int(n) => quote! { #json::from(#n) },

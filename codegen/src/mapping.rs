@@ -990,9 +990,13 @@ impl<'m> Checker<'_, '_, 'm> {
             }
         }
         let all: Vec<&(Vec<Seg>, Option<String>)> = written.iter().collect();
-        self.required_at(op, op_node, &schema, 0, &all, provider_required);
+        self.required_at(op, op_node, &schema, 0, &all, true, provider_required);
     }
 
+    /// `always_present` is true while every object on the way down is itself required,
+    /// so a required property here must be sent on every create; inside optional
+    /// objects (an Attio `job_title` value) it is only needed when the object is sent.
+    #[allow(clippy::too_many_arguments)]
     fn required_at(
         &mut self,
         op: &Operation,
@@ -1000,6 +1004,7 @@ impl<'m> Checker<'_, '_, 'm> {
         schema: &Node,
         depth: usize,
         written: &[&(Vec<Seg>, Option<String>)],
+        always_present: bool,
         provider_required: &mut Vec<String>,
     ) {
         let root = self.provider.openapi.root.clone();
@@ -1012,12 +1017,21 @@ impl<'m> Checker<'_, '_, 'm> {
                     .filter(|(p, _)| matches!(p.get(depth), Some(Seg::Index(_))))
                     .collect();
                 if !deeper.is_empty() {
-                    self.required_at(op, op_node, &items, depth + 1, &deeper, provider_required);
+                    self.required_at(
+                        op,
+                        op_node,
+                        &items,
+                        depth + 1,
+                        &deeper,
+                        false,
+                        provider_required,
+                    );
                 }
             }
             return;
         }
-        for name in openapi::required(self.reader, &root, &schema) {
+        let required_names = openapi::required(self.reader, &root, &schema);
+        for name in required_names.clone() {
             let filling: Vec<_> = written
                 .iter()
                 .filter(|(p, _)| p.get(depth) == Some(&Seg::Key(name.clone())))
@@ -1034,6 +1048,7 @@ impl<'m> Checker<'_, '_, 'm> {
                     .with_label_mut(format!("`{shown}` is required by the OpenAPI schema of `{}`", op.id))
                     .help = Some(format!("map a unified field to `{shown}`, or give it a constant under `write:` (`{shown}: {{ const: ... }}`)"));
             } else if let [(path, Some(field))] = filling.as_slice()
+                && always_present
                 && path.len() == depth + 1
                 && !provider_required.contains(field)
             {
@@ -1050,12 +1065,14 @@ impl<'m> Checker<'_, '_, 'm> {
                 })
                 .collect();
             if !deeper.is_empty() {
+                let present = always_present && required_names.contains(&name);
                 self.required_at(
                     op,
                     op_node,
                     &property,
                     depth + 1,
                     &deeper,
+                    present,
                     provider_required,
                 );
             }

@@ -618,71 +618,70 @@ pub async fn get_contact(
 /// Actions on Attio (https://api.attio.com).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
+    #[allow(unused_imports)]
+    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    #[allow(unused_imports)]
+    use ::unifold::{
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
+        ProviderSpec, Request, Response, Runtime,
+    };
     /// How the runtime talks to this provider, from its `provider.yaml`.
-    pub static PROVIDER: ::unifold::ProviderSpec = ::unifold::ProviderSpec {
+    pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "attio",
         base_url: "https://api.attio.com",
         base_path: "",
-        auth: ::unifold::AuthScheme::Bearer,
-        error_message: &[&[::unifold::__private::Seg::Key("message")]],
+        auth: AuthScheme::Bearer,
+        error_message: &[&[Seg::Key("message")]],
         error_rules: &[
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(401u16),
+            ErrorRule {
+                status: Some(401u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(403u16),
+            ErrorRule {
+                status: Some(403u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(404u16),
+            ErrorRule {
+                status: Some(404u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::NotFound,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::NotFound,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(400u16),
-                body: &[
-                    (&[::unifold::__private::Seg::Key("code")], "uniqueness_conflict"),
-                ],
-                category: ::unifold::ErrorCategory::Conflict,
-                existing_id: ::std::option::Option::None,
+            ErrorRule {
+                status: Some(400u16),
+                body: &[(&[Seg::Key("code")], "uniqueness_conflict")],
+                category: ErrorCategory::Conflict,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(409u16),
+            ErrorRule {
+                status: Some(409u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Conflict,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Conflict,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(429u16),
+            ErrorRule {
+                status: Some(429u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::RateLimited,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::RateLimited,
+                existing_id: None,
             },
         ],
     };
     /// Creates a Contact on Attio (`createPerson`: POST /v2/objects/people/records).
     pub async fn create_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         input: &super::ContactInput,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
-        let mut problems = input.validate();
-        ::unifold::__private::validate::required_by(
-            &mut problems,
-            "title",
-            input.title.as_deref().is_some_and(|value| !value.trim().is_empty()),
-            "attio",
-        );
-        ::unifold::Error::check(problems)?;
-        let request = ::unifold::Request::new(
+    ) -> Result<super::Contact, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
                 "createPerson",
-                ::unifold::Method::Post,
+                Method::Post,
                 "/v2/objects/people/records",
             )
             .json(write_contact(input));
@@ -690,295 +689,239 @@ pub mod attio {
         read_contact(&response)
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(
-        input: &super::ContactInput,
-    ) -> ::unifold::__private::serde_json::Value {
-        let mut body = ::unifold::__private::serde_json::Value::Object(
-            ::std::default::Default::default(),
-        );
-        if let ::std::option::Option::Some(value) = &input.first_name {
-            ::unifold::__private::json::set(
+    fn write_contact(input: &super::ContactInput) -> Value {
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.first_name {
+            json::set(
                 &mut body,
                 &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("name"),
-                    ::unifold::__private::Seg::Index(0usize),
-                    ::unifold::__private::Seg::Key("first_name"),
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("first_name"),
                 ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                Value::String(value.clone()),
             );
         } else {
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
                 &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("name"),
-                    ::unifold::__private::Seg::Index(0usize),
-                    ::unifold::__private::Seg::Key("first_name"),
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("first_name"),
                 ],
-                ::unifold::__private::serde_json::Value::String("".to_string()),
+                Value::String("".to_string()),
             );
         }
-        if let ::std::option::Option::Some(value) = &input.last_name {
-            ::unifold::__private::json::set(
+        if let Some(value) = &input.last_name {
+            json::set(
                 &mut body,
                 &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("name"),
-                    ::unifold::__private::Seg::Index(0usize),
-                    ::unifold::__private::Seg::Key("last_name"),
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("last_name"),
                 ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                Value::String(value.clone()),
             );
         } else {
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
                 &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("name"),
-                    ::unifold::__private::Seg::Index(0usize),
-                    ::unifold::__private::Seg::Key("last_name"),
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("last_name"),
                 ],
-                ::unifold::__private::serde_json::Value::String("".to_string()),
+                Value::String("".to_string()),
             );
         }
         if !input.email_addresses.is_empty() {
-            let mut elements = ::std::vec::Vec::with_capacity(
-                input.email_addresses.len(),
-            );
+            let mut elements = Vec::with_capacity(input.email_addresses.len());
             for item in &input.email_addresses {
-                let mut element = ::unifold::__private::serde_json::Value::Object(
-                    ::std::default::Default::default(),
-                );
+                let mut element = Value::Object(Default::default());
                 let value = &item.email_address;
-                ::unifold::__private::json::set(
+                json::set(
                     &mut element,
-                    &[::unifold::__private::Seg::Key("email_address")],
-                    ::unifold::__private::serde_json::Value::String(value.clone()),
+                    &[Seg::Key("email_address")],
+                    Value::String(value.clone()),
                 );
                 elements.push(element);
             }
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("email_addresses"),
-                ],
-                ::unifold::__private::serde_json::Value::Array(elements),
+                &[Seg::Key("data"), Seg::Key("values"), Seg::Key("email_addresses")],
+                Value::Array(elements),
             );
         }
         if !input.phone_numbers.is_empty() {
-            let mut elements = ::std::vec::Vec::with_capacity(input.phone_numbers.len());
+            let mut elements = Vec::with_capacity(input.phone_numbers.len());
             for item in &input.phone_numbers {
-                let mut element = ::unifold::__private::serde_json::Value::Object(
-                    ::std::default::Default::default(),
-                );
+                let mut element = Value::Object(Default::default());
                 let value = &item.phone_number;
-                ::unifold::__private::json::set(
+                json::set(
                     &mut element,
-                    &[::unifold::__private::Seg::Key("original_phone_number")],
-                    ::unifold::__private::serde_json::Value::String(value.clone()),
+                    &[Seg::Key("original_phone_number")],
+                    Value::String(value.clone()),
                 );
                 elements.push(element);
             }
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("phone_numbers"),
-                ],
-                ::unifold::__private::serde_json::Value::Array(elements),
+                &[Seg::Key("data"), Seg::Key("values"), Seg::Key("phone_numbers")],
+                Value::Array(elements),
             );
         }
-        if let ::std::option::Option::Some(value) = &input.title {
-            ::unifold::__private::json::set(
+        if let Some(value) = &input.title {
+            json::set(
                 &mut body,
                 &[
-                    ::unifold::__private::Seg::Key("data"),
-                    ::unifold::__private::Seg::Key("values"),
-                    ::unifold::__private::Seg::Key("job_title"),
-                    ::unifold::__private::Seg::Index(0usize),
-                    ::unifold::__private::Seg::Key("value"),
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("job_title"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
                 ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                Value::String(value.clone()),
             );
         }
-        let joined = ::unifold::__private::transform::join(
+        let joined = transform::join(
                 &[input.first_name.as_deref(), input.last_name.as_deref()],
                 " ",
             )
             .unwrap_or_default();
-        ::unifold::__private::json::set(
+        json::set(
             &mut body,
             &[
-                ::unifold::__private::Seg::Key("data"),
-                ::unifold::__private::Seg::Key("values"),
-                ::unifold::__private::Seg::Key("name"),
-                ::unifold::__private::Seg::Index(0usize),
-                ::unifold::__private::Seg::Key("full_name"),
+                Seg::Key("data"),
+                Seg::Key("values"),
+                Seg::Key("name"),
+                Seg::Index(0usize),
+                Seg::Key("full_name"),
             ],
-            ::unifold::__private::serde_json::Value::String(joined),
+            Value::String(joined),
         );
         body
     }
     /// Reads one Contact by id on Attio (`getPerson`: GET /v2/objects/people/records/{record_id}).
     pub async fn get_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         id: &str,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
-        ::unifold::Error::check(::unifold::__private::validate::record_id(id))?;
-        let path = ::std::format!(
-            "/v2/objects/people/records/{}",
-            ::unifold::__private::json::encode_segment(id)
-        );
-        let request = ::unifold::Request::new("getPerson", ::unifold::Method::Get, path);
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        let path = format!("/v2/objects/people/records/{}", json::encode_segment(id));
+        let request = Request::new("getPerson", Method::Get, path);
         let response = runtime.send(connection, &PROVIDER, request).await?;
         read_contact(&response)
     }
     /// Reads a Contact from the provider's response.
-    fn read_contact(
-        response: &::unifold::Response,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
+    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
         let record = &response.body;
-        let read = || -> ::std::result::Result<
-            super::Contact,
-            ::unifold::__private::json::ReadError,
-        > {
-            ::std::result::Result::Ok(super::Contact {
-                remote_id: ::unifold::__private::json::required(
-                    ::unifold::__private::json::read_string(
+        let read = || -> Result<super::Contact, json::ReadError> {
+            Ok(super::Contact {
+                remote_id: json::required(
+                    json::read_string(
                         record,
-                        &[
-                            ::unifold::__private::Seg::Key("data"),
-                            ::unifold::__private::Seg::Key("id"),
-                            ::unifold::__private::Seg::Key("record_id"),
-                        ],
+                        &[Seg::Key("data"), Seg::Key("id"), Seg::Key("record_id")],
                     )?,
-                    &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("id"),
-                        ::unifold::__private::Seg::Key("record_id"),
-                    ],
+                    &[Seg::Key("data"), Seg::Key("id"), Seg::Key("record_id")],
                 )?,
-                first_name: ::unifold::__private::json::read_string(
+                first_name: json::read_string(
                     record,
                     &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("values"),
-                        ::unifold::__private::Seg::Key("name"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("first_name"),
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("name"),
+                        Seg::Index(0usize),
+                        Seg::Key("first_name"),
                     ],
                 )?,
-                last_name: ::unifold::__private::json::read_string(
+                last_name: json::read_string(
                     record,
                     &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("values"),
-                        ::unifold::__private::Seg::Key("name"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("last_name"),
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("name"),
+                        Seg::Index(0usize),
+                        Seg::Key("last_name"),
                     ],
                 )?,
-                email_addresses: ::unifold::__private::json::read_array(
+                email_addresses: json::read_array(
                         record,
                         &[
-                            ::unifold::__private::Seg::Key("data"),
-                            ::unifold::__private::Seg::Key("values"),
-                            ::unifold::__private::Seg::Key("email_addresses"),
+                            Seg::Key("data"),
+                            Seg::Key("values"),
+                            Seg::Key("email_addresses"),
                         ],
                     )?
                     .iter()
-                    .map(|item| ::std::result::Result::Ok(super::EmailAddress {
-                        email_address: ::unifold::__private::json::required(
-                            ::unifold::__private::json::read_string(
-                                item,
-                                &[::unifold::__private::Seg::Key("email_address")],
-                            )?,
-                            &[::unifold::__private::Seg::Key("email_address")],
+                    .map(|item| Ok(super::EmailAddress {
+                        email_address: json::required(
+                            json::read_string(item, &[Seg::Key("email_address")])?,
+                            &[Seg::Key("email_address")],
                         )?,
-                        ..::std::default::Default::default()
+                        ..Default::default()
                     }))
-                    .collect::<
-                        ::std::result::Result<
-                            ::std::vec::Vec<_>,
-                            ::unifold::__private::json::ReadError,
-                        >,
-                    >()?,
-                phone_numbers: ::unifold::__private::json::read_array(
+                    .collect::<Result<Vec<_>, json::ReadError>>()?,
+                phone_numbers: json::read_array(
                         record,
                         &[
-                            ::unifold::__private::Seg::Key("data"),
-                            ::unifold::__private::Seg::Key("values"),
-                            ::unifold::__private::Seg::Key("phone_numbers"),
+                            Seg::Key("data"),
+                            Seg::Key("values"),
+                            Seg::Key("phone_numbers"),
                         ],
                     )?
                     .iter()
-                    .map(|item| ::std::result::Result::Ok(super::PhoneNumber {
-                        phone_number: ::unifold::__private::json::required(
-                            ::unifold::__private::json::read_string(
+                    .map(|item| Ok(super::PhoneNumber {
+                        phone_number: json::required(
+                            json::read_string(
                                 item,
-                                &[::unifold::__private::Seg::Key("original_phone_number")],
+                                &[Seg::Key("original_phone_number")],
                             )?,
-                            &[::unifold::__private::Seg::Key("original_phone_number")],
+                            &[Seg::Key("original_phone_number")],
                         )?,
-                        ..::std::default::Default::default()
+                        ..Default::default()
                     }))
-                    .collect::<
-                        ::std::result::Result<
-                            ::std::vec::Vec<_>,
-                            ::unifold::__private::json::ReadError,
-                        >,
-                    >()?,
-                title: ::unifold::__private::json::read_string(
+                    .collect::<Result<Vec<_>, json::ReadError>>()?,
+                title: json::read_string(
                     record,
                     &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("values"),
-                        ::unifold::__private::Seg::Key("job_title"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("value"),
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("job_title"),
+                        Seg::Index(0usize),
+                        Seg::Key("value"),
                     ],
                 )?,
-                account: ::unifold::__private::json::read_string(
+                account: json::read_string(
                     record,
                     &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("values"),
-                        ::unifold::__private::Seg::Key("company"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("target_record_id"),
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("company"),
+                        Seg::Index(0usize),
+                        Seg::Key("target_record_id"),
                     ],
                 )?,
-                created_at: ::unifold::__private::json::read_datetime(
+                created_at: json::read_datetime(
                     record,
-                    &[
-                        ::unifold::__private::Seg::Key("data"),
-                        ::unifold::__private::Seg::Key("created_at"),
-                    ],
+                    &[Seg::Key("data"), Seg::Key("created_at")],
                 )?,
-                remote_data: ::unifold::__private::json::read_json(
-                    record,
-                    &[::unifold::__private::Seg::Key("data")],
-                ),
-                ..::std::default::Default::default()
+                remote_data: json::read_json(record, &[Seg::Key("data")]),
+                ..Default::default()
             })
         };
         read().map_err(|problem| unexpected(response, problem))
     }
     /// A success response whose body does not have the documented shape.
-    fn unexpected(
-        response: &::unifold::Response,
-        problem: ::unifold::__private::json::ReadError,
-    ) -> ::unifold::Error {
-        ::unifold::Error::UnexpectedResponse {
+    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
             provider: PROVIDER.name.to_string(),
             status: response.status,
             reason: problem.to_string(),
@@ -989,60 +932,67 @@ pub mod attio {
 /// Actions on HubSpot (https://api.hubapi.com).
 /// HubSpot CRM (objects API v3). Property values are strings on the wire.
 pub mod hubspot {
+    #[allow(unused_imports)]
+    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    #[allow(unused_imports)]
+    use ::unifold::{
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
+        ProviderSpec, Request, Response, Runtime,
+    };
     /// How the runtime talks to this provider, from its `provider.yaml`.
-    pub static PROVIDER: ::unifold::ProviderSpec = ::unifold::ProviderSpec {
+    pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "hubspot",
         base_url: "https://api.hubapi.com",
         base_path: "",
-        auth: ::unifold::AuthScheme::Bearer,
-        error_message: &[&[::unifold::__private::Seg::Key("message")]],
+        auth: AuthScheme::Bearer,
+        error_message: &[&[Seg::Key("message")]],
         error_rules: &[
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(401u16),
+            ErrorRule {
+                status: Some(401u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(403u16),
+            ErrorRule {
+                status: Some(403u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(404u16),
+            ErrorRule {
+                status: Some(404u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::NotFound,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::NotFound,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(409u16),
+            ErrorRule {
+                status: Some(409u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Conflict,
-                existing_id: ::std::option::Option::Some(::unifold::IdExtract {
-                    path: &[::unifold::__private::Seg::Key("message")],
-                    pattern: ::std::option::Option::Some("Existing ID: (\\d+)"),
+                category: ErrorCategory::Conflict,
+                existing_id: Some(IdExtract {
+                    path: &[Seg::Key("message")],
+                    pattern: Some("Existing ID: (\\d+)"),
                 }),
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(429u16),
+            ErrorRule {
+                status: Some(429u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::RateLimited,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::RateLimited,
+                existing_id: None,
             },
         ],
     };
     /// Creates a Contact on HubSpot (`createContact`: POST /crm/v3/objects/contacts).
     pub async fn create_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         input: &super::ContactInput,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
+    ) -> Result<super::Contact, Error> {
         let problems = input.validate();
-        ::unifold::Error::check(problems)?;
-        let request = ::unifold::Request::new(
+        Error::check(problems)?;
+        let request = Request::new(
                 "createContact",
-                ::unifold::Method::Post,
+                Method::Post,
                 "/crm/v3/objects/contacts",
             )
             .json(write_contact(input));
@@ -1050,95 +1000,71 @@ pub mod hubspot {
         read_contact(&response)
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(
-        input: &super::ContactInput,
-    ) -> ::unifold::__private::serde_json::Value {
-        let mut body = ::unifold::__private::serde_json::Value::Object(
-            ::std::default::Default::default(),
-        );
-        if let ::std::option::Option::Some(value) = &input.first_name {
-            ::unifold::__private::json::set(
+    fn write_contact(input: &super::ContactInput) -> Value {
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.first_name {
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("firstname"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("firstname")],
+                Value::String(value.clone()),
             );
         }
-        if let ::std::option::Option::Some(value) = &input.last_name {
-            ::unifold::__private::json::set(
+        if let Some(value) = &input.last_name {
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("lastname"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("lastname")],
+                Value::String(value.clone()),
             );
         }
-        if let ::std::option::Option::Some(item) = ::unifold::__private::transform::primary(
+        if let Some(item) = transform::primary(
             &input.email_addresses,
             "email_addresses",
             "properties.email",
         ) {
             let value = &item.email_address;
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("email"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("email")],
+                Value::String(value.clone()),
             );
         }
-        if let ::std::option::Option::Some(item) = ::unifold::__private::transform::primary(
+        if let Some(item) = transform::primary(
             &input.phone_numbers,
             "phone_numbers",
             "properties.phone",
         ) {
             let value = &item.phone_number;
-            ::unifold::__private::json::set(
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("phone"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("phone")],
+                Value::String(value.clone()),
             );
         }
-        if let ::std::option::Option::Some(value) = &input.title {
-            ::unifold::__private::json::set(
+        if let Some(value) = &input.title {
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("jobtitle"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("jobtitle")],
+                Value::String(value.clone()),
             );
         }
-        if let ::std::option::Option::Some(value) = &input.owner {
-            ::unifold::__private::json::set(
+        if let Some(value) = &input.owner {
+            json::set(
                 &mut body,
-                &[
-                    ::unifold::__private::Seg::Key("properties"),
-                    ::unifold::__private::Seg::Key("hubspot_owner_id"),
-                ],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+                Value::String(value.clone()),
             );
         }
         body
     }
     /// Reads one Contact by id on HubSpot (`getContact`: GET /crm/v3/objects/contacts/{contactId}).
     pub async fn get_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         id: &str,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
-        ::unifold::Error::check(::unifold::__private::validate::record_id(id))?;
-        let path = ::std::format!(
-            "/crm/v3/objects/contacts/{}", ::unifold::__private::json::encode_segment(id)
-        );
-        let request = ::unifold::Request::new("getContact", ::unifold::Method::Get, path)
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        let path = format!("/crm/v3/objects/contacts/{}", json::encode_segment(id));
+        let request = Request::new("getContact", Method::Get, path)
             .query(
                 "properties",
                 "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
@@ -1147,98 +1073,63 @@ pub mod hubspot {
         read_contact(&response)
     }
     /// Reads a Contact from the provider's response.
-    fn read_contact(
-        response: &::unifold::Response,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
+    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
         let record = &response.body;
-        let read = || -> ::std::result::Result<
-            super::Contact,
-            ::unifold::__private::json::ReadError,
-        > {
-            ::std::result::Result::Ok(super::Contact {
-                remote_id: ::unifold::__private::json::required(
-                    ::unifold::__private::json::read_string(
-                        record,
-                        &[::unifold::__private::Seg::Key("id")],
-                    )?,
-                    &[::unifold::__private::Seg::Key("id")],
+        let read = || -> Result<super::Contact, json::ReadError> {
+            Ok(super::Contact {
+                remote_id: json::required(
+                    json::read_string(record, &[Seg::Key("id")])?,
+                    &[Seg::Key("id")],
                 )?,
-                first_name: ::unifold::__private::json::read_string(
+                first_name: json::read_string(
                     record,
-                    &[
-                        ::unifold::__private::Seg::Key("properties"),
-                        ::unifold::__private::Seg::Key("firstname"),
-                    ],
+                    &[Seg::Key("properties"), Seg::Key("firstname")],
                 )?,
-                last_name: ::unifold::__private::json::read_string(
+                last_name: json::read_string(
                     record,
-                    &[
-                        ::unifold::__private::Seg::Key("properties"),
-                        ::unifold::__private::Seg::Key("lastname"),
-                    ],
+                    &[Seg::Key("properties"), Seg::Key("lastname")],
                 )?,
-                email_addresses: ::unifold::__private::json::read_string(
+                email_addresses: json::read_string(
                         record,
-                        &[
-                            ::unifold::__private::Seg::Key("properties"),
-                            ::unifold::__private::Seg::Key("email"),
-                        ],
+                        &[Seg::Key("properties"), Seg::Key("email")],
                     )?
                     .map(|value| {
-                        ::std::vec![
-                            super::EmailAddress { email_address : value, ..
-                            ::std::default::Default::default() }
+                        vec![
+                            super::EmailAddress { email_address : value,
+                            ..Default::default() }
                         ]
                     })
                     .unwrap_or_default(),
-                phone_numbers: ::unifold::__private::json::read_string(
+                phone_numbers: json::read_string(
                         record,
-                        &[
-                            ::unifold::__private::Seg::Key("properties"),
-                            ::unifold::__private::Seg::Key("phone"),
-                        ],
+                        &[Seg::Key("properties"), Seg::Key("phone")],
                     )?
                     .map(|value| {
-                        ::std::vec![
-                            super::PhoneNumber { phone_number : value, ..
-                            ::std::default::Default::default() }
+                        vec![
+                            super::PhoneNumber { phone_number : value,
+                            ..Default::default() }
                         ]
                     })
                     .unwrap_or_default(),
-                title: ::unifold::__private::json::read_string(
+                title: json::read_string(
                     record,
-                    &[
-                        ::unifold::__private::Seg::Key("properties"),
-                        ::unifold::__private::Seg::Key("jobtitle"),
-                    ],
+                    &[Seg::Key("properties"), Seg::Key("jobtitle")],
                 )?,
-                owner: ::unifold::__private::json::read_string(
+                owner: json::read_string(
                     record,
-                    &[
-                        ::unifold::__private::Seg::Key("properties"),
-                        ::unifold::__private::Seg::Key("hubspot_owner_id"),
-                    ],
+                    &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
                 )?,
-                created_at: ::unifold::__private::json::read_datetime(
-                    record,
-                    &[::unifold::__private::Seg::Key("createdAt")],
-                )?,
-                modified_at: ::unifold::__private::json::read_datetime(
-                    record,
-                    &[::unifold::__private::Seg::Key("updatedAt")],
-                )?,
-                remote_data: ::unifold::__private::json::read_json(record, &[]),
-                ..::std::default::Default::default()
+                created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
+                modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
+                remote_data: json::read_json(record, &[]),
+                ..Default::default()
             })
         };
         read().map_err(|problem| unexpected(response, problem))
     }
     /// A success response whose body does not have the documented shape.
-    fn unexpected(
-        response: &::unifold::Response,
-        problem: ::unifold::__private::json::ReadError,
-    ) -> ::unifold::Error {
-        ::unifold::Error::UnexpectedResponse {
+    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
             provider: PROVIDER.name.to_string(),
             status: response.status,
             reason: problem.to_string(),
@@ -1249,291 +1140,195 @@ pub mod hubspot {
 /// Actions on Salesforce ({instance_url}/services/data/v62.0).
 /// Salesforce REST API v62.0 (sObjects). The host is the org's instance URL from OAuth.
 pub mod salesforce {
+    #[allow(unused_imports)]
+    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    #[allow(unused_imports)]
+    use ::unifold::{
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
+        ProviderSpec, Request, Response, Runtime,
+    };
     /// How the runtime talks to this provider, from its `provider.yaml`.
-    pub static PROVIDER: ::unifold::ProviderSpec = ::unifold::ProviderSpec {
+    pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "salesforce",
         base_url: "{instance_url}/services/data/v62.0",
         base_path: "/services/data/v62.0",
-        auth: ::unifold::AuthScheme::Bearer,
-        error_message: &[
-            &[
-                ::unifold::__private::Seg::Index(0usize),
-                ::unifold::__private::Seg::Key("message"),
-            ],
-        ],
+        auth: AuthScheme::Bearer,
+        error_message: &[&[Seg::Index(0usize), Seg::Key("message")]],
         error_rules: &[
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(401u16),
+            ErrorRule {
+                status: Some(401u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(404u16),
+            ErrorRule {
+                status: Some(404u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::NotFound,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::NotFound,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(400u16),
+            ErrorRule {
+                status: Some(400u16),
                 body: &[
-                    (
-                        &[
-                            ::unifold::__private::Seg::Index(0usize),
-                            ::unifold::__private::Seg::Key("errorCode"),
-                        ],
-                        "DUPLICATES_DETECTED",
-                    ),
+                    (&[Seg::Index(0usize), Seg::Key("errorCode")], "DUPLICATES_DETECTED"),
                 ],
-                category: ::unifold::ErrorCategory::Conflict,
-                existing_id: ::std::option::Option::Some(::unifold::IdExtract {
+                category: ErrorCategory::Conflict,
+                existing_id: Some(IdExtract {
                     path: &[
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("duplicateResut"),
-                        ::unifold::__private::Seg::Key("matchResults"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("matchRecords"),
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("record"),
-                        ::unifold::__private::Seg::Key("Id"),
+                        Seg::Index(0usize),
+                        Seg::Key("duplicateResut"),
+                        Seg::Key("matchResults"),
+                        Seg::Index(0usize),
+                        Seg::Key("matchRecords"),
+                        Seg::Index(0usize),
+                        Seg::Key("record"),
+                        Seg::Key("Id"),
                     ],
-                    pattern: ::std::option::Option::None,
+                    pattern: None,
                 }),
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(400u16),
+            ErrorRule {
+                status: Some(400u16),
                 body: &[
-                    (
-                        &[
-                            ::unifold::__private::Seg::Index(0usize),
-                            ::unifold::__private::Seg::Key("errorCode"),
-                        ],
-                        "DUPLICATE_VALUE",
-                    ),
+                    (&[Seg::Index(0usize), Seg::Key("errorCode")], "DUPLICATE_VALUE"),
                 ],
-                category: ::unifold::ErrorCategory::Conflict,
-                existing_id: ::std::option::Option::Some(::unifold::IdExtract {
-                    path: &[
-                        ::unifold::__private::Seg::Index(0usize),
-                        ::unifold::__private::Seg::Key("message"),
-                    ],
-                    pattern: ::std::option::Option::Some("record with id: (\\w+)"),
+                category: ErrorCategory::Conflict,
+                existing_id: Some(IdExtract {
+                    path: &[Seg::Index(0usize), Seg::Key("message")],
+                    pattern: Some("record with id: (\\w+)"),
                 }),
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(403u16),
+            ErrorRule {
+                status: Some(403u16),
                 body: &[
                     (
-                        &[
-                            ::unifold::__private::Seg::Index(0usize),
-                            ::unifold::__private::Seg::Key("errorCode"),
-                        ],
+                        &[Seg::Index(0usize), Seg::Key("errorCode")],
                         "REQUEST_LIMIT_EXCEEDED",
                     ),
                 ],
-                category: ::unifold::ErrorCategory::RateLimited,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::RateLimited,
+                existing_id: None,
             },
-            ::unifold::ErrorRule {
-                status: ::std::option::Option::Some(403u16),
+            ErrorRule {
+                status: Some(403u16),
                 body: &[],
-                category: ::unifold::ErrorCategory::Auth,
-                existing_id: ::std::option::Option::None,
+                category: ErrorCategory::Auth,
+                existing_id: None,
             },
         ],
     };
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
     pub async fn create_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         input: &super::ContactInput,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
+    ) -> Result<super::Contact, Error> {
         let mut problems = input.validate();
-        ::unifold::__private::validate::required_by(
+        validate::required_by(
             &mut problems,
             "last_name",
             input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
             "salesforce",
         );
-        ::unifold::Error::check(problems)?;
-        let request = ::unifold::Request::new(
-                "createContact",
-                ::unifold::Method::Post,
-                "/sobjects/Contact",
-            )
+        Error::check(problems)?;
+        let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
             .json(write_contact(input));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = ::unifold::__private::json::require_string(
-                &response.body,
-                &[::unifold::__private::Seg::Key("id")],
-            )
+        let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
         get_contact(runtime, connection, &id).await
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(
-        input: &super::ContactInput,
-    ) -> ::unifold::__private::serde_json::Value {
-        let mut body = ::unifold::__private::serde_json::Value::Object(
-            ::std::default::Default::default(),
-        );
-        if let ::std::option::Option::Some(value) = &input.first_name {
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("FirstName")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+    fn write_contact(input: &super::ContactInput) -> Value {
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.first_name {
+            json::set(&mut body, &[Seg::Key("FirstName")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(value) = &input.last_name {
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("LastName")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+        if let Some(value) = &input.last_name {
+            json::set(&mut body, &[Seg::Key("LastName")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(item) = ::unifold::__private::transform::primary(
+        if let Some(item) = transform::primary(
             &input.email_addresses,
             "email_addresses",
             "Email",
         ) {
             let value = &item.email_address;
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("Email")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+            json::set(&mut body, &[Seg::Key("Email")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(item) = ::unifold::__private::transform::primary(
+        if let Some(item) = transform::primary(
             &input.phone_numbers,
             "phone_numbers",
             "Phone",
         ) {
             let value = &item.phone_number;
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("Phone")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+            json::set(&mut body, &[Seg::Key("Phone")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(value) = &input.title {
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("Title")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+        if let Some(value) = &input.title {
+            json::set(&mut body, &[Seg::Key("Title")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(value) = &input.account {
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("AccountId")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+        if let Some(value) = &input.account {
+            json::set(&mut body, &[Seg::Key("AccountId")], Value::String(value.clone()));
         }
-        if let ::std::option::Option::Some(value) = &input.owner {
-            ::unifold::__private::json::set(
-                &mut body,
-                &[::unifold::__private::Seg::Key("OwnerId")],
-                ::unifold::__private::serde_json::Value::String(value.clone()),
-            );
+        if let Some(value) = &input.owner {
+            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
         }
         body
     }
     /// Reads one Contact by id on Salesforce (`getContact`: GET /sobjects/Contact/{id}).
     pub async fn get_contact(
-        runtime: &::unifold::Runtime,
-        connection: &::unifold::Connection,
+        runtime: &Runtime,
+        connection: &Connection,
         id: &str,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
-        ::unifold::Error::check(::unifold::__private::validate::record_id(id))?;
-        let path = ::std::format!(
-            "/sobjects/Contact/{}", ::unifold::__private::json::encode_segment(id)
-        );
-        let request = ::unifold::Request::new(
-            "getContact",
-            ::unifold::Method::Get,
-            path,
-        );
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        let path = format!("/sobjects/Contact/{}", json::encode_segment(id));
+        let request = Request::new("getContact", Method::Get, path);
         let response = runtime.send(connection, &PROVIDER, request).await?;
         read_contact(&response)
     }
     /// Reads a Contact from the provider's response.
-    fn read_contact(
-        response: &::unifold::Response,
-    ) -> ::std::result::Result<super::Contact, ::unifold::Error> {
+    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
         let record = &response.body;
-        let read = || -> ::std::result::Result<
-            super::Contact,
-            ::unifold::__private::json::ReadError,
-        > {
-            ::std::result::Result::Ok(super::Contact {
-                remote_id: ::unifold::__private::json::required(
-                    ::unifold::__private::json::read_string(
-                        record,
-                        &[::unifold::__private::Seg::Key("Id")],
-                    )?,
-                    &[::unifold::__private::Seg::Key("Id")],
+        let read = || -> Result<super::Contact, json::ReadError> {
+            Ok(super::Contact {
+                remote_id: json::required(
+                    json::read_string(record, &[Seg::Key("Id")])?,
+                    &[Seg::Key("Id")],
                 )?,
-                first_name: ::unifold::__private::json::read_string(
-                    record,
-                    &[::unifold::__private::Seg::Key("FirstName")],
-                )?,
-                last_name: ::unifold::__private::json::read_string(
-                    record,
-                    &[::unifold::__private::Seg::Key("LastName")],
-                )?,
-                email_addresses: ::unifold::__private::json::read_string(
-                        record,
-                        &[::unifold::__private::Seg::Key("Email")],
-                    )?
+                first_name: json::read_string(record, &[Seg::Key("FirstName")])?,
+                last_name: json::read_string(record, &[Seg::Key("LastName")])?,
+                email_addresses: json::read_string(record, &[Seg::Key("Email")])?
                     .map(|value| {
-                        ::std::vec![
-                            super::EmailAddress { email_address : value, ..
-                            ::std::default::Default::default() }
+                        vec![
+                            super::EmailAddress { email_address : value,
+                            ..Default::default() }
                         ]
                     })
                     .unwrap_or_default(),
-                phone_numbers: ::unifold::__private::json::read_string(
-                        record,
-                        &[::unifold::__private::Seg::Key("Phone")],
-                    )?
+                phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
                     .map(|value| {
-                        ::std::vec![
-                            super::PhoneNumber { phone_number : value, ..
-                            ::std::default::Default::default() }
+                        vec![
+                            super::PhoneNumber { phone_number : value,
+                            ..Default::default() }
                         ]
                     })
                     .unwrap_or_default(),
-                title: ::unifold::__private::json::read_string(
+                title: json::read_string(record, &[Seg::Key("Title")])?,
+                account: json::read_string(record, &[Seg::Key("AccountId")])?,
+                owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
+                created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
+                modified_at: json::read_datetime(
                     record,
-                    &[::unifold::__private::Seg::Key("Title")],
+                    &[Seg::Key("LastModifiedDate")],
                 )?,
-                account: ::unifold::__private::json::read_string(
-                    record,
-                    &[::unifold::__private::Seg::Key("AccountId")],
-                )?,
-                owner: ::unifold::__private::json::read_string(
-                    record,
-                    &[::unifold::__private::Seg::Key("OwnerId")],
-                )?,
-                created_at: ::unifold::__private::json::read_datetime(
-                    record,
-                    &[::unifold::__private::Seg::Key("CreatedDate")],
-                )?,
-                modified_at: ::unifold::__private::json::read_datetime(
-                    record,
-                    &[::unifold::__private::Seg::Key("LastModifiedDate")],
-                )?,
-                remote_data: ::unifold::__private::json::read_json(record, &[]),
+                remote_data: json::read_json(record, &[]),
             })
         };
         read().map_err(|problem| unexpected(response, problem))
     }
     /// A success response whose body does not have the documented shape.
-    fn unexpected(
-        response: &::unifold::Response,
-        problem: ::unifold::__private::json::ReadError,
-    ) -> ::unifold::Error {
-        ::unifold::Error::UnexpectedResponse {
+    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
             provider: PROVIDER.name.to_string(),
             status: response.status,
             reason: problem.to_string(),
