@@ -5,11 +5,11 @@
 //! with prettyplease. Every path into user crates is fully qualified, and every crate
 //! the code needs is reached through the runtime's `__private` re-exports.
 
-use crate::mapping::{Const, Mapping, Read, Returns, Write};
+use crate::mapping::{Const, HttpCall, Json, Mapping, Read, Returns, Write};
 use crate::model::{Field, FieldType, ModelSet, TypeDef, TypeKind};
 use crate::path::Seg;
 use crate::project::Project;
-use crate::provider::{Auth, Provider};
+use crate::provider::{Auth, PageStyle, Provider};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -268,6 +268,7 @@ impl Emitter<'_> {
                     def.name
                 );
                 let validate = self.validate_impl(&input_ident, &input_fields);
+                let conversions = self.input_conversions(&ident, &input_ident, fields, &input_fields);
                 quote! {
                     #docs
                     #derives
@@ -284,6 +285,7 @@ impl Emitter<'_> {
                         #(#write_fields)*
                     }
                     #validate
+                    #conversions
                 }
             }
             TypeKind::Object(fields) => {
@@ -299,6 +301,45 @@ impl Emitter<'_> {
                         #(#all)*
                     }
                     #validate
+                }
+            }
+        }
+    }
+
+    /// `From<Contact> for ContactInput` (the writable part of a read record) and
+    /// `ContactInput::or` (a patch laid over a fallback), used by updates that must
+    /// send whole values.
+    fn input_conversions(&self, ident: &Ident, input_ident: &Ident, fields: &[Field], input_fields: &[&Field]) -> TokenStream {
+        let from = input_fields.iter().map(|field| {
+            let name = field_ident(&field.name);
+            if fields.iter().any(|f| f.name == field.name && !f.write_only) {
+                quote! { #name: record.#name, }
+            } else {
+                quote! { #name: ::std::default::Default::default(), }
+            }
+        });
+        let or = input_fields.iter().map(|field| {
+            let name = field_ident(&field.name);
+            match &field.ty {
+                FieldType::List(_) => quote! { #name: if self.#name.is_empty() { fallback.#name } else { self.#name }, },
+                FieldType::Json => quote! { #name: if self.#name.is_null() { fallback.#name } else { self.#name }, },
+                _ if Emitter::is_optional(field) => quote! { #name: self.#name.or(fallback.#name), },
+                _ => quote! { #name: self.#name, },
+            }
+        });
+        let from_doc = format!(" The writable fields of a {ident}, e.g. to send it back whole.");
+        quote! {
+            impl ::std::convert::From<#ident> for #input_ident {
+                #[doc = #from_doc]
+                fn from(record: #ident) -> Self {
+                    Self { #(#from)* }
+                }
+            }
+            impl #input_ident {
+                /// This input with every unset field taken from `fallback`.
+                pub fn or(self, fallback: Self) -> Self {
+                    let _ = &fallback;
+                    Self { #(#or)* }
                 }
             }
         }
@@ -383,17 +424,20 @@ impl Emitter<'_> {
         for model in project.models.models() {
             let model_ident = format_ident!("{}", model.name);
             let input_ident = format_ident!("{}Input", model.name);
-            for action in ["create", "get"] {
+            let snake_name = snake(&model.name);
+            for action in ["create", "get", "update", "delete", "list"] {
                 let supported: Vec<&Provider> = project
                     .providers
                     .iter()
                     .filter(|(_, mappings)| {
                         mappings.iter().any(|m| {
                             m.model == model.name
-                                && if action == "create" {
-                                    m.create.is_some()
-                                } else {
-                                    m.get.is_some()
+                                && match action {
+                                    "create" => m.create.is_some(),
+                                    "get" => m.get.is_some(),
+                                    "update" => m.update.is_some(),
+                                    "delete" => m.delete.is_some(),
+                                    _ => m.list.is_some(),
                                 }
                         })
                     })
@@ -402,44 +446,67 @@ impl Emitter<'_> {
                 if supported.is_empty() {
                     continue;
                 }
-                let fn_name = format!("{action}_{}", snake(&model.name));
-                let fn_ident = format_ident!("{}", fn_name);
-                let available = supported
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let names = supported.iter().map(|p| p.name.as_str());
-                let modules = supported.iter().map(|p| format_ident!("{}", p.name));
-                let (param, arg, doc_line) = if action == "create" {
-                    (
-                        quote! { input: &#input_ident },
-                        quote! { input },
-                        format!(
-                            " Creates a {} on the connection's provider ({available}).",
-                            model.name
-                        ),
-                    )
+                let fn_name = if action == "list" {
+                    format!("list_{}", plural(&snake_name))
                 } else {
-                    (
-                        quote! { id: &str },
-                        quote! { id },
-                        format!(
-                            " Reads one {} by its provider id on the connection's provider ({available}).",
-                            model.name
-                        ),
-                    )
+                    format!("{action}_{snake_name}")
                 };
+                let fn_ident = format_ident!("{}", fn_name);
+                let available = supported.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+                let names: Vec<&str> = supported.iter().map(|p| p.name.as_str()).collect();
+                let modules: Vec<Ident> = supported.iter().map(|p| format_ident!("{}", p.name)).collect();
+                let unsupported = quote! {
+                    #rt::Error::Unsupported {
+                        provider: other.to_string(),
+                        action: #fn_name.to_string(),
+                        available: #available.to_string(),
+                    }
+                };
+                let name = &model.name;
+                let (doc_line, (params, output), args) = match action {
+                    "create" => (
+                        format!(" Creates a {name} on the connection's provider ({available})."),
+                        (quote! { input: &#input_ident }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        quote! { input },
+                    ),
+                    "get" => (
+                        format!(" Reads one {name} by its provider id on the connection's provider ({available})."),
+                        (quote! { id: &str }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        quote! { id },
+                    ),
+                    "update" => (
+                        format!(" Updates the fields set in `patch` of one {name} on the connection's provider ({available})."),
+                        (quote! { id: &str, patch: &#input_ident }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        quote! { id, patch },
+                    ),
+                    _ => (
+                        format!(" Deletes one {name} on the connection's provider ({available})."),
+                        (quote! { id: &str }, quote! { ::std::result::Result<(), #rt::Error> }),
+                        quote! { id },
+                    ),
+                };
+                if action == "list" {
+                    let doc_line = format!(" Streams every {name} on the connection's provider ({available}), following its pagination.");
+                    out.push(quote! {
+                        #[doc = #doc_line]
+                        pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
+                            match connection.provider() {
+                                #(#names => #modules::#fn_ident(runtime, connection, options),)*
+                                other => {
+                                    let error = #unsupported;
+                                    #rt::__private::StreamExt::boxed(#rt::__private::stream::iter([::std::result::Result::Err(error)]))
+                                }
+                            }
+                        }
+                    });
+                    continue;
+                }
                 out.push(quote! {
                     #[doc = #doc_line]
-                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #param) -> ::std::result::Result<#model_ident, #rt::Error> {
+                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #params) -> #output {
                         match connection.provider() {
-                            #(#names => #modules::#fn_ident(runtime, connection, #arg).await,)*
-                            other => ::std::result::Result::Err(#rt::Error::Unsupported {
-                                provider: other.to_string(),
-                                action: #fn_name.to_string(),
-                                available: #available.to_string(),
-                            }),
+                            #(#names => #modules::#fn_ident(runtime, connection, #args).await,)*
+                            other => ::std::result::Result::Err(#unsupported),
                         }
                     }
                 });
@@ -492,8 +559,64 @@ impl Emitter<'_> {
         let actions = mappings
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
-        let unexpected = if mappings.is_empty() {
+        let envelope_segs = segs(&provider.envelope);
+        let pagination = match &provider.pagination {
+            None => quote! {},
+            Some(p) => {
+                let style = match &p.style {
+                    PageStyle::Cursor { param, path } => {
+                        let path = segs(path);
+                        quote! { PageStyle::Cursor { param: #param, path: #path } }
+                    }
+                    PageStyle::NextUrl { path } => {
+                        let path = segs(path);
+                        quote! { PageStyle::NextUrl { path: #path } }
+                    }
+                    PageStyle::Offset { param } => quote! { PageStyle::Offset { param: #param } },
+                };
+                let records = segs(&p.records);
+                let limit_param = match &p.limit_param {
+                    Some(param) => quote! { Some(#param) },
+                    None => quote! { None },
+                };
+                let limit_header = match &p.limit_header {
+                    Some((name, value)) => quote! { Some((#name, #value)) },
+                    None => quote! { None },
+                };
+                let max = p.max_page_size;
+                let in_body = p.params_in_body;
+                quote! {
+                    /// How lists page, from `provider.yaml`.
+                    pub static PAGINATION: Pagination = Pagination {
+                        style: #style,
+                        records: #records,
+                        limit_param: #limit_param,
+                        limit_header: #limit_header,
+                        max_page_size: #max,
+                        params_in_body: #in_body,
+                    };
+                }
+            }
+        };
+        let lists = mappings.iter().any(|m| m.list.is_some());
+        let singles = mappings.iter().any(|m| m.create.is_some() || m.get.is_some() || m.update.is_some());
+        let unexpected_record = if lists {
+            quote! {
+                /// A listed record that does not have the documented shape.
+                fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
+                    Error::UnexpectedResponse {
+                        provider: PROVIDER.name.to_string(),
+                        status: 200,
+                        reason: problem.to_string(),
+                        body: record.to_string(),
+                    }
+                }
+            }
+        } else {
             quote! {}
+        };
+        let unexpected = if !singles {
+            quote! { #unexpected_record }
         } else {
             quote! {
                 /// A success response whose body does not have the documented shape.
@@ -505,6 +628,11 @@ impl Emitter<'_> {
                         body: response.raw.clone(),
                     }
                 }
+                #unexpected_record
+                /// The record in a single-record response (inside the provider's envelope).
+                fn record_of(response: &Response) -> &Value {
+                    json::get(&response.body, #envelope_segs).unwrap_or(&Value::Null)
+                }
             }
         };
         quote! {
@@ -512,9 +640,9 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{json, serde_json::Value, transform, validate, Seg};
+                use #rt::__private::{json, serde_json::Value, stream, transform, validate, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method, ProviderSpec, Request, Response, Runtime};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, Runtime};
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -525,6 +653,7 @@ impl Emitter<'_> {
                     error_message: &[#(#messages),*],
                     error_rules: &[#(#rules),*],
                 };
+                #pagination
                 #(#actions)*
                 #unexpected
             }
@@ -543,22 +672,31 @@ impl Emitter<'_> {
         let read_fn = format_ident!("read_{}", snake_name);
         let get_fn = format_ident!("get_{}", snake_name);
         let create_fn = format_ident!("create_{}", snake_name);
+        let update_fn = format_ident!("update_{}", snake_name);
+        let delete_fn = format_ident!("delete_{}", snake_name);
+        let list_fn = format_ident!("list_{}", plural(&snake_name));
         let provider_name = &provider.name;
         let envelope = &provider.envelope;
+        let describe = |verb: &str, call: &HttpCall| {
+            format!(
+                " {verb} on {} (`{}`: {} {}).",
+                provider.display_name,
+                call.operation,
+                call.method.to_uppercase(),
+                call.path
+            )
+        };
+        // The record in a single-record response, and the error when it does not read.
+        let read_response = quote! {
+            #read_fn(record_of(&response)).map_err(|problem| unexpected(&response, problem))
+        };
         let mut items = Vec::new();
 
         if let Some((call, returns)) = &mapping.create {
             let operation = &call.operation;
             let method = method_variant(&call.method);
             let path = &call.path;
-            let doc_line = format!(
-                " Creates a {} on {} (`{}`: {} {}).",
-                model.name,
-                provider.display_name,
-                operation,
-                call.method.to_uppercase(),
-                call.path
-            );
+            let doc_line = describe(&format!("Creates a {}", model.name), call);
             let problems_binding = if mapping.provider_required.is_empty() {
                 quote! { problems }
             } else {
@@ -575,13 +713,8 @@ impl Emitter<'_> {
                 quote! { validate::required_by(&mut problems, #field, #present, #provider_name); }
             });
             let finish = match returns {
-                Returns::Record => quote! { #read_fn(&response) },
                 Returns::IdThenGet(id_path) => {
-                    let full: Vec<Seg> = envelope
-                        .iter()
-                        .cloned()
-                        .chain(id_path.iter().cloned())
-                        .collect();
+                    let full: Vec<Seg> = envelope.iter().cloned().chain(id_path.iter().cloned()).collect();
                     let id_path = segs(&full);
                     quote! {
                         let id = json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
@@ -589,6 +722,7 @@ impl Emitter<'_> {
                         #get_fn(runtime, connection, &id).await
                     }
                 }
+                _ => read_response.clone(),
             };
             items.push(quote! {
                 #[doc = #doc_line]
@@ -596,43 +730,145 @@ impl Emitter<'_> {
                     let #problems_binding = input.validate();
                     #(#required)*
                     Error::check(problems)?;
-                    let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input));
+                    let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     #finish
                 }
             });
+        }
+        if mapping.create.is_some() || mapping.update.is_some() {
             items.push(self.write_fn(&write_fn, &input_ident, model, mapping, envelope));
         }
+        let id_path = |call: &HttpCall| {
+            let placeholder = format!("{{{}}}", call.id_param.clone().unwrap_or_default());
+            let template = call.path.replace(&placeholder, "{}");
+            quote! { format!(#template, json::encode_segment(id)) }
+        };
         if let Some(call) = &mapping.get {
             let operation = &call.operation;
             let method = method_variant(&call.method);
-            let doc_line = format!(
-                " Reads one {} by id on {} (`{}`: {} {}).",
-                model.name,
-                provider.display_name,
-                operation,
-                call.method.to_uppercase(),
-                call.path
-            );
-            let placeholder = format!("{{{}}}", call.id_param.clone().unwrap_or_default());
-            let template = call.path.replace(&placeholder, "{}");
-            let query = call
-                .query
-                .iter()
-                .map(|(name, value)| quote! { .query(#name, #value) });
+            let doc_line = describe(&format!("Reads one {} by id", model.name), call);
+            let path = id_path(call);
+            let query = call.query.iter().map(|(name, value)| quote! { .query(#name, #value) });
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
                     Error::check(validate::record_id(id))?;
-                    let path = format!(#template, json::encode_segment(id));
-                    let request = Request::new(#operation, Method::#method, path)#(#query)*;
+                    let request = Request::new(#operation, Method::#method, #path)#(#query)*;
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    #read_fn(&response)
+                    #read_response
                 }
             });
         }
-        if mapping.get.is_some() || matches!(mapping.create, Some((_, Returns::Record))) {
-            items.push(self.read_fn(&read_fn, &model_ident, model, mapping, envelope));
+        if let Some(update) = &mapping.update {
+            let call = &update.call;
+            let operation = &call.operation;
+            let method = method_variant(&call.method);
+            let doc_line = describe(&format!("Updates the fields set in `patch` of one {}", model.name), call);
+            let path = id_path(call);
+            let body = if update.merge_current {
+                quote! {
+                    // The provider replaces composite values whole: send the current
+                    // record with the patch laid over it.
+                    let current = #get_fn(runtime, connection, id).await?;
+                    let merged = patch.clone().or(super::#input_ident::from(current));
+                    let body = #write_fn(&merged, true);
+                }
+            } else {
+                quote! { let body = #write_fn(patch, false); }
+            };
+            let finish = match update.returns {
+                Returns::Record => quote! {
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    #read_response
+                },
+                _ => quote! {
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    // The provider answers without the record: read it back.
+                    #get_fn(runtime, connection, id).await
+                },
+            };
+            items.push(quote! {
+                #[doc = #doc_line]
+                ///
+                /// Only fields that are set (`Some`, non-empty lists) are sent.
+                pub async fn #update_fn(runtime: &Runtime, connection: &Connection, id: &str, patch: &super::#input_ident) -> Result<super::#model_ident, Error> {
+                    Error::check(validate::record_id(id))?;
+                    Error::check(patch.validate())?;
+                    #body
+                    let request = Request::new(#operation, Method::#method, #path).json(body);
+                    #finish
+                }
+            });
+        }
+        if let Some(call) = &mapping.delete {
+            let operation = &call.operation;
+            let method = method_variant(&call.method);
+            let doc_line = describe(&format!("Deletes one {}", model.name), call);
+            let path = id_path(call);
+            items.push(quote! {
+                #[doc = #doc_line]
+                pub async fn #delete_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<(), Error> {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(#operation, Method::#method, #path);
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                }
+            });
+        }
+        if let Some(list) = &mapping.list {
+            let call = &list.call;
+            let operation = &call.operation;
+            let method = method_variant(&call.method);
+            let path = &call.path;
+            let doc_line = describe(&format!("Lists every {}, page by page", model.name), call);
+            let query = call.query.iter().map(|(name, value)| quote! { .query(#name, #value) });
+            let body = match &list.body {
+                Some(json) => {
+                    let json = json_tokens(json);
+                    quote! { let request = request.json(#json); }
+                }
+                None => quote! {},
+            };
+            let since = match &list.modified_since {
+                Some(queries) => {
+                    let names = queries.iter().map(|(name, _)| name);
+                    let values = queries.iter().map(|(_, value)| value);
+                    quote! {
+                        let request = match options.modified_since {
+                            Some(since) => {
+                                let since = transform::format_datetime_seconds(&since);
+                                Request::new(#operation, Method::#method, #path)
+                                    #(.query(#names, #values.replace("{modified_since}", &since)))*
+                            }
+                            None => request,
+                        };
+                    }
+                }
+                None => quote! {
+                    if options.modified_since.is_some() {
+                        let problem = FieldError::new("modified_since", format!("is not supported by {}", PROVIDER.name));
+                        return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+                    }
+                },
+            };
+            items.push(quote! {
+                #[doc = #doc_line]
+                ///
+                /// Follows the provider's pagination lazily: one page is held in memory at a time.
+                pub fn #list_fn<'a>(runtime: &'a Runtime, connection: &'a Connection, options: &ListOptions) -> RecordStream<'a, super::#model_ident> {
+                    let request = Request::new(#operation, Method::#method, #path)#(#query)*;
+                    #since
+                    #body
+                    runtime
+                        .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+                        .map(|item| item.and_then(|record| #read_fn(&record).map_err(|problem| unexpected_record(&record, problem))))
+                        .boxed()
+                }
+            });
+        }
+        if mapping.get.is_some() || mapping.list.is_some() || matches!(mapping.create, Some((_, Returns::Record))) {
+            items.push(self.read_fn(&read_fn, &model_ident, model, mapping, &[]));
         }
         quote! { #(#items)* }
     }
@@ -662,6 +898,46 @@ impl Emitter<'_> {
                     path,
                     provider_type,
                     default,
+                    values: Some(table),
+                } => {
+                    let ident = field_ident(field);
+                    let path = full(path);
+                    let unified = table.pairs.iter().map(|(u, _)| u);
+                    let provider = table.pairs.iter().map(|(_, p)| p);
+                    let otherwise = match &table.write_fallback {
+                        Some(value) => quote! { Some(#value) },
+                        None => quote! { None },
+                    };
+                    let set = quote! {
+                        let mapped = match value.as_str() {
+                            #(#unified => Some(#provider),)*
+                            _ => #otherwise,
+                        };
+                        if let Some(mapped) = mapped {
+                            json::set(&mut body, #path, Value::String(mapped.to_string()));
+                        }
+                    };
+                    let fallback = match default {
+                        Some(constant) => {
+                            let constant = const_json(constant);
+                            quote! { else if creating { json::set(&mut body, #path, #constant); } }
+                        }
+                        None => quote! {},
+                    };
+                    if model.field(field).is_some_and(Emitter::is_optional) {
+                        steps.push(quote! { if let Some(value) = &input.#ident { #set } #fallback });
+                    } else {
+                        steps.push(quote! { { let value = &input.#ident; #set } });
+                    }
+                    let _ = (ty, provider_type);
+                }
+                Write::Scalar {
+                    field,
+                    ty,
+                    path,
+                    provider_type,
+                    default,
+                    values: None,
                 } => {
                     let ident = field_ident(field);
                     let path = full(path);
@@ -671,7 +947,7 @@ impl Emitter<'_> {
                         let fallback = match default {
                             Some(constant) => {
                                 let constant = const_json(constant);
-                                quote! { else { json::set(&mut body, #path, #constant); } }
+                                quote! { else if creating { json::set(&mut body, #path, #constant); } }
                             }
                             None => quote! {},
                         };
@@ -753,13 +1029,13 @@ impl Emitter<'_> {
                     });
                     let joined = quote! { transform::join(&[#(#part_exprs),*], #separator) };
                     steps.push(match default {
-                        Some(default) if default.is_empty() => quote! {
-                            let joined = #joined.unwrap_or_default();
-                            json::set(&mut body, #path, Value::String(joined));
-                        },
+                        // Defaults fill a create; an update sends only what is set.
                         Some(default) => quote! {
-                            let joined = #joined.unwrap_or_else(|| #default.to_string());
-                            json::set(&mut body, #path, Value::String(joined));
+                            match #joined {
+                                Some(joined) => json::set(&mut body, #path, Value::String(joined)),
+                                None if creating => json::set(&mut body, #path, Value::String(#default.to_string())),
+                                None => {}
+                            }
                         },
                         None => quote! {
                             if let Some(joined) = #joined {
@@ -787,7 +1063,8 @@ impl Emitter<'_> {
         );
         quote! {
             #[doc = #doc_line]
-            fn #name(input: &super::#input_ident) -> Value {
+            fn #name(input: &super::#input_ident, creating: bool) -> Value {
+                let _ = creating;
                 let mut body = Value::Object(Default::default());
                 #(#steps)*
                 body
@@ -895,6 +1172,49 @@ impl Emitter<'_> {
                     ty,
                     path,
                     required,
+                    values: Some(table),
+                } => {
+                    let ident = field_ident(field);
+                    let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
+                    let path = full(path);
+                    let mut seen = Vec::new();
+                    let arms: Vec<TokenStream> = table
+                        .pairs
+                        .iter()
+                        .filter(|(_, p)| {
+                            let first = !seen.contains(p);
+                            seen.push(p.clone());
+                            first
+                        })
+                        .map(|(u, p)| quote! { #p => #u.to_string(), })
+                        .collect();
+                    let otherwise = match &table.read_fallback {
+                        Some(value) => quote! { #value.to_string() },
+                        None => quote! { raw },
+                    };
+                    let convert = match ty {
+                        FieldType::Named(name) => {
+                            let ident = format_ident!("{}", name);
+                            quote! { .map(super::#ident::from) }
+                        }
+                        _ => quote! {},
+                    };
+                    let mut expr = quote! {
+                        json::read_string(record, #path)?
+                            .map(|raw| match raw.as_str() { #(#arms)* _ => #otherwise })
+                            #convert
+                    };
+                    if *required || !optional_in_struct {
+                        expr = quote! { json::required(#expr, #path)? };
+                    }
+                    assignments.push(quote! { #ident: #expr, });
+                }
+                Read::Scalar {
+                    field,
+                    ty,
+                    path,
+                    required,
+                    values: None,
                 } => {
                     let ident = field_ident(field);
                     let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
@@ -970,18 +1290,14 @@ impl Emitter<'_> {
         } else {
             quote! { ..Default::default() }
         };
-        let doc_line = format!(" Reads a {} from the provider's response.", model.name);
+        let doc_line = format!(" Reads a {} from the provider's record.", model.name);
         quote! {
             #[doc = #doc_line]
-            fn #name(response: &Response) -> Result<super::#model_ident, Error> {
-                let record = &response.body;
-                let read = || -> Result<super::#model_ident, json::ReadError> {
-                    Ok(super::#model_ident {
-                        #(#assignments)*
-                        #rest
-                    })
-                };
-                read().map_err(|problem| unexpected(response, problem))
+            fn #name(record: &Value) -> Result<super::#model_ident, json::ReadError> {
+                Ok(super::#model_ident {
+                    #(#assignments)*
+                    #rest
+                })
             }
         }
     }
@@ -1018,5 +1334,37 @@ fn const_json(constant: &Const) -> TokenStream {
         Const::Int(n) => quote! { #json::from(#n) },
         Const::Float(n) => quote! { #json::from(#n) },
         Const::Bool(b) => quote! { #json::Bool(#b) },
+    }
+}
+
+/// English plural of a snake_case model name, for `list_*` actions.
+pub fn plural(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    if name.ends_with('s') || name.ends_with('x') || name.ends_with("ch") || name.ends_with("sh") {
+        return format!("{name}es");
+    }
+    format!("{name}s")
+}
+
+fn json_tokens(json: &Json) -> TokenStream {
+    match json {
+        Json::Null => quote! { Value::Null },
+        Json::Bool(b) => quote! { Value::Bool(#b) },
+        Json::Int(n) => quote! { Value::from(#n) },
+        Json::Float(n) => quote! { Value::from(#n) },
+        Json::Str(text) => quote! { Value::String(#text.to_string()) },
+        Json::Array(items) => {
+            let items = items.iter().map(json_tokens);
+            quote! { Value::Array(vec![#(#items),*]) }
+        }
+        Json::Object(entries) => {
+            let keys = entries.iter().map(|(k, _)| k);
+            let values = entries.iter().map(|(_, v)| json_tokens(v));
+            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
+        }
     }
 }

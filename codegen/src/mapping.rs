@@ -10,6 +10,31 @@ use crate::provider::{Provider, parse_path};
 use crate::reader::Reader;
 use crate::yaml::{Node, Value};
 
+/// A constant JSON value from YAML (a list action's fixed request body).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+/// A two-way table between unified values and provider values (an enum map).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueMap {
+    /// `(unified, provider)`; on read the first pair naming a provider value wins.
+    pub pairs: Vec<(String, String)>,
+    /// The unified value for provider values the table does not list (else the raw
+    /// value is kept, as an enum's `Other`).
+    pub read_fallback: Option<String>,
+    /// The provider value for unified values the table does not list (else the field
+    /// is not sent).
+    pub write_fallback: Option<String>,
+}
+
 /// A constant written by a mapping.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Const {
@@ -30,6 +55,7 @@ pub enum Write {
         path: Vec<Seg>,
         provider_type: Option<String>,
         default: Option<Const>,
+        values: Option<ValueMap>,
     },
     /// A unified list written to a provider scalar: the first element's `item_field`.
     Primary {
@@ -83,6 +109,7 @@ pub enum Read {
         ty: FieldType,
         path: Vec<Seg>,
         required: bool,
+        values: Option<ValueMap>,
     },
     Primary {
         field: String,
@@ -108,6 +135,8 @@ pub enum Returns {
     /// The create response only carries the id (at this path); the record is read
     /// back with the mapping's `get` action.
     IdThenGet(Vec<Seg>),
+    /// The response has no record (Salesforce's 204 on update): read it back by id.
+    Nothing,
 }
 
 #[derive(Clone, Debug)]
@@ -121,10 +150,32 @@ pub struct HttpCall {
 }
 
 #[derive(Clone, Debug)]
+pub struct UpdateAction {
+    pub call: HttpCall,
+    /// `Record`: the response is the updated record; `Nothing`: read it back.
+    pub returns: Returns,
+    /// Read the current record first and send the merged whole (for providers that
+    /// replace composite values such as Attio's personal name whole).
+    pub merge_current: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListAction {
+    pub call: HttpCall,
+    /// A constant JSON body (POST queries), to which pagination adds its parameters.
+    pub body: Option<Json>,
+    /// Query values that replace `call.query` when `modified_since` is given.
+    pub modified_since: Option<Vec<(String, String)>>,
+}
+
+#[derive(Clone, Debug)]
 pub struct Mapping {
     pub model: String,
     pub create: Option<(HttpCall, Returns)>,
     pub get: Option<HttpCall>,
+    pub update: Option<UpdateAction>,
+    pub delete: Option<HttpCall>,
+    pub list: Option<ListAction>,
     pub writes: Vec<Write>,
     pub reads: Vec<Read>,
     /// Unified fields the provider requires on create (from the OpenAPI `required`).
@@ -132,12 +183,15 @@ pub struct Mapping {
 }
 
 const MAPPING_KEYS: &[&str] = &["model", "description", "actions", "fields", "write"];
-const ACTIONS: &[&str] = &["create", "get"];
+const ACTIONS: &[&str] = &["create", "get", "update", "delete", "list"];
 const FIELD_RULE_KEYS: &[&str] = &[
     "path",
     "read_only",
     "write_only",
     "default",
+    "values",
+    "read_fallback",
+    "write_fallback",
     "primary",
     "each",
 ];
@@ -170,11 +224,19 @@ pub fn read(
         models,
         provider,
         model,
+        write_ops: Vec::new(),
+        read_targets: Vec::new(),
+        skip_envelope: false,
     };
 
     let mut create_op = None;
     let mut get_op = None;
+    let mut update_op = None;
+    let mut delete_op = None;
+    let mut list_op = None;
     let mut returns = Returns::Record;
+    let mut update_returns = Returns::Record;
+    let mut merge_current = false;
     let mut actions_node = None;
     if let Some(actions) = root.get("actions") {
         actions_node = Some(actions);
@@ -194,13 +256,76 @@ pub fn read(
                 .keys(get, &["operation", "query", "id"], "the `get` action");
             get_op = checker.operation(get, &["get"]);
         }
+        if let Some(update) = actions.get("update") {
+            checker.reader.keys(
+                update,
+                &["operation", "returns", "id", "merge_current"],
+                "the `update` action",
+            );
+            update_op = checker.operation(update, &["patch", "put", "post"]);
+            if let Some(spec) = update.get("returns") {
+                update_returns = checker.returns(spec);
+            }
+            merge_current = checker.reader.boolean(update, "merge_current");
+        }
+        if let Some(delete) = actions.get("delete") {
+            checker
+                .reader
+                .keys(delete, &["operation", "id"], "the `delete` action");
+            delete_op = checker.operation(delete, &["delete"]);
+        }
+        if let Some(list) = actions.get("list") {
+            checker.reader.keys(
+                list,
+                &["operation", "query", "body", "modified_since"],
+                "the `list` action",
+            );
+            list_op = checker.operation(list, &["get", "post"]);
+            if list_op.is_some() && provider.pagination.is_none() {
+                checker.reader.error(list, format!("`list` needs the provider's pagination, but `{}`'s provider.yaml has no `pagination:`", provider.name));
+            }
+        }
     } else {
         checker.reader.error(root, "the mapping has no `actions:`").help =
             Some("add `actions: { create: { operation: <operationId> }, get: { operation: <operationId> } }`".into());
     }
-    if matches!(returns, Returns::IdThenGet(_)) && get_op.is_none() {
-        checker.reader.error(root, "`create.returns: { id: ... }` reads the record back with `get`, but the mapping has no `get` action");
+    let reads_back = |r: &Returns| !matches!(r, Returns::Record);
+    if (reads_back(&returns) || (update_op.is_some() && reads_back(&update_returns)) || merge_current)
+        && get_op.is_none()
+    {
+        checker.reader.error(root, "this mapping reads records back with `get` (`returns:` or `merge_current`), but it has no `get` action");
     }
+
+    // Every schema a field must fit: request bodies of the write actions, and the
+    // record in every response a record is read from.
+    checker.write_ops = [create_op, update_op].into_iter().flatten().map(|(op, _)| op).collect();
+    let mut read_targets = Vec::new();
+    if let Some((op, _)) = get_op
+        && let Some(schema) = op.response.clone()
+    {
+        read_targets.push((op, schema, true));
+    }
+    if let (Some((op, _)), Returns::Record) = (create_op, &returns)
+        && let Some(schema) = op.response.clone()
+    {
+        read_targets.push((op, schema, true));
+    }
+    if let (Some((op, _)), Returns::Record) = (update_op, &update_returns)
+        && let Some(schema) = op.response.clone()
+    {
+        read_targets.push((op, schema, true));
+    }
+    if let (Some((op, _)), Some(pagination)) = (list_op, &provider.pagination)
+        && let Some(schema) = op.response.clone()
+    {
+        let mut records = pagination.records.clone();
+        records.push(Seg::Index(0));
+        if let Some(item) = checker.schema_at(&schema, &records) {
+            read_targets.push((op, item, false));
+        }
+    }
+    checker.read_targets = read_targets;
+    let first_write = create_op.or(update_op).map(|(op, _)| op);
 
     let mut writes = Vec::new();
     let mut reads = Vec::new();
@@ -210,7 +335,7 @@ pub fn read(
                 checker.field(
                     name_node,
                     rule,
-                    create_op.map(|(op, _)| op),
+                    first_write,
                     get_op.map(|(op, _)| op),
                     &returns,
                     &mut writes,
@@ -229,7 +354,7 @@ pub fn read(
     }
     if let Some(computed) = root.get("write") {
         for (path_node, rule) in computed.entries() {
-            if let Some(write) = checker.computed(path_node, rule, create_op.map(|(op, _)| op)) {
+            if let Some(write) = checker.computed(path_node, rule, first_write) {
                 writes.push(write);
             }
         }
@@ -243,11 +368,50 @@ pub fn read(
         }
         None => None,
     };
-    let get = match (get_op, actions_node.and_then(|a| a.get("get"))) {
-        (Some((op, _)), Some(get_node)) => {
-            let query = checker.query(op, get_node, &reads);
-            let id_param = checker.id_param(op, get_node);
+    let action = |name: &str| actions_node.and_then(|a| a.get(name));
+    let get = match (get_op, action("get")) {
+        (Some((op, _)), Some(node)) => {
+            let query = checker.query(op, node, &reads);
+            let id_param = checker.id_param(op, node);
             Some(checker.call(op, id_param, Some(query)))
+        }
+        _ => None,
+    };
+    let update = match (update_op, action("update")) {
+        (Some((op, _)), Some(node)) => {
+            let id_param = checker.id_param(op, node);
+            Some(UpdateAction {
+                call: checker.call(op, id_param, None),
+                returns: update_returns,
+                merge_current,
+            })
+        }
+        _ => None,
+    };
+    let delete = match (delete_op, action("delete")) {
+        (Some((op, _)), Some(node)) => {
+            let id_param = checker.id_param(op, node);
+            Some(checker.call(op, id_param, None))
+        }
+        _ => None,
+    };
+    let list = match (list_op, action("list")) {
+        (Some((op, _)), Some(node)) if provider.pagination.is_some() => {
+            let query = checker.query(op, node, &reads);
+            let body = node.get("body").map(|b| checker.constant_json(b));
+            let modified_since = node.get("modified_since").map(|since| {
+                checker.reader.keys(since, &["query"], "`modified_since`");
+                let query = checker.query(op, since, &reads);
+                if !query.iter().any(|(_, value)| value.contains("{modified_since}")) {
+                    checker.reader.error(since, "`modified_since` must use `{modified_since}` in one of its query values");
+                }
+                query
+            });
+            Some(ListAction {
+                call: checker.call(op, None, Some(query)),
+                body,
+                modified_since,
+            })
         }
         _ => None,
     };
@@ -255,6 +419,9 @@ pub fn read(
         model: model.name.clone(),
         create,
         get,
+        update,
+        delete,
+        list,
         writes,
         reads,
         provider_required,
@@ -266,6 +433,11 @@ struct Checker<'r, 's, 'm> {
     models: &'m ModelSet,
     provider: &'m Provider,
     model: &'m TypeDef,
+    /// Operations whose request bodies every write path must fit.
+    write_ops: Vec<&'m Operation>,
+    /// Schemas every read path must fit: (operation, record schema, below envelope).
+    read_targets: Vec<(&'m Operation, Node, bool)>,
+    skip_envelope: bool,
 }
 
 impl<'m> Checker<'_, '_, 'm> {
@@ -319,6 +491,9 @@ impl<'m> Checker<'_, '_, 'm> {
     fn returns(&mut self, spec: &Node) -> Returns {
         if spec.as_str() == Some("record") {
             return Returns::Record;
+        }
+        if spec.as_str() == Some("nothing") {
+            return Returns::Nothing;
         }
         if self.reader.keys(spec, &["id"], "`returns`")
             && let Some((text, node)) = self.reader.required_string(spec, "id", "the id path")
@@ -436,6 +611,25 @@ impl<'m> Checker<'_, '_, 'm> {
                 .reader
                 .string(value, "a query value or `{ mapped_under: ... }`")
             {
+                // `{fields}`: every top-level provider field this mapping reads
+                // (SOQL's SELECT list).
+                let text = if text.contains("{fields}") {
+                    let mut keys: Vec<String> = Vec::new();
+                    for read in reads {
+                        let path = match read {
+                            Read::Scalar { path, .. } | Read::Primary { path, .. } | Read::Each { path, .. } => path,
+                            Read::Record { .. } => continue,
+                        };
+                        if let Some(Seg::Key(first)) = path.first()
+                            && !keys.contains(first)
+                        {
+                            keys.push(first.clone());
+                        }
+                    }
+                    text.replace("{fields}", &keys.join(", "))
+                } else {
+                    text
+                };
                 out.push((name, text));
             }
         }
@@ -545,11 +739,8 @@ impl<'m> Checker<'_, '_, 'm> {
             };
             let item_ty = item_field.ty.clone();
             let item_name = item_field.name.clone();
-            if !read_only && let Some(op) = create {
-                let provider_type = self.check_path(
-                    op.request.as_ref(),
-                    op,
-                    &path,
+            if !read_only && create.is_some() {
+                let provider_type = self.check_write(&path,
                     path_node,
                     "request body",
                     &item_ty,
@@ -610,11 +801,8 @@ impl<'m> Checker<'_, '_, 'm> {
                 full.push(Seg::Index(0));
                 full.extend(sub_path.iter().cloned());
                 let label = format!("{name}[].{}", sub_field.name);
-                if !read_only && let Some(op) = create {
-                    self.check_path(
-                        op.request.as_ref(),
-                        op,
-                        &full,
+                if !read_only && create.is_some() {
+                    self.check_write(&full,
                         sub_path_node,
                         "request body",
                         &sub_field.ty,
@@ -652,6 +840,10 @@ impl<'m> Checker<'_, '_, 'm> {
             return;
         }
 
+        let values = match rule_map {
+            Some(rule) if rule.get("values").is_some() => self.value_map(rule, &field.ty, &name),
+            _ => None,
+        };
         if let FieldType::List(_) = field.ty {
             self.reader
                 .error(path_node, format!("type mismatch: `{name}` is {}, a list, but `{path_text}` is one value", field.ty.describe()))
@@ -659,11 +851,8 @@ impl<'m> Checker<'_, '_, 'm> {
                 .help = Some("add `primary: <item field>` to write the first element and read one back, or `each:` when the provider field is an array".into());
             return;
         }
-        if !read_only && let Some(op) = create {
-            let provider_type = self.check_path(
-                op.request.as_ref(),
-                op,
-                &path,
+        if !read_only && create.is_some() {
+            let provider_type = self.check_write(&path,
                 path_node,
                 "request body",
                 &field.ty,
@@ -675,6 +864,7 @@ impl<'m> Checker<'_, '_, 'm> {
                 path: path.clone(),
                 provider_type: provider_type.flatten(),
                 default,
+                values: values.clone(),
             });
         }
         if !write_only {
@@ -684,8 +874,55 @@ impl<'m> Checker<'_, '_, 'm> {
                 ty: field.ty.clone(),
                 path,
                 required: field.required && field.read_only,
+                values,
             });
         }
+    }
+
+    /// Reads `values:` (unified → provider) with its fallbacks; unified values must be
+    /// values of the field's enum when it has one.
+    fn value_map(&mut self, rule: &Node, ty: &FieldType, name: &str) -> Option<ValueMap> {
+        let known: Option<Vec<String>> = match ty {
+            FieldType::String => None,
+            FieldType::Named(type_name) => match self.models.get(type_name).map(|t| &t.kind) {
+                Some(TypeKind::Enum(values)) => Some(values.clone()),
+                _ => {
+                    let node = rule.get("values")?;
+                    self.reader.error(node, format!("`values` maps enums and strings; `{name}` is {}", ty.describe()));
+                    return None;
+                }
+            },
+            _ => {
+                let node = rule.get("values")?;
+                self.reader.error(node, format!("`values` maps enums and strings; `{name}` is {}", ty.describe()));
+                return None;
+            }
+        };
+        let check = |reader: &mut Reader, node: &Node, value: &str| {
+            if let Some(known) = &known
+                && !known.iter().any(|k| k == value)
+            {
+                let help = match did_you_mean(value, known.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("values of `{}` are {}", ty.describe(), one_of(known.iter().map(String::as_str))),
+                };
+                reader.error(node, format!("`{value}` is not a value of `{}`", ty.describe())).help = Some(help);
+            }
+        };
+        let mut pairs = Vec::new();
+        for (unified, provider) in rule.get("values").map(Node::entries).unwrap_or(&[]) {
+            let (Some(u), Some(p)) = (self.reader.string(unified, "a unified value"), self.reader.string(provider, "a provider value")) else {
+                continue;
+            };
+            check(self.reader, unified, &u);
+            pairs.push((u, p));
+        }
+        let read_fallback = self.reader.optional_string(rule, "read_fallback", "a unified value").map(|(v, node)| {
+            check(self.reader, node, &v);
+            v
+        });
+        let write_fallback = self.reader.optional_string(rule, "write_fallback", "a provider value").map(|(v, _)| v);
+        Some(ValueMap { pairs, read_fallback, write_fallback })
     }
 
     fn item_field(
@@ -717,20 +954,55 @@ impl<'m> Checker<'_, '_, 'm> {
     #[allow(clippy::too_many_arguments)]
     fn check_read(
         &mut self,
-        create: Option<&Operation>,
-        get: Option<&Operation>,
-        returns: &Returns,
+        _create: Option<&Operation>,
+        _get: Option<&Operation>,
+        _returns: &Returns,
         path: &[Seg],
         node: &Node,
         ty: &FieldType,
         label: &str,
     ) {
-        if let Some(op) = get {
-            self.check_path(op.response.as_ref(), op, path, node, "response", ty, label);
+        for (op, schema, envelope) in self.read_targets.clone() {
+            self.skip_envelope = !envelope;
+            self.check_path(Some(&schema), op, path, node, "response", ty, label);
+            self.skip_envelope = false;
         }
-        if let (Some(op), Returns::Record) = (create, returns) {
-            self.check_path(op.response.as_ref(), op, path, node, "response", ty, label);
+    }
+
+    /// Checks a write path against the request body of every write action.
+    fn check_write(
+        &mut self,
+        path: &[Seg],
+        node: &Node,
+        part: &str,
+        ty: &FieldType,
+        label: &str,
+    ) -> Option<Option<String>> {
+        let mut first = None;
+        for op in self.write_ops.clone() {
+            let found = self.check_path(op.request.as_ref(), op, path, node, part, ty, label);
+            if first.is_none() {
+                first = Some(found?);
+            }
         }
+        first
+    }
+
+    /// The schema at `path` below `schema` (for the records array of a list page).
+    fn schema_at(&mut self, schema: &Node, path: &[Seg]) -> Option<Node> {
+        let root = self.provider.openapi.root.clone();
+        let mut current = openapi::resolve(self.reader, &root, schema);
+        for seg in path {
+            current = match seg {
+                Seg::Key(key) => {
+                    let properties = openapi::properties(self.reader, &root, &current);
+                    let (_, next) = properties.into_iter().find(|(name, _)| name == key)?;
+                    openapi::resolve(self.reader, &root, &next)
+                }
+                Seg::Index(_) => openapi::items(self.reader, &root, &current)?,
+            };
+        }
+        Some(current)
     }
 
     /// Resolves `path` (below the provider's envelope) in an operation's schema and
@@ -750,14 +1022,9 @@ impl<'m> Checker<'_, '_, 'm> {
         let schema = schema?;
         let root = &self.provider.openapi.root;
         let mut current = openapi::resolve(self.reader, root, schema);
-        let full: Vec<Seg> = self
-            .provider
-            .envelope
-            .iter()
-            .cloned()
-            .chain(path.iter().cloned())
-            .collect();
-        let envelope_len = self.provider.envelope.len();
+        let envelope: &[Seg] = if self.skip_envelope { &[] } else { &self.provider.envelope };
+        let full: Vec<Seg> = envelope.iter().cloned().chain(path.iter().cloned()).collect();
+        let envelope_len = envelope.len();
         for (position, seg) in full.iter().enumerate() {
             let shown_prefix = path::display(&full[envelope_len..position.max(envelope_len)]);
             match seg {
@@ -855,6 +1122,26 @@ impl<'m> Checker<'_, '_, 'm> {
         }
     }
 
+    fn constant_json(&mut self, node: &Node) -> Json {
+        match &node.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(n) => Json::Int(*n),
+            Value::Float(n) => Json::Float(*n),
+            Value::Str(text) => Json::Str(text.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(|item| self.constant_json(item)).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .filter_map(|(key, value)| {
+                        let key = self.reader.string(key, "a JSON key")?;
+                        Some((key, self.constant_json(value)))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     fn computed(
         &mut self,
         path_node: &Node,
@@ -939,11 +1226,8 @@ impl<'m> Checker<'_, '_, 'm> {
                 }
             }
         };
-        if let Some(op) = create {
-            self.check_path(
-                op.request.as_ref(),
-                op,
-                &path,
+        if create.is_some() {
+            self.check_write(&path,
                 path_node,
                 "request body",
                 &FieldType::String,

@@ -21,6 +21,23 @@ pub struct ErrorRule {
 }
 
 #[derive(Clone, Debug)]
+pub enum PageStyle {
+    Cursor { param: String, path: Vec<Seg> },
+    NextUrl { path: Vec<Seg> },
+    Offset { param: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Pagination {
+    pub style: PageStyle,
+    pub records: Vec<Seg>,
+    pub limit_param: Option<String>,
+    pub limit_header: Option<(String, String)>,
+    pub max_page_size: u32,
+    pub params_in_body: bool,
+}
+
+#[derive(Clone, Debug)]
 pub struct Provider {
     pub name: String,
     pub display_name: String,
@@ -32,6 +49,7 @@ pub struct Provider {
     pub envelope: Vec<Seg>,
     pub error_message: Vec<Vec<Seg>>,
     pub error_rules: Vec<ErrorRule>,
+    pub pagination: Option<Pagination>,
     pub openapi: OpenApi,
     pub node: Node,
 }
@@ -47,6 +65,7 @@ pub const TOP_KEYS: &[&str] = &[
     "config",
     "envelope",
     "errors",
+    "pagination",
 ];
 /// The error categories a rule may name; they match the runtime's `ErrorCategory`.
 pub const CATEGORIES: &[&str] = &[
@@ -175,6 +194,8 @@ pub fn read(
         }
     }
 
+    let pagination = root.get("pagination").and_then(|node| read_pagination(reader, node));
+
     Some(Provider {
         name,
         display_name,
@@ -186,8 +207,89 @@ pub fn read(
         envelope,
         error_message,
         error_rules,
+        pagination,
         openapi,
         node: root.clone(),
+    })
+}
+
+const PAGINATION_KEYS: &[&str] = &[
+    "style",
+    "records",
+    "cursor_param",
+    "cursor_path",
+    "next_url_path",
+    "offset_param",
+    "limit_param",
+    "limit_header",
+    "max_page_size",
+    "params_in",
+];
+
+fn read_pagination(reader: &mut Reader, node: &Node) -> Option<Pagination> {
+    if !reader.keys(node, PAGINATION_KEYS, "`pagination`") {
+        return None;
+    }
+    let path_of = |reader: &mut Reader, key: &str, what: &str| {
+        let (text, at) = reader.required_string(node, key, what)?;
+        parse_path(reader, &text, at)
+    };
+    let records = path_of(reader, "records", "where the records of a page are")?;
+    let (style, style_node) = reader.required_string(node, "style", "the pagination style")?;
+    let style = match style.as_str() {
+        "cursor" => PageStyle::Cursor {
+            param: reader.required_string(node, "cursor_param", "the cursor parameter")?.0,
+            path: path_of(reader, "cursor_path", "where a page names the next cursor")?,
+        },
+        "next_url" => PageStyle::NextUrl {
+            path: path_of(reader, "next_url_path", "where a page names the next page's URL")?,
+        },
+        "offset" => PageStyle::Offset {
+            param: reader.required_string(node, "offset_param", "the offset parameter")?.0,
+        },
+        other => {
+            reader.error(style_node, format!("unknown pagination style `{other}`")).help =
+                Some("styles are `cursor`, `next_url` and `offset`".into());
+            return None;
+        }
+    };
+    let limit_param = reader.optional_string(node, "limit_param", "the page-size parameter").map(|(p, _)| p);
+    let limit_header = node.get("limit_header").and_then(|header| {
+        reader.keys(header, &["name", "value"], "`limit_header`");
+        let name = reader.required_string(header, "name", "the header name")?.0;
+        let (value, value_node) = reader.required_string(header, "value", "the header value")?;
+        if !value.contains("{page_size}") {
+            reader.error(value_node, "the header value must contain `{page_size}`");
+        }
+        Some((name, value))
+    });
+    let max_page_size = match node.get("max_page_size").map(|n| (&n.value, n)) {
+        Some((Value::Int(n), _)) if *n > 0 && *n <= u32::MAX as i64 => *n as u32,
+        Some((_, bad)) => {
+            reader.error(bad, "`max_page_size` must be a positive integer");
+            return None;
+        }
+        None => {
+            reader.error(node, "`pagination` needs `max_page_size`");
+            return None;
+        }
+    };
+    let params_in_body = match reader.optional_string(node, "params_in", "where parameters go") {
+        None => false,
+        Some((place, _)) if place == "query" => false,
+        Some((place, _)) if place == "body" => true,
+        Some((_, bad)) => {
+            reader.error(bad, "`params_in` is `query` or `body`");
+            false
+        }
+    };
+    Some(Pagination {
+        style,
+        records,
+        limit_param,
+        limit_header,
+        max_page_size,
+        params_in_body,
     })
 }
 

@@ -8,6 +8,7 @@
 mod connection;
 mod error;
 pub mod json;
+mod pagination;
 mod provider;
 mod runtime;
 pub mod transform;
@@ -15,8 +16,12 @@ pub mod validate;
 
 pub use connection::{Connection, Credentials};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
+pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{AuthScheme, ErrorRule, IdExtract, ProviderSpec};
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
+
+/// Stream adapters for list actions (`next().await`, `try_collect()`).
+pub use futures_util::{StreamExt, TryStreamExt};
 
 /// Timestamps in unified models are UTC instants, whatever format the provider uses.
 pub type DateTime = chrono::DateTime<chrono::Utc>;
@@ -31,6 +36,7 @@ pub mod __private {
     pub use crate::transform;
     pub use crate::validate;
     pub use chrono;
+    pub use futures_util::{StreamExt, TryStreamExt, stream};
     pub use serde;
     pub use serde_json;
 }

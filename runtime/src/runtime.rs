@@ -47,6 +47,7 @@ pub struct Request {
     /// Path with parameters already substituted and percent-encoded.
     pub path: String,
     pub query: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, String)>,
     pub body: Option<Value>,
 }
 
@@ -57,12 +58,18 @@ impl Request {
             method,
             path: path.into(),
             query: Vec::new(),
+            headers: Vec::new(),
             body: None,
         }
     }
 
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Request {
         self.query.push((name, value.into()));
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -178,6 +185,9 @@ impl Runtime {
             AuthScheme::Header(name) => builder.header(name, connection.credentials().secret()),
         };
         builder = builder.header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }

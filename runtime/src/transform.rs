@@ -92,6 +92,12 @@ pub fn format_date(date: &crate::Date) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
+/// Renders an instant to the second, as query languages such as SOQL take it
+/// (`2025-03-01T10:00:00Z`).
+pub fn format_datetime_seconds(instant: &crate::DateTime) -> String {
+    instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

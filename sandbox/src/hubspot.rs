@@ -1,7 +1,13 @@
-//! HubSpot CRM v3 emulator: `/crm/v3/objects/{contacts|companies|deals}`.
+//! HubSpot CRM v3 emulator: `/crm/v3/objects/{contacts|companies|deals}` (create, read,
+//! update, archive, list, search) and the v4 association endpoints.
 //!
-//! Stored fields are the record's `properties` (all strings, as HubSpot keeps them);
-//! associations live in [`StoredRecord::links`] keyed by `associationTypeId`, on both ends.
+//! Stored fields are the record's `properties` (all strings, as HubSpot keeps them).
+//! Associations live once in [`Store::associations`] in the direction they were made;
+//! reads from the other end see them with the inverse `associationTypeId`. Archived
+//! records move to the store's archive, where `archived=true` reads find them.
+
+mod search;
+mod v4;
 
 use std::collections::BTreeMap;
 
@@ -10,12 +16,16 @@ use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use axum::routing::{get, post, put};
+use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::state::{Link, RATE_WINDOW, SandboxState, Store, StoredRecord, Usage, VendorApi};
-use crate::util::{Reply, is_email, parse_json, random_uuid, reply};
+use crate::state::{
+    Association, RATE_WINDOW, SandboxState, Store, StoredRecord, Usage, VendorApi,
+};
+use crate::util::{
+    Reply, base64_decode, base64_encode, is_email, parse_json, random_uuid, reply, touched,
+};
 
 /// Marker type implementing [`VendorApi`] for HubSpot.
 pub(crate) struct HubSpot;
@@ -50,6 +60,8 @@ const fn prop(name: &'static str, kind: Kind) -> Property {
 /// A CRM object type and the properties a fresh portal defines for it.
 struct ObjectType {
     name: &'static str,
+    /// Singular form, which v4 paths also accept (`contact`).
+    singular: &'static str,
     type_id: &'static str,
     /// Writable properties.
     properties: &'static [Property],
@@ -67,6 +79,12 @@ impl ObjectType {
     /// Read-only properties HubSpot maintains itself.
     fn system(&self) -> [&'static str; 3] {
         ["createdate", "hs_object_id", self.modified]
+    }
+
+    /// Whether `name` is one of the two last-modified names; both resolve to the record's
+    /// modified instant in search, since clients use them interchangeably.
+    fn is_modified(name: &str) -> bool {
+        matches!(name, "lastmodifieddate" | "hs_lastmodifieddate")
     }
 }
 
@@ -95,6 +113,7 @@ const DEAL_STAGES: &[(&str, &str)] = &[
 
 const CONTACTS: ObjectType = ObjectType {
     name: "contacts",
+    singular: "contact",
     type_id: "0-1",
     properties: &[
         prop("email", Kind::Email),
@@ -116,6 +135,7 @@ const CONTACTS: ObjectType = ObjectType {
 
 const COMPANIES: ObjectType = ObjectType {
     name: "companies",
+    singular: "company",
     type_id: "0-2",
     properties: &[
         prop("name", Kind::Text),
@@ -136,6 +156,7 @@ const COMPANIES: ObjectType = ObjectType {
 
 const DEALS: ObjectType = ObjectType {
     name: "deals",
+    singular: "deal",
     type_id: "0-3",
     properties: &[
         prop("dealname", Kind::Text),
@@ -153,11 +174,14 @@ const DEALS: ObjectType = ObjectType {
 
 const OBJECT_TYPES: [&ObjectType; 3] = [&CONTACTS, &COMPANIES, &DEALS];
 
-/// Resolves a path's object type by name or by objectTypeId (`contacts` or `0-1`).
+/// Resolves a path's object type by name, singular name or objectTypeId (`contacts`,
+/// `contact` or `0-1`).
 fn object_type(name: &str) -> Option<&'static ObjectType> {
-    OBJECT_TYPES
-        .into_iter()
-        .find(|t| t.name.eq_ignore_ascii_case(name) || t.type_id == name)
+    OBJECT_TYPES.into_iter().find(|t| {
+        t.name.eq_ignore_ascii_case(name)
+            || t.singular.eq_ignore_ascii_case(name)
+            || t.type_id == name
+    })
 }
 
 /// A HUBSPOT_DEFINED association type between two standard objects.
@@ -257,11 +281,46 @@ fn implied_kinds(id: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The v4 `label` of a type: primary types carry one, unlabeled types `null`.
+fn association_label(id: u32) -> Option<&'static str> {
+    let kind = association_type(id)?;
+    kind.unlabeled?;
+    Some(match kind.to {
+        "companies" if kind.from == "contacts" => "Contact with Primary Company",
+        "contacts" => "Contact with Primary Company",
+        _ => "Deal with Primary Company",
+    })
+}
+
+/// The same association seen from its other end.
+fn inverse_kind(id: u32) -> u32 {
+    association_type(id).map_or(id, |a| a.inverse)
+}
+
 impl VendorApi for HubSpot {
     fn routes() -> Router<SandboxState> {
         Router::new()
-            .route("/crm/v3/objects/{object_type}", post(create))
-            .route("/crm/v3/objects/{object_type}/{id}", get(read))
+            .route("/crm/v3/objects/{object_type}", post(create).get(list))
+            .route(
+                "/crm/v3/objects/{object_type}/search",
+                post(search::search),
+            )
+            .route(
+                "/crm/v3/objects/{object_type}/{id}",
+                get(read).patch(update).delete(archive),
+            )
+            .route(
+                "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}",
+                put(v4::associate_default),
+            )
+            .route(
+                "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}",
+                put(v4::associate).delete(v4::disassociate),
+            )
+            .route(
+                "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}",
+                get(v4::list),
+            )
     }
 
     fn unauthorized() -> Reply {
@@ -274,12 +333,7 @@ impl VendorApi for HubSpot {
     }
 
     fn unknown_path() -> Reply {
-        error(
-            StatusCode::NOT_FOUND,
-            None,
-            "resource not found",
-            Map::new(),
-        )
+        resource_not_found()
     }
 
     fn method_not_allowed(_method: &Method) -> Reply {
@@ -321,8 +375,61 @@ impl VendorApi for HubSpot {
         store
             .all(ty.name)
             .iter()
-            .map(|r| render(ty, r, &Selection::Stored, &[]))
+            .map(|r| render(ty, r, &Selection::Stored))
             .collect()
+    }
+
+    fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String> {
+        let Some(ty) = OBJECT_TYPES.into_iter().find(|t| t.name == object) else {
+            return Vec::new();
+        };
+        let taken: std::collections::HashSet<String> = if ty.name == "contacts" {
+            store
+                .all(ty.name)
+                .iter()
+                .filter_map(|r| r.fields.get("email").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let now = Utc::now().trunc_subsecs(3);
+        store.reserve(ty.name, count);
+        let mut ids = Vec::with_capacity(count);
+        while ids.len() < count {
+            let n = {
+                let counter = store.seed_counter(ty.name);
+                *counter += 1;
+                *counter
+            };
+            let text = |s: String| Value::String(s);
+            let mut fields = Map::new();
+            match ty.name {
+                "contacts" => {
+                    let email = format!("person{n}@example.com");
+                    if taken.contains(&email) {
+                        continue;
+                    }
+                    fields.insert("email".into(), text(email));
+                    fields.insert("firstname".into(), text("Person".into()));
+                    fields.insert("lastname".into(), text(n.to_string()));
+                }
+                "companies" => {
+                    fields.insert("name".into(), text(format!("Company {n}")));
+                    fields.insert("domain".into(), text(format!("company{n}.example.com")));
+                }
+                _ => {
+                    fields.insert("dealname".into(), text(format!("Deal {n}")));
+                    fields.insert("amount".into(), text((n * 100).to_string()));
+                    fields.insert("dealstage".into(), text("appointmentscheduled".into()));
+                    fields.insert("pipeline".into(), text("default".into()));
+                }
+            }
+            let id = (ID_OFFSET + store.next_sequence()).to_string();
+            store.insert(ty.name, StoredRecord::new(id.clone(), now, fields));
+            ids.push(id);
+        }
+        ids
     }
 }
 
@@ -359,8 +466,28 @@ fn invalid_input(reason: &str) -> Reply {
     validation_error(format!("Invalid input JSON on line 1, column 1: {reason}"))
 }
 
+/// The body HubSpot's JSON binding gives for a body that is not JSON at all.
+fn malformed_json(body: &[u8]) -> Result<Value, Reply> {
+    parse_json(body).map_err(|e| {
+        validation_error(format!(
+            "Invalid input JSON on line {}, column {}: {}",
+            e.line, e.column, e.reason
+        ))
+    })
+}
+
 fn unknown_object_type(name: &str) -> Reply {
     validation_error(format!("Unable to infer object type from: {name}"))
+}
+
+/// The 404 of unknown routes and of updates to a missing record (no `category`).
+fn resource_not_found() -> Reply {
+    error(
+        StatusCode::NOT_FOUND,
+        None,
+        "resource not found",
+        Map::new(),
+    )
 }
 
 /// One failed property in a create/update, reported the way HubSpot's validator does.
@@ -408,6 +535,7 @@ fn property_errors(errors: &[PropertyError]) -> Reply {
     )
 }
 
+/// The 404 of reads and archives of a missing record.
 fn not_found(id: &str) -> Reply {
     let mut extra = Map::new();
     extra.insert("context".into(), json!({"id": [id]}));
@@ -424,8 +552,17 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Validates `properties` of a create against `ty`, returning the values to store
-/// (empty strings are "no value" and are not stored).
+/// HubSpot keeps millisecond timestamps, so a same-millisecond update moves on by one.
+fn modified_now(previous: DateTime<Utc>) -> DateTime<Utc> {
+    touched(
+        previous,
+        Utc::now().trunc_subsecs(3),
+        TimeDelta::milliseconds(1),
+    )
+}
+
+/// Validates written `properties` against `ty`, returning the normalized values; an empty
+/// string stays empty ("no value": skipped on create, cleared on update).
 fn validate_properties(
     ty: &ObjectType,
     properties: &Map<String, Value>,
@@ -465,6 +602,7 @@ fn validate_properties(
             continue;
         };
         if text.is_empty() {
+            stored.insert(name.clone(), String::new());
             continue;
         }
         match check_value(property.kind, text) {
@@ -543,6 +681,51 @@ struct NewAssociation {
     to_id: String,
 }
 
+/// Parses `associationCategory` + `associationTypeId` of one `AssociationSpec`, checking it
+/// is a HUBSPOT_DEFINED type leading from `from` to `to` (any target when `to` is `None`).
+fn parse_spec(
+    spec: &Value,
+    from: &ObjectType,
+    to: Option<&ObjectType>,
+) -> Result<&'static AssociationType, Reply> {
+    let category = spec.get("associationCategory").and_then(Value::as_str);
+    let type_id = spec.get("associationTypeId").and_then(Value::as_u64);
+    let (Some(category), Some(type_id)) = (category, type_id) else {
+        return Err(invalid_input(
+            "Cannot build AssociationSpec, some of required attributes are not set [associationCategory, associationTypeId]",
+        ));
+    };
+    if ![
+        "HUBSPOT_DEFINED",
+        "USER_DEFINED",
+        "INTEGRATOR_DEFINED",
+        "WORK",
+    ]
+    .contains(&category)
+    {
+        return Err(invalid_input(&format!(
+            "Cannot deserialize value of type `AssociationCategory` from String \"{category}\": not one of the values accepted for Enum class: [HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED, WORK]"
+        )));
+    }
+    u32::try_from(type_id)
+        .ok()
+        .and_then(association_type)
+        .filter(|a| {
+            category == "HUBSPOT_DEFINED"
+                && a.from == from.name
+                && to.is_none_or(|to| a.to == to.name)
+        })
+        .ok_or_else(|| {
+            let pair = to.map_or_else(
+                || format!("from {}", from.type_id),
+                |to| format!("between {} and {}", from.type_id, to.type_id),
+            );
+            validation_error(format!(
+                "{category} association type {type_id} is not valid {pair}"
+            ))
+        })
+}
+
 /// Parses `associations: [{to:{id}, types:[{associationCategory, associationTypeId}]}]`.
 fn parse_associations(
     ty: &ObjectType,
@@ -578,37 +761,8 @@ fn parse_associations(
                 )
             })?;
         for spec in types {
-            let category = spec.get("associationCategory").and_then(Value::as_str);
-            let type_id = spec.get("associationTypeId").and_then(Value::as_u64);
-            let (Some(category), Some(type_id)) = (category, type_id) else {
-                return Err(invalid_input(
-                    "Cannot build AssociationSpec, some of required attributes are not set [associationCategory, associationTypeId]",
-                ));
-            };
-            if ![
-                "HUBSPOT_DEFINED",
-                "USER_DEFINED",
-                "INTEGRATOR_DEFINED",
-                "WORK",
-            ]
-            .contains(&category)
-            {
-                return Err(invalid_input(&format!(
-                    "Cannot deserialize value of type `AssociationCategory` from String \"{category}\": not one of the values accepted for Enum class: [HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED, WORK]"
-                )));
-            }
-            let kind = u32::try_from(type_id)
-                .ok()
-                .and_then(association_type)
-                .filter(|a| category == "HUBSPOT_DEFINED" && a.from == ty.name)
-                .ok_or_else(|| {
-                    validation_error(format!(
-                        "{category} association type {type_id} is not valid from {}",
-                        ty.type_id
-                    ))
-                })?;
             parsed.push(NewAssociation {
-                kind,
+                kind: parse_spec(spec, ty, None)?,
                 to_id: to_id.clone(),
             });
         }
@@ -616,9 +770,95 @@ fn parse_associations(
     Ok(parsed)
 }
 
-fn add_link(record: &mut StoredRecord, link: Link) {
-    if !record.links.contains(&link) {
-        record.links.push(link);
+/// Records an association (and nothing when it exists already, from either end).
+fn associate(
+    store: &mut Store,
+    from: &'static str,
+    from_id: &str,
+    to: &'static str,
+    to_id: &str,
+    type_id: u32,
+) {
+    let inverse = inverse_kind(type_id);
+    let exists = store.associations.iter().any(|a| {
+        (a.from_type == from && a.from_id == from_id && a.to_id == to_id && a.type_id == type_id)
+            || (a.from_type == to
+                && a.from_id == to_id
+                && a.to_id == from_id
+                && a.type_id == inverse)
+    });
+    if !exists {
+        store.associations.push(Association {
+            from_type: from.to_owned(),
+            from_id: from_id.to_owned(),
+            to_type: to.to_owned(),
+            to_id: to_id.to_owned(),
+            type_id,
+        });
+    }
+}
+
+/// Associations of record `(object, id)` with records of `other`, seen from the record:
+/// `(other id, type id in the record → other direction)`, in creation order.
+fn associations_of<'a>(
+    store: &'a Store,
+    object: &'a str,
+    id: &'a str,
+    other: &'a str,
+) -> impl Iterator<Item = (&'a str, u32)> + 'a {
+    store.associations.iter().filter_map(move |a| {
+        if a.from_type == object && a.from_id == id && a.to_type == other {
+            Some((a.to_id.as_str(), a.type_id))
+        } else if a.to_type == object && a.to_id == id && a.from_type == other {
+            Some((a.from_id.as_str(), inverse_kind(a.type_id)))
+        } else {
+            None
+        }
+    })
+}
+
+/// Drops every association touching record `(object, id)`.
+fn forget_associations(store: &mut Store, object: &str, id: &str) {
+    store.associations.retain(|a| {
+        !(a.from_type == object && a.from_id == id) && !(a.to_type == object && a.to_id == id)
+    });
+}
+
+/// The contact other than `except` that already has `email` (compared ignoring case).
+fn contact_with_email<'a>(
+    store: &'a Store,
+    email: &str,
+    except: Option<&str>,
+) -> Option<&'a StoredRecord> {
+    store.all(CONTACTS.name).iter().find(|r| {
+        except != Some(r.id.as_str())
+            && r.fields
+                .get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    })
+}
+
+fn duplicate_contact(existing: &StoredRecord) -> Reply {
+    error(
+        StatusCode::CONFLICT,
+        Some("CONFLICT"),
+        format!("Contact already exists. Existing ID: {}", existing.id),
+        Map::new(),
+    )
+}
+
+/// The `properties` object of a create or update body.
+fn body_properties<'a>(
+    body: &'a Map<String, Value>,
+    input_type: &str,
+) -> Result<Option<&'a Map<String, Value>>, Reply> {
+    match body.get("properties") {
+        Some(Value::Object(properties)) => Ok(Some(properties)),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(invalid_input(&format!(
+            "Cannot deserialize value of type `java.util.HashMap<java.lang.String,java.lang.String>` from non-object value (through reference chain: {input_type}[\"properties\"])"
+        ))),
     }
 }
 
@@ -634,37 +874,29 @@ async fn create(
     let Some(ty) = object_type(&type_name) else {
         return unknown_object_type(&type_name);
     };
-    let body = match parse_json(&body) {
+    let body = match malformed_json(&body) {
         Ok(body) => body,
-        Err(e) => {
-            return validation_error(format!(
-                "Invalid input JSON on line {}, column {}: {}",
-                e.line, e.column, e.reason
-            ));
-        }
+        Err(response) => return response,
     };
     let Value::Object(body) = body else {
         return invalid_input(
             "Cannot construct instance of `SimplePublicObjectInputForCreate` from a non-object value",
         );
     };
-    let properties = match body.get("properties") {
-        Some(Value::Object(properties)) => properties,
-        None | Some(Value::Null) => {
+    let properties = match body_properties(&body, "SimplePublicObjectInputForCreate") {
+        Ok(Some(properties)) => properties,
+        Ok(None) => {
             return invalid_input(
                 "Cannot build SimplePublicObjectInputForCreate, some of required attributes are not set [properties]",
             );
         }
-        Some(_) => {
-            return invalid_input(
-                "Cannot deserialize value of type `java.util.HashMap<java.lang.String,java.lang.String>` from non-object value",
-            );
-        }
+        Err(response) => return response,
     };
-    let properties = match validate_properties(ty, properties) {
+    let mut properties = match validate_properties(ty, properties) {
         Ok(properties) => properties,
         Err(errors) => return property_errors(&errors),
     };
+    properties.retain(|_, v| !v.is_empty());
     let associations = match parse_associations(ty, body.get("associations")) {
         Ok(associations) => associations,
         Err(response) => return response,
@@ -689,61 +921,123 @@ fn insert(
             ));
         }
     }
-    if let Some(email) = properties.get("email").filter(|_| ty.name == "contacts") {
-        let existing = store.all(ty.name).iter().find(|r| {
-            r.fields
-                .get("email")
-                .and_then(Value::as_str)
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        });
-        if let Some(existing) = existing {
-            return error(
-                StatusCode::CONFLICT,
-                Some("CONFLICT"),
-                format!("Contact already exists. Existing ID: {}", existing.id),
-                Map::new(),
-            );
-        }
+    if let Some(email) = properties.get("email").filter(|_| ty.name == "contacts")
+        && let Some(existing) = contact_with_email(store, email, None)
+    {
+        return duplicate_contact(existing);
     }
     let id = (ID_OFFSET + store.next_sequence()).to_string();
     let now = Utc::now().trunc_subsecs(3);
-    let mut record = StoredRecord {
-        id: id.clone(),
-        created_at: now,
-        updated_at: now,
-        fields: properties
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect(),
-        links: Vec::new(),
-    };
+    let fields = properties
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let record = StoredRecord::new(id.clone(), now, fields);
+    let body = render(ty, &record, &Selection::Stored);
+    store.insert(ty.name, record);
     for a in associations {
         for kind in implied_kinds(a.kind.id) {
-            add_link(
-                &mut record,
-                Link {
-                    object: a.kind.to,
-                    id: a.to_id.clone(),
-                    kind,
-                },
-            );
-        }
-        if let Some(target) = store.get_mut(a.kind.to, &a.to_id) {
-            for kind in implied_kinds(a.kind.inverse) {
-                add_link(
-                    target,
-                    Link {
-                        object: ty.name,
-                        id: id.clone(),
-                        kind,
-                    },
-                );
-            }
+            associate(store, ty.name, &id, a.kind.to, &a.to_id, kind);
         }
     }
-    let body = render(ty, &record, &Selection::Stored, &[]);
-    store.insert(ty.name, record);
     reply(StatusCode::CREATED, body)
+}
+
+/// Query parameters of a request, repeated keys kept in order.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The last value of `key`, as servlet-style frameworks pick it.
+    fn last(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every comma-separated item of every `key` parameter.
+    fn list(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// What a GET or list asks to see: properties, associated types and archived records.
+struct ReadOptions {
+    properties: Vec<String>,
+    associated: Vec<&'static ObjectType>,
+    archived: bool,
+}
+
+impl ReadOptions {
+    fn parse(params: &Params) -> Result<ReadOptions, Reply> {
+        let mut associated = Vec::new();
+        for name in params.list("associations") {
+            match object_type(&name) {
+                Some(t) => associated.push(t),
+                None => return Err(unknown_object_type(&name)),
+            }
+        }
+        let archived = match params.last("archived") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(validation_error(format!(
+                    "Unable to process the request: archived must be true or false, got {other}"
+                )));
+            }
+        };
+        Ok(ReadOptions {
+            properties: params.list("properties"),
+            associated,
+            archived,
+        })
+    }
+
+    fn selection(&self) -> Selection<'_> {
+        if self.properties.is_empty() {
+            Selection::Defaults
+        } else {
+            Selection::Requested(&self.properties)
+        }
+    }
+
+    /// A record in the `SimplePublicObjectWithAssociations` shape these options ask for.
+    fn render(&self, store: &Store, ty: &ObjectType, record: &StoredRecord) -> Value {
+        let mut object = render(ty, record, &self.selection());
+        attach_associations(&mut object, store, ty, record, &self.associated);
+        object
+    }
+}
+
+/// Finds a record by id or by a unique property (`idProperty=email` on contacts).
+fn find<'a>(
+    records: &'a [StoredRecord],
+    by_id: impl Fn(&str) -> Option<&'a StoredRecord>,
+    ty: &ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+) -> Result<Option<&'a StoredRecord>, Reply> {
+    match id_property {
+        None | Some("hs_object_id") => Ok(by_id(id)),
+        Some("email") if ty.name == "contacts" => Ok(records.iter().find(|r| {
+            r.fields
+                .get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(id))
+        })),
+        Some(other) => Err(validation_error(format!(
+            "Property \"{other}\" is not a unique identifier for {}",
+            ty.name
+        ))),
+    }
 }
 
 /// `GET /crm/v3/objects/{objectType}/{objectId}`
@@ -758,65 +1052,214 @@ async fn read(
     let Some(ty) = object_type(&type_name) else {
         return unknown_object_type(&type_name);
     };
-    let list = |key: &str| -> Vec<String> {
-        query
-            .iter()
-            .filter(|(k, _)| k == key)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .collect()
+    let params = Params(query);
+    let options = match ReadOptions::parse(&params) {
+        Ok(options) => options,
+        Err(response) => return response,
     };
-    let mut associated = Vec::new();
-    for name in list("associations") {
-        match object_type(&name) {
-            Some(t) => associated.push(t),
-            None => return unknown_object_type(&name),
-        }
-    }
-    let archived = query.iter().rev().find(|(k, _)| k == "archived");
-    match archived.map(|(_, v)| v.as_str()) {
-        None | Some("false") => {}
-        // Nothing is archived yet, so no record matches an archived-only read.
-        Some("true") => return not_found(&id),
-        Some(other) => {
-            return validation_error(format!(
-                "Unable to process the request: archived must be true or false, got {other}"
-            ));
-        }
-    }
-    let id_property = query
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "idProperty")
-        .map(|(_, v)| v.as_str());
-    let requested = list("properties");
-    let selection = if requested.is_empty() {
-        Selection::Defaults
-    } else {
-        Selection::Requested(&requested)
-    };
+    let id_property = params.last("idProperty");
     state.with_store(|store| {
-        let found = match id_property {
-            None | Some("hs_object_id") => store.get(ty.name, &id),
-            Some("email") if ty.name == "contacts" => store.all(ty.name).iter().find(|r| {
-                r.fields
-                    .get("email")
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.eq_ignore_ascii_case(&id))
-            }),
-            Some(other) => {
-                return validation_error(format!(
-                    "Property \"{other}\" is not a unique identifier for {}",
-                    ty.name
-                ));
-            }
+        let found = if options.archived {
+            find(
+                store.archived(ty.name),
+                |id| store.get_archived(ty.name, id),
+                ty,
+                &id,
+                id_property,
+            )
+        } else {
+            find(
+                store.all(ty.name),
+                |id| store.get(ty.name, id),
+                ty,
+                &id,
+                id_property,
+            )
         };
         match found {
-            Some(record) => reply(StatusCode::OK, render(ty, record, &selection, &associated)),
-            None => not_found(&id),
+            Ok(Some(record)) => reply(StatusCode::OK, options.render(store, ty, record)),
+            Ok(None) => not_found(&id),
+            Err(response) => response,
         }
+    })
+}
+
+/// `PATCH /crm/v3/objects/{objectType}/{objectId}`
+async fn update(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    body: Bytes,
+) -> Reply {
+    let (Ok(Path((type_name, id))), Ok(Query(query))) = (path, query) else {
+        return HubSpot::unknown_path();
+    };
+    let Some(ty) = object_type(&type_name) else {
+        return unknown_object_type(&type_name);
+    };
+    let body = match malformed_json(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let Value::Object(body) = body else {
+        return invalid_input(
+            "Cannot construct instance of `SimplePublicObjectInput` from a non-object value",
+        );
+    };
+    let properties = match body_properties(&body, "SimplePublicObjectInput") {
+        Ok(Some(properties)) if !properties.is_empty() => properties,
+        Ok(_) => {
+            return validation_error("No properties found to update, please provide at least one.");
+        }
+        Err(response) => return response,
+    };
+    let properties = match validate_properties(ty, properties) {
+        Ok(properties) => properties,
+        Err(errors) => return property_errors(&errors),
+    };
+    let params = Params(query);
+    let id_property = params.last("idProperty");
+    state.with_store(|store| {
+        let found = find(
+            store.all(ty.name),
+            |id| store.get(ty.name, id),
+            ty,
+            &id,
+            id_property,
+        );
+        let record_id = match found {
+            Ok(Some(record)) => record.id.clone(),
+            Ok(None) => return resource_not_found(),
+            Err(response) => return response,
+        };
+        if let Some(email) = properties
+            .get("email")
+            .filter(|e| ty.name == "contacts" && !e.is_empty())
+            && let Some(existing) = contact_with_email(store, email, Some(&record_id))
+        {
+            return duplicate_contact(existing);
+        }
+        let Some(record) = store.get_mut(ty.name, &record_id) else {
+            return resource_not_found();
+        };
+        for (name, value) in properties {
+            if value.is_empty() {
+                record.fields.remove(&name);
+            } else {
+                record.fields.insert(name, Value::String(value));
+            }
+        }
+        record.updated_at = modified_now(record.updated_at);
+        reply(StatusCode::OK, render(ty, record, &Selection::Stored))
+    })
+}
+
+/// `DELETE /crm/v3/objects/{objectType}/{objectId}`: archives the record.
+async fn archive(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Ok(Path((type_name, id))) = path else {
+        return HubSpot::unknown_path().into_response();
+    };
+    let Some(ty) = object_type(&type_name) else {
+        return unknown_object_type(&type_name).into_response();
+    };
+    state.with_store(|store| {
+        let now = Utc::now().trunc_subsecs(3);
+        if store.archive(ty.name, &id, now) {
+            forget_associations(store, ty.name, &id);
+            StatusCode::NO_CONTENT.into_response()
+        } else {
+            not_found(&id).into_response()
+        }
+    })
+}
+
+/// Largest `limit` of the list endpoint.
+const LIST_LIMIT_MAX: usize = 100;
+
+/// Parses a `limit` parameter: default when absent, 400 outside `1..=max`.
+fn parse_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, Reply> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(limit) if (1..=max).contains(&limit) => Ok(limit),
+        _ => Err(validation_error(format!(
+            "Invalid limit: {raw}. limit must be an integer between 1 and {max}."
+        ))),
+    }
+}
+
+/// The opaque `after` cursor of list endpoints: base64 of a position number.
+fn encode_cursor(position: u64) -> String {
+    base64_encode(position.to_string().as_bytes())
+}
+
+fn decode_cursor(after: &str) -> Result<u64, Reply> {
+    base64_decode(after)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| {
+            validation_error(format!(
+                "Invalid after value: {after}. Use the paging.next.after value of a previous response."
+            ))
+        })
+}
+
+/// `{"next": {"after", "link"}}` for a cursor.
+fn paging(after: &str) -> Value {
+    json!({"next": {"after": after, "link": format!("?after={after}")}})
+}
+
+/// `GET /crm/v3/objects/{objectType}`
+async fn list(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Reply {
+    let (Ok(Path(type_name)), Ok(Query(query))) = (path, query) else {
+        return HubSpot::unknown_path();
+    };
+    let Some(ty) = object_type(&type_name) else {
+        return unknown_object_type(&type_name);
+    };
+    let params = Params(query);
+    let options = match ReadOptions::parse(&params) {
+        Ok(options) => options,
+        Err(response) => return response,
+    };
+    let limit = match parse_limit(params.last("limit"), 10, LIST_LIMIT_MAX) {
+        Ok(limit) => limit,
+        Err(response) => return response,
+    };
+    let after = match params.last("after").filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(after) => match decode_cursor(after) {
+            Ok(after) => after,
+            Err(response) => return response,
+        },
+    };
+    state.with_store(|store| {
+        let rows = if options.archived {
+            store.archived(ty.name)
+        } else {
+            store.all(ty.name)
+        };
+        let start = rows.partition_point(|r| r.order < after);
+        let page = rows.get(start..).unwrap_or_default();
+        let results: Vec<Value> = page
+            .iter()
+            .take(limit)
+            .map(|r| options.render(store, ty, r))
+            .collect();
+        let mut body = json!({ "results": results });
+        if let Some(next) = page.get(limit) {
+            body["paging"] = paging(&encode_cursor(next.order));
+        }
+        reply(StatusCode::OK, body)
     })
 }
 
@@ -830,13 +1273,8 @@ enum Selection<'a> {
     Requested(&'a [String]),
 }
 
-/// Renders a `SimplePublicObject` (with `associations` when `associated` is non-empty).
-fn render(
-    ty: &ObjectType,
-    record: &StoredRecord,
-    selection: &Selection<'_>,
-    associated: &[&ObjectType],
-) -> Value {
+/// Renders a `SimplePublicObject`.
+fn render(ty: &ObjectType, record: &StoredRecord, selection: &Selection<'_>) -> Value {
     let created = timestamp(record.created_at);
     let updated = timestamp(record.updated_at);
     let mut properties = BTreeMap::new();
@@ -868,17 +1306,29 @@ fn render(
         "properties": properties.into_iter().collect::<Map<_, _>>(),
         "createdAt": created,
         "updatedAt": updated,
-        "archived": false,
+        "archived": record.archived_at.is_some(),
     });
+    if let Some(at) = record.archived_at {
+        object["archivedAt"] = timestamp(at).into();
+    }
+    object
+}
+
+/// Adds `associations: {"<type>": {"results": [{id, type}]}}` for the requested types that
+/// have any, as v3 reads do.
+fn attach_associations(
+    object: &mut Value,
+    store: &Store,
+    ty: &ObjectType,
+    record: &StoredRecord,
+    associated: &[&ObjectType],
+) {
     let mut associations = Map::new();
     for target in associated {
-        let results: Vec<Value> = record
-            .links
-            .iter()
-            .filter(|l| l.object == target.name)
-            .map(|l| {
-                let label = association_type(l.kind).map_or("", |a| a.label);
-                json!({"id": l.id, "type": label})
+        let results: Vec<Value> = associations_of(store, ty.name, &record.id, target.name)
+            .map(|(id, kind)| {
+                let label = association_type(kind).map_or("", |a| a.label);
+                json!({"id": id, "type": label})
             })
             .collect();
         if !results.is_empty() {
@@ -888,5 +1338,4 @@ fn render(
     if !associations.is_empty() {
         object["associations"] = Value::Object(associations);
     }
-    object
 }

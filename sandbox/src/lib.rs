@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{RecordedRequest, SandboxState};
+pub use state::{Association, RecordedRequest, SandboxState};
 
 /// One of the emulated vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,6 +161,17 @@ impl Sandbox {
     /// Clears records, the request log and the usage counters.
     pub fn reset(&self) {
         self.state.reset()
+    }
+
+    /// Inserts `count` valid records of `object` directly into the store and returns their
+    /// ids in order; see [`SandboxState::seed`].
+    pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
+        self.state.seed(object, count)
+    }
+
+    /// HubSpot associations held in the store; see [`SandboxState::associations`].
+    pub fn associations(&self) -> Vec<Association> {
+        self.state.associations()
     }
 
     /// A handle on the state, for inspection from elsewhere while the server runs.

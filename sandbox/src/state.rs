@@ -43,27 +43,114 @@ pub struct RecordedRequest {
 pub(crate) struct StoredRecord {
     pub id: String,
     pub created_at: DateTime<Utc>,
+    /// Last write; strictly later than the previous one (see [`crate::util::touched`]), so
+    /// "modified since" filters see every update even within one clock tick.
     pub updated_at: DateTime<Utc>,
+    /// When the record was archived (HubSpot's soft delete); `None` for live records.
+    pub archived_at: Option<DateTime<Utc>>,
     pub fields: Map<String, Value>,
-    /// Associations kept beside the fields (HubSpot); vendors whose links are field values
-    /// (Salesforce lookups, Attio record references) leave this empty.
-    pub links: Vec<Link>,
+    /// Position in the store's insertion order, set by [`Store::insert`]. List cursors
+    /// point at it, so they stay valid when other records are removed meanwhile.
+    pub order: u64,
 }
 
-/// A directed association from the owning record to another record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Link {
+impl StoredRecord {
+    /// A record created at `at` (its `order` is assigned on insertion).
+    pub fn new(id: String, at: DateTime<Utc>, fields: Map<String, Value>) -> StoredRecord {
+        StoredRecord {
+            id,
+            created_at: at,
+            updated_at: at,
+            archived_at: None,
+            fields,
+            order: 0,
+        }
+    }
+}
+
+/// A HubSpot association between two records, stored once; reads from the `to` side see
+/// it with the inverse type id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Association {
+    /// Object type name of the source, e.g. `contacts`.
+    pub from_type: String,
+    pub from_id: String,
+    /// Object type name of the target, e.g. `companies`.
+    pub to_type: String,
+    pub to_id: String,
+    /// HUBSPOT_DEFINED `associationTypeId` in the `from` → `to` direction (279, 1, …).
+    pub type_id: u32,
+}
+
+/// The ids a Salesforce query matched, kept so that `nextRecordsUrl` pages through a
+/// stable snapshot even while records are created or deleted in between.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryCursor {
     pub object: &'static str,
-    pub id: String,
-    /// Vendor-specific association type (HubSpot `associationTypeId`).
-    pub kind: u32,
+    /// Canonical names of the selected fields, in SELECT order.
+    pub fields: Vec<&'static str>,
+    pub ids: Vec<String>,
+    pub batch_size: usize,
 }
 
-/// Records per object type, each list in creation order.
+/// Records of one object type in insertion order, with an id index so lookups stay O(1)
+/// when tests seed tens of thousands of records.
+#[derive(Debug, Default)]
+struct Table {
+    rows: Vec<StoredRecord>,
+    index: HashMap<String, usize>,
+}
+
+impl Table {
+    /// Inserts keeping rows sorted by `order` (appending in the common case).
+    fn insert(&mut self, record: StoredRecord) {
+        let at = self.rows.partition_point(|r| r.order < record.order);
+        if at == self.rows.len() {
+            self.index.insert(record.id.clone(), at);
+            self.rows.push(record);
+        } else {
+            self.rows.insert(at, record);
+            self.reindex(at);
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<StoredRecord> {
+        let at = self.index.remove(id)?;
+        let record = self.rows.remove(at);
+        self.reindex(at);
+        Some(record)
+    }
+
+    fn reindex(&mut self, from: usize) {
+        for (i, row) in self.rows.iter().enumerate().skip(from) {
+            self.index.insert(row.id.clone(), i);
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&StoredRecord> {
+        self.index.get(id).and_then(|&i| self.rows.get(i))
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut StoredRecord> {
+        let i = *self.index.get(id)?;
+        self.rows.get_mut(i)
+    }
+}
+
+/// Records per object type, each list in creation order, plus the vendor-specific side
+/// tables (HubSpot associations and archive, Salesforce query cursors).
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    tables: HashMap<&'static str, Vec<StoredRecord>>,
+    tables: HashMap<&'static str, Table>,
+    /// HubSpot's archived records, per object type, out of the live tables.
+    archived: HashMap<&'static str, Table>,
     sequence: u64,
+    inserted: u64,
+    /// How many records [`VendorApi::seed`] has made per object, so that repeated seeding
+    /// continues the numbering instead of colliding on unique values.
+    seeded: HashMap<&'static str, usize>,
+    pub associations: Vec<Association>,
+    pub query_cursors: HashMap<String, QueryCursor>,
 }
 
 impl Store {
@@ -73,20 +160,60 @@ impl Store {
         self.sequence
     }
 
-    pub fn insert(&mut self, object: &'static str, record: StoredRecord) {
-        self.tables.entry(object).or_default().push(record);
+    /// Appends a record, assigning its insertion `order`.
+    pub fn insert(&mut self, object: &'static str, mut record: StoredRecord) {
+        self.inserted += 1;
+        record.order = self.inserted;
+        self.tables.entry(object).or_default().insert(record);
     }
 
+    /// Live records of `object` in creation order.
     pub fn all(&self, object: &str) -> &[StoredRecord] {
-        self.tables.get(object).map_or(&[], Vec::as_slice)
+        self.tables.get(object).map_or(&[], |t| t.rows.as_slice())
     }
 
     pub fn get(&self, object: &str, id: &str) -> Option<&StoredRecord> {
-        self.all(object).iter().find(|r| r.id == id)
+        self.tables.get(object)?.get(id)
     }
 
     pub fn get_mut(&mut self, object: &str, id: &str) -> Option<&mut StoredRecord> {
-        self.tables.get_mut(object)?.iter_mut().find(|r| r.id == id)
+        self.tables.get_mut(object)?.get_mut(id)
+    }
+
+    /// Deletes a live record for good.
+    pub fn remove(&mut self, object: &str, id: &str) -> Option<StoredRecord> {
+        self.tables.get_mut(object)?.remove(id)
+    }
+
+    /// Moves a live record to the archive, keeping its creation order there.
+    pub fn archive(&mut self, object: &'static str, id: &str, at: DateTime<Utc>) -> bool {
+        let Some(mut record) = self.remove(object, id) else {
+            return false;
+        };
+        record.archived_at = Some(at);
+        self.archived.entry(object).or_default().insert(record);
+        true
+    }
+
+    /// Archived records of `object` in creation order.
+    pub fn archived(&self, object: &str) -> &[StoredRecord] {
+        self.archived.get(object).map_or(&[], |t| t.rows.as_slice())
+    }
+
+    pub fn get_archived(&self, object: &str, id: &str) -> Option<&StoredRecord> {
+        self.archived.get(object)?.get(id)
+    }
+
+    /// The last number [`VendorApi::seed`] used for `object` (0 before any seeding).
+    pub fn seed_counter(&mut self, object: &'static str) -> &mut usize {
+        self.seeded.entry(object).or_default()
+    }
+
+    /// Room for `additional` more live records of `object`, so seeding allocates once.
+    pub fn reserve(&mut self, object: &'static str, additional: usize) {
+        let table = self.tables.entry(object).or_default();
+        table.rows.reserve(additional);
+        table.index.reserve(additional);
     }
 }
 
@@ -169,6 +296,30 @@ impl SandboxState {
         }
     }
 
+    /// Inserts `count` valid records of `object` straight into the store (no HTTP, not
+    /// counted as requests) and returns their ids in order.
+    ///
+    /// Values are deterministic and numbered on from earlier seeding: people/contacts are
+    /// `Person <n>` with `person<n>@example.com`, companies/accounts `Company <n>` with
+    /// `company<n>.example.com`, deals/opportunities `Deal <n>` with amount `n*100`. Numbers
+    /// whose unique value is already taken are skipped. An unknown object (or Salesforce
+    /// `OpportunityContactRole`, which needs existing pairs) gives an empty list.
+    pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
+        let mut inner = self.lock();
+        let store = &mut inner.store;
+        match self.vendor {
+            Vendor::HubSpot => crate::hubspot::HubSpot::seed(store, object, count),
+            Vendor::Salesforce => crate::salesforce::Salesforce::seed(store, object, count),
+            Vendor::Attio => crate::attio::Attio::seed(store, object, count),
+        }
+    }
+
+    /// HubSpot associations in the direction they were created; empty for the other
+    /// vendors, whose links are fields shown by [`SandboxState::records`].
+    pub fn associations(&self) -> Vec<Association> {
+        self.lock().store.associations.clone()
+    }
+
     /// Clears records, the request log and the usage counters.
     pub fn reset(&self) {
         *self.lock() = Inner::new();
@@ -227,6 +378,8 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn usage_headers(headers: &mut HeaderMap, usage: Usage);
     /// Records of `object` in the vendor's read shape.
     fn records(store: &Store, object: &str) -> Vec<Value>;
+    /// Inserts `count` deterministic valid records (see [`SandboxState::seed`]).
+    fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String>;
 }
 
 /// The complete router of vendor `A`: its routes, its fallbacks, and the recording and auth

@@ -2,6 +2,7 @@
 //! e-mail syntax and stable identifiers.
 
 use axum::Json;
+use chrono::{DateTime, TimeDelta, Utc};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -104,6 +105,59 @@ pub(crate) fn random_uuid() -> String {
     Uuid::new_v4().to_string()
 }
 
+/// The modification instant of a write at `now` to a record last written at `previous`:
+/// `now`, or one `tick` (the vendor's timestamp precision) after `previous` when the clock
+/// has not moved on, so every update visibly changes the modified instant.
+pub(crate) fn touched(previous: DateTime<Utc>, now: DateTime<Utc>, tick: TimeDelta) -> DateTime<Utc> {
+    now.max(previous + tick)
+}
+
+const BASE64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// URL-safe base64 without padding, for opaque cursors that survive unencoded query strings.
+pub(crate) fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let bytes = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
+        for i in 0..=chunk.len() {
+            let sextet = (n >> (18 - 6 * i)) & 0x3f;
+            out.push(char::from(BASE64_URL[sextet as usize]));
+        }
+    }
+    out
+}
+
+/// Decodes base64 in either the standard or the URL-safe alphabet, padded or not.
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+        }
+    }
+    // A lone trailing sextet cannot come from any encoding.
+    (bits < 6).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +190,25 @@ mod tests {
         assert_eq!((err.line, err.column), (1, 7));
         assert_eq!(err.reason, "expected value");
         assert!(parse_json(b"").is_err());
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for data in [&b""[..], b"5", b"52", b"525", b"5251", b"525\n"] {
+            assert_eq!(base64_decode(&base64_encode(data)).as_deref(), Some(data));
+        }
+        assert_eq!(base64_decode("NTI1Cg==").as_deref(), Some(&b"525\n"[..]));
+        assert_eq!(base64_decode("NTI1Cg").as_deref(), Some(&b"525\n"[..]));
+        assert_eq!(base64_decode("N"), None);
+        assert_eq!(base64_decode("a b"), None);
+    }
+
+    #[test]
+    fn touched_always_moves_forward() {
+        let t = Utc::now();
+        let tick = TimeDelta::milliseconds(1);
+        assert_eq!(touched(t, t, tick), t + tick);
+        assert_eq!(touched(t - tick * 5, t, tick), t);
     }
 
     #[test]
