@@ -36,6 +36,15 @@ fn broken(file: &str, find: &str, replace: &str) -> (tempfile::TempDir, PathBuf)
     (dir, root)
 }
 
+/// The 1-based line of the first line containing `needle` in `file` under `root`.
+fn line_of(root: &Path, file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
+    text.lines()
+        .position(|line| line.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
 fn problems(root: &Path) -> Vec<unifold_codegen::Diagnostic> {
     match check(&Layout::conventional(root)) {
         Ok(_) => panic!("expected the broken project to fail"),
@@ -61,15 +70,22 @@ fn unknown_unified_field() {
     let found = problems(&root);
     assert_eq!(found.len(), 1, "{found:?}");
     let problem = &found[0];
+    let line = line_of(
+        &root,
+        "providers/salesforce/mappings/contact.yaml",
+        "frist_name",
+    );
     assert_eq!(
         problem.location(),
-        "providers/salesforce/mappings/contact.yaml:12:3"
+        format!("providers/salesforce/mappings/contact.yaml:{line}:3")
     );
     assert_eq!(problem.message, "unknown unified field `frist_name`");
     assert_eq!(problem.help.as_deref(), Some("did you mean `first_name`?"));
     assert_eq!(
         problem.render_plain(),
-        "error: unknown unified field `frist_name`\n   --> providers/salesforce/mappings/contact.yaml:12:3\n   |\n12 |   frist_name: FirstName\n   |   ^^^^^^^^^^ `Contact` has no field `frist_name`\n   |\n   = help: did you mean `first_name`?\n"
+        format!(
+            "error: unknown unified field `frist_name`\n   --> providers/salesforce/mappings/contact.yaml:{line}:3\n   |\n{line} |   frist_name: FirstName\n   |   ^^^^^^^^^^ `Contact` has no field `frist_name`\n   |\n   = help: did you mean `first_name`?\n"
+        )
     );
 }
 
@@ -82,9 +98,14 @@ fn unknown_provider_field() {
     );
     let found = problems(&root);
     assert_eq!(found.len(), 1, "{found:?}");
+    let line = line_of(
+        &root,
+        "providers/hubspot/mappings/contact.yaml",
+        "fristname",
+    );
     assert_eq!(
         found[0].location(),
-        "providers/hubspot/mappings/contact.yaml:15:15"
+        format!("providers/hubspot/mappings/contact.yaml:{line}:15")
     );
     assert_eq!(
         found[0].message,
@@ -110,9 +131,10 @@ fn unknown_operation() {
     );
     let found = problems(&root);
     assert_eq!(found.len(), 1, "{found:?}");
+    let line = line_of(&root, "providers/attio/mappings/contact.yaml", "getPersn");
     assert_eq!(
         found[0].location(),
-        "providers/attio/mappings/contact.yaml:9:16"
+        format!("providers/attio/mappings/contact.yaml:{line}:16")
     );
     assert_eq!(found[0].message, "unknown operation `getPersn`");
     assert_eq!(found[0].help.as_deref(), Some("did you mean `getPerson`?"));
@@ -127,9 +149,14 @@ fn type_mismatch() {
     );
     let found = problems(&root);
     assert_eq!(found.len(), 1, "{found:?}");
+    let line = line_of(
+        &root,
+        "providers/hubspot/mappings/contact.yaml",
+        "email_addresses: properties.email",
+    );
     assert_eq!(
         found[0].location(),
-        "providers/hubspot/mappings/contact.yaml:17:20"
+        format!("providers/hubspot/mappings/contact.yaml:{line}:20")
     );
     assert_eq!(
         found[0].message,

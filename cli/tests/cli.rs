@@ -33,7 +33,7 @@ fn check_accepts_the_shipped_project() {
     );
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "ok: 3 models, 3 providers, 3 mappings\n"
+        "ok: 3 models, 3 providers, 9 mappings\n"
     );
 }
 
@@ -62,10 +62,14 @@ fn check_reports_a_misspelt_field_with_its_location_and_exits_1() {
         stderr.contains("unknown provider field `lastnam` under `properties` for `last_name`"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("[providers/hubspot/mappings/contact.yaml:16:14]"),
-        "{stderr}"
-    );
+    let line = std::fs::read_to_string(&mapping)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("properties.lastnam"))
+        .unwrap()
+        + 1;
+    let location = format!("[providers/hubspot/mappings/contact.yaml:{line}:14]");
+    assert!(stderr.contains(&location), "{stderr}");
     assert!(
         stderr.contains("did you mean `properties.lastname`?"),
         "{stderr}"

@@ -268,7 +268,8 @@ impl Emitter<'_> {
                     def.name
                 );
                 let validate = self.validate_impl(&input_ident, &input_fields);
-                let conversions = self.input_conversions(&ident, &input_ident, fields, &input_fields);
+                let conversions =
+                    self.input_conversions(&ident, &input_ident, fields, &input_fields);
                 quote! {
                     #docs
                     #derives
@@ -309,7 +310,13 @@ impl Emitter<'_> {
     /// `From<Contact> for ContactInput` (the writable part of a read record) and
     /// `ContactInput::or` (a patch laid over a fallback), used by updates that must
     /// send whole values.
-    fn input_conversions(&self, ident: &Ident, input_ident: &Ident, fields: &[Field], input_fields: &[&Field]) -> TokenStream {
+    fn input_conversions(
+        &self,
+        ident: &Ident,
+        input_ident: &Ident,
+        fields: &[Field],
+        input_fields: &[&Field],
+    ) -> TokenStream {
         let from = input_fields.iter().map(|field| {
             let name = field_ident(&field.name);
             if fields.iter().any(|f| f.name == field.name && !f.write_only) {
@@ -452,9 +459,16 @@ impl Emitter<'_> {
                     format!("{action}_{snake_name}")
                 };
                 let fn_ident = format_ident!("{}", fn_name);
-                let available = supported.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+                let available = supported
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let names: Vec<&str> = supported.iter().map(|p| p.name.as_str()).collect();
-                let modules: Vec<Ident> = supported.iter().map(|p| format_ident!("{}", p.name)).collect();
+                let modules: Vec<Ident> = supported
+                    .iter()
+                    .map(|p| format_ident!("{}", p.name))
+                    .collect();
                 let unsupported = quote! {
                     #rt::Error::Unsupported {
                         provider: other.to_string(),
@@ -466,27 +480,45 @@ impl Emitter<'_> {
                 let (doc_line, (params, output), args) = match action {
                     "create" => (
                         format!(" Creates a {name} on the connection's provider ({available})."),
-                        (quote! { input: &#input_ident }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        (
+                            quote! { input: &#input_ident },
+                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
+                        ),
                         quote! { input },
                     ),
                     "get" => (
-                        format!(" Reads one {name} by its provider id on the connection's provider ({available})."),
-                        (quote! { id: &str }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        format!(
+                            " Reads one {name} by its provider id on the connection's provider ({available})."
+                        ),
+                        (
+                            quote! { id: &str },
+                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
+                        ),
                         quote! { id },
                     ),
                     "update" => (
-                        format!(" Updates the fields set in `patch` of one {name} on the connection's provider ({available})."),
-                        (quote! { id: &str, patch: &#input_ident }, quote! { ::std::result::Result<#model_ident, #rt::Error> }),
+                        format!(
+                            " Updates the fields set in `patch` of one {name} on the connection's provider ({available})."
+                        ),
+                        (
+                            quote! { id: &str, patch: &#input_ident },
+                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
+                        ),
                         quote! { id, patch },
                     ),
                     _ => (
                         format!(" Deletes one {name} on the connection's provider ({available})."),
-                        (quote! { id: &str }, quote! { ::std::result::Result<(), #rt::Error> }),
+                        (
+                            quote! { id: &str },
+                            quote! { ::std::result::Result<(), #rt::Error> },
+                        ),
                         quote! { id },
                     ),
                 };
                 if action == "list" {
-                    let doc_line = format!(" Streams every {name} on the connection's provider ({available}), following its pagination.");
+                    let doc_line = format!(
+                        " Streams every {name} on the connection's provider ({available}), following its pagination."
+                    );
                     out.push(quote! {
                         #[doc = #doc_line]
                         pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
@@ -599,7 +631,9 @@ impl Emitter<'_> {
             }
         };
         let lists = mappings.iter().any(|m| m.list.is_some());
-        let singles = mappings.iter().any(|m| m.create.is_some() || m.get.is_some() || m.update.is_some());
+        let singles = mappings
+            .iter()
+            .any(|m| m.create.is_some() || m.get.is_some() || m.update.is_some());
         let unexpected_record = if lists {
             quote! {
                 /// A listed record that does not have the documented shape.
@@ -714,7 +748,11 @@ impl Emitter<'_> {
             });
             let finish = match returns {
                 Returns::IdThenGet(id_path) => {
-                    let full: Vec<Seg> = envelope.iter().cloned().chain(id_path.iter().cloned()).collect();
+                    let full: Vec<Seg> = envelope
+                        .iter()
+                        .cloned()
+                        .chain(id_path.iter().cloned())
+                        .collect();
                     let id_path = segs(&full);
                     quote! {
                         let id = json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
@@ -722,7 +760,43 @@ impl Emitter<'_> {
                         #get_fn(runtime, connection, &id).await
                     }
                 }
-                _ => read_response.clone(),
+                _ => {
+                    // Links sent on create (HubSpot's inline associations) are not in
+                    // the create response: keep what was sent.
+                    let echoes: Vec<TokenStream> = mapping
+                        .writes
+                        .iter()
+                        .filter_map(|write| match write {
+                            Write::Template {
+                                field,
+                                create_only: true,
+                                ..
+                            } => {
+                                let ident = field_ident(field);
+                                let readable = model
+                                    .field(field)
+                                    .is_some_and(|f| !f.write_only && Emitter::is_optional(f));
+                                readable.then(|| {
+                                    quote! {
+                                        if record.#ident.is_none() {
+                                            record.#ident = input.#ident.clone();
+                                        }
+                                    }
+                                })
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    if echoes.is_empty() {
+                        read_response.clone()
+                    } else {
+                        quote! {
+                            let mut record = #read_response?;
+                            #(#echoes)*
+                            Ok(record)
+                        }
+                    }
+                }
             };
             items.push(quote! {
                 #[doc = #doc_line]
@@ -749,7 +823,10 @@ impl Emitter<'_> {
             let method = method_variant(&call.method);
             let doc_line = describe(&format!("Reads one {} by id", model.name), call);
             let path = id_path(call);
-            let query = call.query.iter().map(|(name, value)| quote! { .query(#name, #value) });
+            let query = call
+                .query
+                .iter()
+                .map(|(name, value)| quote! { .query(#name, #value) });
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
@@ -764,7 +841,10 @@ impl Emitter<'_> {
             let call = &update.call;
             let operation = &call.operation;
             let method = method_variant(&call.method);
-            let doc_line = describe(&format!("Updates the fields set in `patch` of one {}", model.name), call);
+            let doc_line = describe(
+                &format!("Updates the fields set in `patch` of one {}", model.name),
+                call,
+            );
             let path = id_path(call);
             let body = if update.merge_current {
                 quote! {
@@ -822,7 +902,10 @@ impl Emitter<'_> {
             let method = method_variant(&call.method);
             let path = &call.path;
             let doc_line = describe(&format!("Lists every {}, page by page", model.name), call);
-            let query = call.query.iter().map(|(name, value)| quote! { .query(#name, #value) });
+            let query = call
+                .query
+                .iter()
+                .map(|(name, value)| quote! { .query(#name, #value) });
             let body = match &list.body {
                 Some(json) => {
                     let json = json_tokens(json);
@@ -867,7 +950,10 @@ impl Emitter<'_> {
                 }
             });
         }
-        if mapping.get.is_some() || mapping.list.is_some() || matches!(mapping.create, Some((_, Returns::Record))) {
+        if mapping.get.is_some()
+            || mapping.list.is_some()
+            || matches!(mapping.create, Some((_, Returns::Record)))
+        {
             items.push(self.read_fn(&read_fn, &model_ident, model, mapping, &[]));
         }
         quote! { #(#items)* }
@@ -899,9 +985,20 @@ impl Emitter<'_> {
                     provider_type,
                     default,
                     values: Some(table),
+                    create_only,
                 } => {
                     let ident = field_ident(field);
                     let path = full(path);
+                    let gate = if *create_only {
+                        quote! { creating && }
+                    } else {
+                        quote! {}
+                    };
+                    let open = if *create_only {
+                        quote! { if creating }
+                    } else {
+                        quote! {}
+                    };
                     let unified = table.pairs.iter().map(|(u, _)| u);
                     let provider = table.pairs.iter().map(|(_, p)| p);
                     let otherwise = match &table.write_fallback {
@@ -925,9 +1022,11 @@ impl Emitter<'_> {
                         None => quote! {},
                     };
                     if model.field(field).is_some_and(Emitter::is_optional) {
-                        steps.push(quote! { if let Some(value) = &input.#ident { #set } #fallback });
+                        steps.push(
+                            quote! { if #gate let Some(value) = &input.#ident { #set } #fallback },
+                        );
                     } else {
-                        steps.push(quote! { { let value = &input.#ident; #set } });
+                        steps.push(quote! { #open { let value = &input.#ident; #set } });
                     }
                     let _ = (ty, provider_type);
                 }
@@ -938,9 +1037,20 @@ impl Emitter<'_> {
                     provider_type,
                     default,
                     values: None,
+                    create_only,
                 } => {
                     let ident = field_ident(field);
                     let path = full(path);
+                    let gate = if *create_only {
+                        quote! { creating && }
+                    } else {
+                        quote! {}
+                    };
+                    let open = if *create_only {
+                        quote! { if creating }
+                    } else {
+                        quote! {}
+                    };
                     let optional = model.field(field).is_some_and(Emitter::is_optional);
                     let value = self.to_json(ty, provider_type.as_deref(), quote! { value });
                     if optional {
@@ -952,14 +1062,52 @@ impl Emitter<'_> {
                             None => quote! {},
                         };
                         steps.push(quote! {
-                            if let Some(value) = &input.#ident {
+                            if #gate let Some(value) = &input.#ident {
                                 json::set(&mut body, #path, #value);
                             } #fallback
                         });
                     } else {
                         steps.push(quote! {
-                            let value = &input.#ident;
-                            json::set(&mut body, #path, #value);
+                            #open {
+                                let value = &input.#ident;
+                                json::set(&mut body, #path, #value);
+                            }
+                        });
+                    }
+                }
+                Write::Template {
+                    field,
+                    ty,
+                    path,
+                    template,
+                    create_only,
+                } => {
+                    let ident = field_ident(field);
+                    let path = full(path);
+                    let gate = if *create_only {
+                        quote! { creating && }
+                    } else {
+                        quote! {}
+                    };
+                    let open = if *create_only {
+                        quote! { if creating }
+                    } else {
+                        quote! {}
+                    };
+                    let value = self.to_json(ty, None, quote! { value });
+                    let filled = json_tokens_with(template, &value);
+                    if model.field(field).is_some_and(Emitter::is_optional) {
+                        steps.push(quote! {
+                            if #gate let Some(value) = &input.#ident {
+                                json::set(&mut body, #path, #filled);
+                            }
+                        });
+                    } else {
+                        steps.push(quote! {
+                            #open {
+                                let value = &input.#ident;
+                                json::set(&mut body, #path, #filled);
+                            }
                         });
                     }
                 }
@@ -1047,12 +1195,15 @@ impl Emitter<'_> {
                 Write::Const { path, value } => {
                     let path = full(path);
                     let value = const_json(value);
-                    steps.push(quote! { json::set(&mut body, #path, #value); });
+                    // Constants fill creates; an update sends only what the patch sets.
+                    steps.push(quote! { if creating { json::set(&mut body, #path, #value); } });
                 }
                 Write::Now { path } => {
                     let path = full(path);
                     steps.push(quote! {
+                        if creating {
                         json::set(&mut body, #path, Value::String(transform::format_datetime(&transform::now())));
+                    }
                     });
                 }
             }
@@ -1348,6 +1499,23 @@ pub fn plural(name: &str) -> String {
         return format!("{name}es");
     }
     format!("{name}s")
+}
+
+/// Like [`json_tokens`], with `value` in place of every `"$value"` string.
+fn json_tokens_with(json: &Json, value: &TokenStream) -> TokenStream {
+    match json {
+        Json::Str(text) if text == "$value" => value.clone(),
+        Json::Array(items) => {
+            let items = items.iter().map(|item| json_tokens_with(item, value));
+            quote! { Value::Array(vec![#(#items),*]) }
+        }
+        Json::Object(entries) => {
+            let keys = entries.iter().map(|(k, _)| k);
+            let values = entries.iter().map(|(_, v)| json_tokens_with(v, value));
+            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
+        }
+        other => json_tokens(other),
+    }
 }
 
 fn json_tokens(json: &Json) -> TokenStream {

@@ -56,6 +56,17 @@ pub enum Write {
         provider_type: Option<String>,
         default: Option<Const>,
         values: Option<ValueMap>,
+        /// Sent on create only (e.g. HubSpot's inline associations).
+        create_only: bool,
+    },
+    /// A JSON object written at `path` with the unified value in place of `$value`
+    /// (a link: `{to: {id: $value}, types: [...]}`).
+    Template {
+        field: String,
+        ty: FieldType,
+        path: Vec<Seg>,
+        template: Json,
+        create_only: bool,
     },
     /// A unified list written to a provider scalar: the first element's `item_field`.
     Primary {
@@ -92,6 +103,7 @@ impl Write {
     pub fn path(&self) -> &[Seg] {
         match self {
             Write::Scalar { path, .. }
+            | Write::Template { path, .. }
             | Write::Primary { path, .. }
             | Write::Each { path, .. }
             | Write::Join { path, .. }
@@ -189,6 +201,9 @@ const FIELD_RULE_KEYS: &[&str] = &[
     "read_only",
     "write_only",
     "default",
+    "read_path",
+    "template",
+    "create_only",
     "values",
     "read_fallback",
     "write_fallback",
@@ -227,6 +242,7 @@ pub fn read(
         write_ops: Vec::new(),
         read_targets: Vec::new(),
         skip_envelope: false,
+        create_only: false,
     };
 
     let mut create_op = None;
@@ -290,15 +306,21 @@ pub fn read(
             Some("add `actions: { create: { operation: <operationId> }, get: { operation: <operationId> } }`".into());
     }
     let reads_back = |r: &Returns| !matches!(r, Returns::Record);
-    if (reads_back(&returns) || (update_op.is_some() && reads_back(&update_returns)) || merge_current)
-        && get_op.is_none()
+    if (reads_back(&returns)
+        || (update_op.is_some() && reads_back(&update_returns))
+        || merge_current)
+        && root.get("actions").and_then(|a| a.get("get")).is_none()
     {
         checker.reader.error(root, "this mapping reads records back with `get` (`returns:` or `merge_current`), but it has no `get` action");
     }
 
     // Every schema a field must fit: request bodies of the write actions, and the
     // record in every response a record is read from.
-    checker.write_ops = [create_op, update_op].into_iter().flatten().map(|(op, _)| op).collect();
+    checker.write_ops = [create_op, update_op]
+        .into_iter()
+        .flatten()
+        .map(|(op, _)| op)
+        .collect();
     let mut read_targets = Vec::new();
     if let Some((op, _)) = get_op
         && let Some(schema) = op.response.clone()
@@ -402,8 +424,14 @@ pub fn read(
             let modified_since = node.get("modified_since").map(|since| {
                 checker.reader.keys(since, &["query"], "`modified_since`");
                 let query = checker.query(op, since, &reads);
-                if !query.iter().any(|(_, value)| value.contains("{modified_since}")) {
-                    checker.reader.error(since, "`modified_since` must use `{modified_since}` in one of its query values");
+                if !query
+                    .iter()
+                    .any(|(_, value)| value.contains("{modified_since}"))
+                {
+                    checker.reader.error(
+                        since,
+                        "`modified_since` must use `{modified_since}` in one of its query values",
+                    );
                 }
                 query
             });
@@ -438,6 +466,8 @@ struct Checker<'r, 's, 'm> {
     /// Schemas every read path must fit: (operation, record schema, below envelope).
     read_targets: Vec<(&'m Operation, Node, bool)>,
     skip_envelope: bool,
+    /// The field being checked is written on create only.
+    create_only: bool,
 }
 
 impl<'m> Checker<'_, '_, 'm> {
@@ -617,7 +647,9 @@ impl<'m> Checker<'_, '_, 'm> {
                     let mut keys: Vec<String> = Vec::new();
                     for read in reads {
                         let path = match read {
-                            Read::Scalar { path, .. } | Read::Primary { path, .. } | Read::Each { path, .. } => path,
+                            Read::Scalar { path, .. }
+                            | Read::Primary { path, .. }
+                            | Read::Each { path, .. } => path,
                             Read::Record { .. } => continue,
                         };
                         if let Some(Seg::Key(first)) = path.first()
@@ -694,12 +726,23 @@ impl<'m> Checker<'_, '_, 'm> {
         let mut default = None;
         let mut primary = None;
         let mut each = None;
+        let mut read_path = None;
+        let mut template = None;
+        let mut create_only = false;
         if let Some(rule) = rule_map {
             read_only |= self.reader.boolean(rule, "read_only");
             write_only |= self.reader.boolean(rule, "write_only");
             default = rule.get("default").and_then(|d| self.constant(d));
             primary = rule.get("primary");
             each = rule.get("each");
+            create_only = self.reader.boolean(rule, "create_only");
+            template = rule.get("template");
+            if let Some((text, node)) =
+                self.reader
+                    .optional_string(rule, "read_path", "a provider path")
+            {
+                read_path = parse_path(self.reader, &text, node).map(|path| (path, node.clone()));
+            }
         }
         let item_type = match &field.ty {
             FieldType::List(item) => match item.as_ref() {
@@ -740,7 +783,8 @@ impl<'m> Checker<'_, '_, 'm> {
             let item_ty = item_field.ty.clone();
             let item_name = item_field.name.clone();
             if !read_only && create.is_some() {
-                let provider_type = self.check_write(&path,
+                let provider_type = self.check_write(
+                    &path,
                     path_node,
                     "request body",
                     &item_ty,
@@ -802,12 +846,7 @@ impl<'m> Checker<'_, '_, 'm> {
                 full.extend(sub_path.iter().cloned());
                 let label = format!("{name}[].{}", sub_field.name);
                 if !read_only && create.is_some() {
-                    self.check_write(&full,
-                        sub_path_node,
-                        "request body",
-                        &sub_field.ty,
-                        &label,
-                    );
+                    self.check_write(&full, sub_path_node, "request body", &sub_field.ty, &label);
                 }
                 if !write_only {
                     self.check_read(
@@ -851,23 +890,38 @@ impl<'m> Checker<'_, '_, 'm> {
                 .help = Some("add `primary: <item field>` to write the first element and read one back, or `each:` when the provider field is an array".into());
             return;
         }
+        self.create_only = create_only;
         if !read_only && create.is_some() {
-            let provider_type = self.check_write(&path,
-                path_node,
-                "request body",
-                &field.ty,
-                &name,
-            );
-            writes.push(Write::Scalar {
-                field: name.clone(),
-                ty: field.ty.clone(),
-                path: path.clone(),
-                provider_type: provider_type.flatten(),
-                default,
-                values: values.clone(),
-            });
+            if let Some(template_node) = template {
+                let template = self.constant_json(template_node);
+                self.check_template(&path, &template, template_node, &field.ty, &name);
+                writes.push(Write::Template {
+                    field: name.clone(),
+                    ty: field.ty.clone(),
+                    path: path.clone(),
+                    template,
+                    create_only,
+                });
+            } else {
+                let provider_type =
+                    self.check_write(&path, path_node, "request body", &field.ty, &name);
+                writes.push(Write::Scalar {
+                    field: name.clone(),
+                    ty: field.ty.clone(),
+                    path: path.clone(),
+                    provider_type: provider_type.flatten(),
+                    default,
+                    values: values.clone(),
+                    create_only,
+                });
+            }
         }
+        self.create_only = false;
         if !write_only {
+            let (path, path_node) = match &read_path {
+                Some((path, node)) => (path.clone(), node),
+                None => (path, path_node),
+            };
             self.check_read(create, get, returns, &path, path_node, &field.ty, &name);
             reads.push(Read::Scalar {
                 field: name,
@@ -876,6 +930,40 @@ impl<'m> Checker<'_, '_, 'm> {
                 required: field.required && field.read_only,
                 values,
             });
+        }
+    }
+
+    /// Checks every leaf of a write template against the request schema: `$value`
+    /// leaves take the field's type, constants any JSON type.
+    fn check_template(
+        &mut self,
+        path: &[Seg],
+        template: &Json,
+        node: &Node,
+        ty: &FieldType,
+        label: &str,
+    ) {
+        match template {
+            Json::Object(entries) => {
+                for (key, value) in entries {
+                    let mut deeper = path.to_vec();
+                    deeper.push(Seg::Key(key.clone()));
+                    self.check_template(&deeper, value, node, ty, label);
+                }
+            }
+            Json::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let mut deeper = path.to_vec();
+                    deeper.push(Seg::Index(index));
+                    self.check_template(&deeper, item, node, ty, label);
+                }
+            }
+            Json::Str(text) if text == "$value" => {
+                self.check_write(path, node, "request body", ty, label);
+            }
+            _ => {
+                self.check_write(path, node, "request body", &FieldType::Json, label);
+            }
         }
     }
 
@@ -888,13 +976,25 @@ impl<'m> Checker<'_, '_, 'm> {
                 Some(TypeKind::Enum(values)) => Some(values.clone()),
                 _ => {
                     let node = rule.get("values")?;
-                    self.reader.error(node, format!("`values` maps enums and strings; `{name}` is {}", ty.describe()));
+                    self.reader.error(
+                        node,
+                        format!(
+                            "`values` maps enums and strings; `{name}` is {}",
+                            ty.describe()
+                        ),
+                    );
                     return None;
                 }
             },
             _ => {
                 let node = rule.get("values")?;
-                self.reader.error(node, format!("`values` maps enums and strings; `{name}` is {}", ty.describe()));
+                self.reader.error(
+                    node,
+                    format!(
+                        "`values` maps enums and strings; `{name}` is {}",
+                        ty.describe()
+                    ),
+                );
                 return None;
             }
         };
@@ -904,25 +1004,47 @@ impl<'m> Checker<'_, '_, 'm> {
             {
                 let help = match did_you_mean(value, known.iter().map(String::as_str)) {
                     Some(close) => format!("did you mean `{close}`?"),
-                    None => format!("values of `{}` are {}", ty.describe(), one_of(known.iter().map(String::as_str))),
+                    None => format!(
+                        "values of `{}` are {}",
+                        ty.describe(),
+                        one_of(known.iter().map(String::as_str))
+                    ),
                 };
-                reader.error(node, format!("`{value}` is not a value of `{}`", ty.describe())).help = Some(help);
+                reader
+                    .error(
+                        node,
+                        format!("`{value}` is not a value of `{}`", ty.describe()),
+                    )
+                    .help = Some(help);
             }
         };
         let mut pairs = Vec::new();
         for (unified, provider) in rule.get("values").map(Node::entries).unwrap_or(&[]) {
-            let (Some(u), Some(p)) = (self.reader.string(unified, "a unified value"), self.reader.string(provider, "a provider value")) else {
+            let (Some(u), Some(p)) = (
+                self.reader.string(unified, "a unified value"),
+                self.reader.string(provider, "a provider value"),
+            ) else {
                 continue;
             };
             check(self.reader, unified, &u);
             pairs.push((u, p));
         }
-        let read_fallback = self.reader.optional_string(rule, "read_fallback", "a unified value").map(|(v, node)| {
-            check(self.reader, node, &v);
-            v
-        });
-        let write_fallback = self.reader.optional_string(rule, "write_fallback", "a provider value").map(|(v, _)| v);
-        Some(ValueMap { pairs, read_fallback, write_fallback })
+        let read_fallback = self
+            .reader
+            .optional_string(rule, "read_fallback", "a unified value")
+            .map(|(v, node)| {
+                check(self.reader, node, &v);
+                v
+            });
+        let write_fallback = self
+            .reader
+            .optional_string(rule, "write_fallback", "a provider value")
+            .map(|(v, _)| v);
+        Some(ValueMap {
+            pairs,
+            read_fallback,
+            write_fallback,
+        })
     }
 
     fn item_field(
@@ -979,7 +1101,13 @@ impl<'m> Checker<'_, '_, 'm> {
         label: &str,
     ) -> Option<Option<String>> {
         let mut first = None;
-        for op in self.write_ops.clone() {
+        let ops = self.write_ops.clone();
+        let ops = if self.create_only {
+            &ops[..ops.len().min(1)]
+        } else {
+            &ops[..]
+        };
+        for op in ops.iter().copied() {
             let found = self.check_path(op.request.as_ref(), op, path, node, part, ty, label);
             if first.is_none() {
                 first = Some(found?);
@@ -1022,8 +1150,16 @@ impl<'m> Checker<'_, '_, 'm> {
         let schema = schema?;
         let root = &self.provider.openapi.root;
         let mut current = openapi::resolve(self.reader, root, schema);
-        let envelope: &[Seg] = if self.skip_envelope { &[] } else { &self.provider.envelope };
-        let full: Vec<Seg> = envelope.iter().cloned().chain(path.iter().cloned()).collect();
+        let envelope: &[Seg] = if self.skip_envelope {
+            &[]
+        } else {
+            &self.provider.envelope
+        };
+        let full: Vec<Seg> = envelope
+            .iter()
+            .cloned()
+            .chain(path.iter().cloned())
+            .collect();
         let envelope_len = envelope.len();
         for (position, seg) in full.iter().enumerate() {
             let shown_prefix = path::display(&full[envelope_len..position.max(envelope_len)]);
@@ -1129,7 +1265,9 @@ impl<'m> Checker<'_, '_, 'm> {
             Value::Int(n) => Json::Int(*n),
             Value::Float(n) => Json::Float(*n),
             Value::Str(text) => Json::Str(text.clone()),
-            Value::Seq(items) => Json::Array(items.iter().map(|item| self.constant_json(item)).collect()),
+            Value::Seq(items) => {
+                Json::Array(items.iter().map(|item| self.constant_json(item)).collect())
+            }
             Value::Map(entries) => Json::Object(
                 entries
                     .iter()
@@ -1227,12 +1365,7 @@ impl<'m> Checker<'_, '_, 'm> {
             }
         };
         if create.is_some() {
-            self.check_write(&path,
-                path_node,
-                "request body",
-                &FieldType::String,
-                &text,
-            );
+            self.check_write(&path, path_node, "request body", &FieldType::String, &text);
         }
         Some(write)
     }
@@ -1270,6 +1403,11 @@ impl<'m> Checker<'_, '_, 'm> {
                     ..
                 }
                 | Write::Primary { field, .. } => written.push((full, Some(field.clone()))),
+                Write::Template { template, .. } => {
+                    for leaf in template_leaves(&full, template) {
+                        written.push((leaf, None));
+                    }
+                }
                 _ => written.push((full, None)),
             }
         }
@@ -1400,5 +1538,29 @@ impl LabelMut for crate::diagnostics::Diagnostic {
     fn with_label_mut(&mut self, label: impl Into<String>) -> &mut Self {
         self.label = Some(label.into());
         self
+    }
+}
+
+/// The full path of every leaf of a write template below `path`.
+fn template_leaves(path: &[Seg], template: &Json) -> Vec<Vec<Seg>> {
+    match template {
+        Json::Object(entries) => entries
+            .iter()
+            .flat_map(|(key, value)| {
+                let mut deeper = path.to_vec();
+                deeper.push(Seg::Key(key.clone()));
+                template_leaves(&deeper, value)
+            })
+            .collect(),
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(index, item)| {
+                let mut deeper = path.to_vec();
+                deeper.push(Seg::Index(index));
+                template_leaves(&deeper, item)
+            })
+            .collect(),
+        _ => vec![path.to_vec()],
     }
 }

@@ -194,7 +194,9 @@ pub fn read(
         }
     }
 
-    let pagination = root.get("pagination").and_then(|node| read_pagination(reader, node));
+    let pagination = root
+        .get("pagination")
+        .and_then(|node| read_pagination(reader, node));
 
     Some(Provider {
         name,
@@ -238,22 +240,33 @@ fn read_pagination(reader: &mut Reader, node: &Node) -> Option<Pagination> {
     let (style, style_node) = reader.required_string(node, "style", "the pagination style")?;
     let style = match style.as_str() {
         "cursor" => PageStyle::Cursor {
-            param: reader.required_string(node, "cursor_param", "the cursor parameter")?.0,
+            param: reader
+                .required_string(node, "cursor_param", "the cursor parameter")?
+                .0,
             path: path_of(reader, "cursor_path", "where a page names the next cursor")?,
         },
         "next_url" => PageStyle::NextUrl {
-            path: path_of(reader, "next_url_path", "where a page names the next page's URL")?,
+            path: path_of(
+                reader,
+                "next_url_path",
+                "where a page names the next page's URL",
+            )?,
         },
         "offset" => PageStyle::Offset {
-            param: reader.required_string(node, "offset_param", "the offset parameter")?.0,
+            param: reader
+                .required_string(node, "offset_param", "the offset parameter")?
+                .0,
         },
         other => {
-            reader.error(style_node, format!("unknown pagination style `{other}`")).help =
-                Some("styles are `cursor`, `next_url` and `offset`".into());
+            reader
+                .error(style_node, format!("unknown pagination style `{other}`"))
+                .help = Some("styles are `cursor`, `next_url` and `offset`".into());
             return None;
         }
     };
-    let limit_param = reader.optional_string(node, "limit_param", "the page-size parameter").map(|(p, _)| p);
+    let limit_param = reader
+        .optional_string(node, "limit_param", "the page-size parameter")
+        .map(|(p, _)| p);
     let limit_header = node.get("limit_header").and_then(|header| {
         reader.keys(header, &["name", "value"], "`limit_header`");
         let name = reader.required_string(header, "name", "the header name")?.0;

@@ -27,7 +27,10 @@ pub struct ListOptions {
 #[derive(Clone, Copy, Debug)]
 pub enum PageStyle {
     /// The cursor at `path` in a page is sent back as parameter `param`.
-    Cursor { param: &'static str, path: &'static [Seg] },
+    Cursor {
+        param: &'static str,
+        path: &'static [Seg],
+    },
     /// The page names the next page's URL (absolute path) at `path`.
     NextUrl { path: &'static [Seg] },
     /// `param` counts records already read; a page shorter than the limit is the last.
@@ -65,61 +68,86 @@ impl Runtime {
         first: Request,
         page_size: Option<u32>,
     ) -> impl Stream<Item = Result<Value, Error>> + Send + 'a {
-        let size = page_size.unwrap_or(pagination.max_page_size).clamp(1, pagination.max_page_size.max(1));
+        let size = page_size
+            .unwrap_or(pagination.max_page_size)
+            .clamp(1, pagination.max_page_size.max(1));
         let first = with_page_params(first, pagination, size, 0);
-        let pages = stream::try_unfold(Cursor { next: Some(first), offset: 0 }, move |mut cursor| async move {
-            let Some(request) = cursor.next.take() else {
-                return Ok(None);
-            };
-            let template = request.clone();
-            let response = self.send(connection, provider, request).await?;
-            let records = match json::get(&response.body, pagination.records) {
-                None => Vec::new(),
-                Some(Value::Array(items)) => items.clone(),
-                Some(_) => {
-                    return Err(Error::UnexpectedResponse {
-                        provider: provider.name.to_string(),
-                        status: response.status,
-                        reason: format!("expected an array of records at `{}`", json::display(pagination.records)),
-                        body: response.raw,
-                    });
-                }
-            };
-            cursor.offset += records.len() as u64;
-            cursor.next = match pagination.style {
-                PageStyle::Cursor { param, path } => json::get(&response.body, path)
-                    .and_then(|after| match after {
-                        Value::String(text) if !text.is_empty() => Some(text.clone()),
-                        Value::Number(number) => Some(number.to_string()),
-                        _ => None,
-                    })
-                    .map(|after| set_param(template, pagination, param, Value::String(after))),
-                PageStyle::NextUrl { path } => json::get(&response.body, path)
-                    .and_then(Value::as_str)
-                    .filter(|url| !url.is_empty())
-                    .map(|url| {
-                        let relative = url.strip_prefix(provider.base_path).unwrap_or(url);
-                        let mut next = Request::new(template.operation, template.method, relative.to_string());
-                        next.headers = template.headers.clone();
-                        next
-                    }),
-                PageStyle::Offset { param } => (records.len() as u64 >= u64::from(size))
-                    .then(|| set_param(template, pagination, param, Value::from(cursor.offset))),
-            };
-            Ok(Some((records, cursor)))
-        });
+        let pages = stream::try_unfold(
+            Cursor {
+                next: Some(first),
+                offset: 0,
+            },
+            move |mut cursor| async move {
+                let Some(request) = cursor.next.take() else {
+                    return Ok(None);
+                };
+                let template = request.clone();
+                let response = self.send(connection, provider, request).await?;
+                let records = match json::get(&response.body, pagination.records) {
+                    None => Vec::new(),
+                    Some(Value::Array(items)) => items.clone(),
+                    Some(_) => {
+                        return Err(Error::UnexpectedResponse {
+                            provider: provider.name.to_string(),
+                            status: response.status,
+                            reason: format!(
+                                "expected an array of records at `{}`",
+                                json::display(pagination.records)
+                            ),
+                            body: response.raw,
+                        });
+                    }
+                };
+                cursor.offset += records.len() as u64;
+                cursor.next = match pagination.style {
+                    PageStyle::Cursor { param, path } => json::get(&response.body, path)
+                        .and_then(|after| match after {
+                            Value::String(text) if !text.is_empty() => Some(text.clone()),
+                            Value::Number(number) => Some(number.to_string()),
+                            _ => None,
+                        })
+                        .map(|after| set_param(template, pagination, param, Value::String(after))),
+                    PageStyle::NextUrl { path } => json::get(&response.body, path)
+                        .and_then(Value::as_str)
+                        .filter(|url| !url.is_empty())
+                        .map(|url| {
+                            let relative = url.strip_prefix(provider.base_path).unwrap_or(url);
+                            let mut next = Request::new(
+                                template.operation,
+                                template.method,
+                                relative.to_string(),
+                            );
+                            next.headers = template.headers.clone();
+                            next
+                        }),
+                    PageStyle::Offset { param } => {
+                        (records.len() as u64 >= u64::from(size)).then(|| {
+                            set_param(template, pagination, param, Value::from(cursor.offset))
+                        })
+                    }
+                };
+                Ok(Some((records, cursor)))
+            },
+        );
         pages
             .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
             .try_flatten()
     }
 }
 
-fn with_page_params(mut request: Request, pagination: &Pagination, size: u32, offset: u64) -> Request {
+fn with_page_params(
+    mut request: Request,
+    pagination: &Pagination,
+    size: u32,
+    offset: u64,
+) -> Request {
     if let Some(param) = pagination.limit_param {
         request = set_param(request, pagination, param, Value::from(size));
     }
     if let Some((name, value)) = pagination.limit_header {
-        request.headers.push((name, value.replace("{page_size}", &size.to_string())));
+        request
+            .headers
+            .push((name, value.replace("{page_size}", &size.to_string())));
     }
     if let PageStyle::Offset { param } = pagination.style {
         request = set_param(request, pagination, param, Value::from(offset));
@@ -127,9 +155,17 @@ fn with_page_params(mut request: Request, pagination: &Pagination, size: u32, of
     request
 }
 
-fn set_param(mut request: Request, pagination: &Pagination, name: &'static str, value: Value) -> Request {
+fn set_param(
+    mut request: Request,
+    pagination: &Pagination,
+    name: &'static str,
+    value: Value,
+) -> Request {
     if pagination.params_in_body {
-        let mut body = request.body.take().unwrap_or_else(|| Value::Object(Default::default()));
+        let mut body = request
+            .body
+            .take()
+            .unwrap_or_else(|| Value::Object(Default::default()));
         json::set(&mut body, &[Seg::Key(name)], value);
         request.body = Some(body);
     } else {

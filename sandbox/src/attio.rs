@@ -1,21 +1,26 @@
 //! Attio REST v2 emulator: `/v2/objects/{people|companies|deals}/records`.
 //!
-//! Stored fields map each attribute slug to its array of value objects already in read
-//! shape (with `active_from`, `created_by_actor`, `attribute_type`), because Attio keeps
-//! value history per value rather than per record.
+//! Stored fields map each attribute slug to its array of value objects: the typed fields
+//! plus `active_from`, because Attio keeps value history per value rather than per record.
+//! The fields every value shares are added when rendering.
+//!
+//! Besides create and read: PATCH/PUT updates, delete, assert (`PUT …/records?
+//! matching_attribute=`) and `POST …/records/query` (in [`query`]).
+
+mod query;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::state::{SandboxState, Store, StoredRecord, Usage, VendorApi};
-use crate::util::{Reply, is_email, parse_json, reply, root_domain, stable_uuid};
+use crate::util::{Reply, is_email, parse_json, reply, root_domain, stable_uuid, touched};
 
 /// Marker type implementing [`VendorApi`] for Attio.
 pub(crate) struct Attio;
@@ -194,8 +199,12 @@ fn timestamp(at: DateTime<Utc>) -> String {
 impl VendorApi for Attio {
     fn routes() -> Router<SandboxState> {
         Router::new()
-            .route("/v2/objects/{object}/records", post(create))
-            .route("/v2/objects/{object}/records/{record_id}", get(read))
+            .route("/v2/objects/{object}/records", post(create).put(assert))
+            .route("/v2/objects/{object}/records/query", post(query::query))
+            .route(
+                "/v2/objects/{object}/records/{record_id}",
+                get(read).patch(patch).put(put).delete(delete),
+            )
     }
 
     fn unauthorized() -> Reply {
@@ -236,6 +245,112 @@ impl VendorApi for Attio {
 
     /// Attio documents no usage headers on successful responses.
     fn usage_headers(_headers: &mut HeaderMap, _usage: Usage) {}
+
+    fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String> {
+        let Some(object) = OBJECTS.into_iter().find(|o| o.slug == object) else {
+            return Vec::new();
+        };
+        // The unique values already taken, so seeding never breaks a uniqueness rule.
+        let unique = object.attributes.iter().find(|a| a.unique);
+        let taken: std::collections::HashSet<String> = unique
+            .map(|attribute| {
+                store
+                    .all(object.slug)
+                    .iter()
+                    .flat_map(|r| r.fields.get(attribute.slug).and_then(Value::as_array))
+                    .flatten()
+                    .filter_map(|v| v.as_object().and_then(|v| unique_key(attribute.kind, v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let now = Utc::now().trunc_subsecs(6);
+        let at = Value::String(timestamp(now));
+        let value = |pairs: &[(&str, Value)]| {
+            let mut typed: Map<String, Value> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            typed.insert("active_from".into(), at.clone());
+            json!([typed])
+        };
+        // Computed once: it hashes several stable ids.
+        let stage = object
+            .attribute("stage")
+            .map(|a| status_value(object, a, DEAL_STAGES[0]));
+        store.reserve(object.slug, count);
+        let mut ids = Vec::with_capacity(count);
+        while ids.len() < count {
+            let n = {
+                let counter = store.seed_counter(object.slug);
+                *counter += 1;
+                *counter
+            };
+            let mut fields = Map::new();
+            match object.slug {
+                "people" => {
+                    let email = format!("person{n}@example.com");
+                    if taken.contains(&email) {
+                        continue;
+                    }
+                    fields.insert(
+                        "name".into(),
+                        value(&[
+                            ("first_name", "Person".into()),
+                            ("last_name", n.to_string().into()),
+                            ("full_name", format!("Person {n}").into()),
+                        ]),
+                    );
+                    fields.insert(
+                        "email_addresses".into(),
+                        value(&[
+                            ("original_email_address", email.clone().into()),
+                            ("email_address", email.into()),
+                            ("email_domain", "example.com".into()),
+                            ("email_root_domain", "example.com".into()),
+                            ("email_local_specifier", format!("person{n}").into()),
+                        ]),
+                    );
+                }
+                "companies" => {
+                    let domain = format!("company{n}.example.com");
+                    if taken.contains(&domain) {
+                        continue;
+                    }
+                    fields.insert(
+                        "name".into(),
+                        value(&[("value", format!("Company {n}").into())]),
+                    );
+                    fields.insert(
+                        "domains".into(),
+                        value(&[
+                            ("domain", domain.into()),
+                            ("root_domain", "example.com".into()),
+                        ]),
+                    );
+                }
+                _ => {
+                    fields.insert(
+                        "name".into(),
+                        value(&[("value", format!("Deal {n}").into())]),
+                    );
+                    if let Some(stage) = &stage {
+                        fields.insert("stage".into(), value(&[("status", stage.clone())]));
+                    }
+                    fields.insert(
+                        "value".into(),
+                        value(&[
+                            ("currency_value", ((n * 100) as f64).into()),
+                            ("currency_code", "USD".into()),
+                        ]),
+                    );
+                }
+            }
+            let id = Uuid::new_v4().to_string();
+            store.insert(object.slug, StoredRecord::new(id.clone(), now, fields));
+            ids.push(id);
+        }
+        ids
+    }
 
     fn records(store: &Store, object: &str) -> Vec<Value> {
         let Some(object) = OBJECTS.into_iter().find(|o| o.slug == object) else {
@@ -586,6 +701,29 @@ fn normalize_domain(raw: &str) -> Option<String> {
     valid.then(|| host.to_owned())
 }
 
+/// Reads `{"data": {"values": {...}}}` of a write body.
+fn body_values(body: &[u8]) -> Result<Map<String, Value>, Reply> {
+    let body = parse_json(body).map_err(|e| {
+        invalid(
+            "validation_type",
+            &format!(
+                "Body payload validation error: invalid JSON ({} at line {} column {}).",
+                e.reason, e.line, e.column
+            ),
+        )
+    })?;
+    body.get("data")
+        .and_then(|data| data.get("values"))
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| invalid("validation_type", "Body payload validation error."))
+}
+
+/// Resolves the object of a path, or Attio's 404.
+fn path_object(key: &str) -> Result<&'static Object, Reply> {
+    object(key).ok_or_else(|| object_not_found(key))
+}
+
 /// `POST /v2/objects/{object}/records`
 async fn create(
     State(state): State<SandboxState>,
@@ -595,38 +733,31 @@ async fn create(
     let Ok(Path(key)) = path else {
         return Attio::unknown_path();
     };
-    let Some(object) = object(&key) else {
-        return object_not_found(&key);
-    };
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(e) => {
-            return invalid(
-                "validation_type",
-                &format!(
-                    "Body payload validation error: invalid JSON ({} at line {} column {}).",
-                    e.reason, e.line, e.column
-                ),
-            );
+    let written = path_object(&key).and_then(|object| {
+        let values = body_values(&body)?;
+        Ok((object, parse_values(object, &values, true)?))
+    });
+    match written {
+        Ok((object, written)) => {
+            state.with_store(
+                |store| match write(store, object, None, written, Merge::Overwrite) {
+                    Ok(id) => record_reply(store, object, &id),
+                    Err(response) => response,
+                },
+            )
         }
-    };
-    let Some(values) = body
-        .get("data")
-        .and_then(|data| data.get("values"))
-        .and_then(Value::as_object)
-    else {
-        return invalid("validation_type", "Body payload validation error.");
-    };
-    let written = match parse_values(object, values) {
-        Ok(written) => written,
-        Err(response) => return response,
-    };
-    state.with_store(|store| insert(store, object, written))
+        Err(response) => response,
+    }
 }
 
 /// Checks every written attribute (known slug, arity, value shape) and then the required
-/// attributes.
-fn parse_values(object: &Object, values: &Map<String, Value>) -> Result<Vec<Written>, Reply> {
+/// attributes: all of them on create, only the written ones (which may not be emptied) on
+/// update.
+fn parse_values(
+    object: &Object,
+    values: &Map<String, Value>,
+    creating: bool,
+) -> Result<Vec<Written>, Reply> {
     let mut written = Vec::new();
     for (key, raw) in values {
         let attribute = object.attribute(key).ok_or_else(|| {
@@ -651,11 +782,21 @@ fn parse_values(object: &Object, values: &Map<String, Value>) -> Result<Vec<Writ
             .collect::<Result<_, _>>()?;
         written.push(Written { attribute, values });
     }
+    check_required(object, &written, creating)?;
+    Ok(written)
+}
+
+/// Required attributes must be given on create and may never be emptied.
+fn check_required(object: &Object, written: &[Written], creating: bool) -> Result<(), Reply> {
     for attribute in object.attributes.iter().filter(|a| a.required) {
-        let given = written
+        let entry = written
             .iter()
-            .any(|w| std::ptr::eq(w.attribute, attribute) && !w.values.is_empty());
-        if !given {
+            .find(|w| std::ptr::eq(w.attribute, attribute));
+        let missing = match entry {
+            Some(w) => w.values.is_empty(),
+            None => creating,
+        };
+        if missing {
             return Err(invalid(
                 "missing_value",
                 &format!(
@@ -665,43 +806,129 @@ fn parse_values(object: &Object, values: &Map<String, Value>) -> Result<Vec<Writ
             ));
         }
     }
-    Ok(written)
+    Ok(())
 }
 
-/// Resolves references, enforces unique attributes, stores the record, mirrors two-sided
-/// relationships and answers 200 with the new record.
-fn insert(store: &mut Store, object: &'static Object, written: Vec<Written>) -> Reply {
+/// How written values of a multi-value attribute combine with the stored ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merge {
+    /// PATCH: new values are added to the existing ones.
+    Append,
+    /// PUT and create: the written values replace the existing ones.
+    Overwrite,
+}
+
+/// Whether two typed values are the same value (same unique key, same target, or equal).
+fn same_value(attribute: &Attribute, a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    if let (Some(x), Some(y)) = (unique_key(attribute.kind, a), unique_key(attribute.kind, b)) {
+        return x == y;
+    }
+    if let Kind::RecordReference(_) = attribute.kind {
+        return a.get("target_record_id") == b.get("target_record_id");
+    }
+    let strip = |m: &Map<String, Value>| {
+        let mut m = m.clone();
+        m.remove("active_from");
+        m
+    };
+    strip(a) == strip(b)
+}
+
+/// Applies a validated write: resolves references, enforces unique attributes (against
+/// other records), creates the record (`target` `None`) or updates it, keeps two-sided
+/// relationships in sync, and returns the record id.
+fn write(
+    store: &mut Store,
+    object: &'static Object,
+    target: Option<&str>,
+    written: Vec<Written>,
+    merge: Merge,
+) -> Result<String, Reply> {
     let now = Utc::now().trunc_subsecs(6);
-    let mut fields = Map::new();
+    let mut resolved: Vec<(&'static Attribute, Vec<Map<String, Value>>)> = Vec::new();
     for Written { attribute, values } in written {
-        let mut stored = Vec::new();
+        let mut typed_values: Vec<Map<String, Value>> = Vec::new();
         for parsed in values {
             let typed = match parsed {
                 Parsed::Ready(typed) => typed,
-                Parsed::Reference { target, lookup } => match resolve(store, target, lookup) {
-                    Ok(id) => reference(target.slug, &id),
-                    Err(response) => return response,
-                },
+                Parsed::Reference { target: to, lookup } => {
+                    reference(to.slug, &resolve(store, to, lookup)?)
+                }
             };
-            if let Some(conflict) = conflict(store, object, attribute, &typed) {
-                return conflict;
+            if let Some(conflict) = conflict(store, object, attribute, &typed, target) {
+                return Err(conflict);
             }
-            stored.push(stored_value(attribute, typed, now));
+            if !typed_values
+                .iter()
+                .any(|v| same_value(attribute, v, &typed))
+            {
+                typed_values.push(typed);
+            }
         }
-        fields.insert(attribute.slug.to_owned(), Value::Array(stored));
+        resolved.push((attribute, typed_values));
     }
-    let record = StoredRecord {
-        id: Uuid::new_v4().to_string(),
-        created_at: now,
-        updated_at: now,
-        fields,
-        links: Vec::new(),
+    let id = match target {
+        Some(id) => id.to_owned(),
+        None => {
+            let id = Uuid::new_v4().to_string();
+            store.insert(object.slug, StoredRecord::new(id.clone(), now, Map::new()));
+            id
+        }
     };
-    let body = json!({ "data": render(object, &record) });
-    let id = record.id.clone();
-    store.insert(object.slug, record);
-    mirror(store, object, &id, now);
-    reply(StatusCode::OK, body)
+    let mut changes: Vec<(&'static Attribute, Vec<String>, Vec<String>)> = Vec::new();
+    {
+        let Some(record) = store.get_mut(object.slug, &id) else {
+            return Err(record_not_found(&id));
+        };
+        for (attribute, typed_values) in resolved {
+            let before = referenced_ids(record, attribute.slug);
+            let existing: Vec<Value> = match record.fields.remove(attribute.slug) {
+                Some(Value::Array(values)) if attribute.multi && merge == Merge::Append => values,
+                _ => Vec::new(),
+            };
+            let mut values = existing;
+            for typed in typed_values {
+                let present = values.iter().any(|v| {
+                    v.as_object()
+                        .is_some_and(|v| same_value(attribute, v, &typed))
+                });
+                if !present {
+                    values.push(stored_value(typed, now));
+                }
+            }
+            record
+                .fields
+                .insert(attribute.slug.to_owned(), Value::Array(values));
+            let after = referenced_ids(record, attribute.slug);
+            changes.push((attribute, before, after));
+        }
+        if target.is_some() {
+            record.updated_at = touched(record.updated_at, now, TimeDelta::microseconds(1));
+        }
+    }
+    for (attribute, before, after) in changes {
+        let removed: Vec<String> = before
+            .iter()
+            .filter(|b| !after.contains(b))
+            .cloned()
+            .collect();
+        let added: Vec<String> = after
+            .iter()
+            .filter(|a| !before.contains(a))
+            .cloned()
+            .collect();
+        unlink_back(store, object, &id, attribute.slug, &removed);
+        link_back(store, object, &id, attribute.slug, &added, now);
+    }
+    Ok(id)
+}
+
+/// `{"data": Record}` of a stored record.
+fn record_reply(store: &Store, object: &Object, id: &str) -> Reply {
+    match store.get(object.slug, id) {
+        Some(record) => reply(StatusCode::OK, json!({ "data": render(object, record) })),
+        None => record_not_found(id),
+    }
 }
 
 fn reference(target: &str, id: &str) -> Map<String, Value> {
@@ -725,7 +952,7 @@ fn resolve(store: &Store, target: &Object, lookup: Lookup) -> Result<String, Rep
             let matches: Vec<&StoredRecord> = store
                 .all(target.slug)
                 .iter()
-                .filter(|r| stored_keys(r, attribute).iter().any(|k| keys.contains(k)))
+                .filter(|r| has_any_key(r, attribute, &keys))
                 .collect();
             match matches.as_slice() {
                 [one] => Ok(one.id.clone()),
@@ -748,32 +975,41 @@ fn resolve(store: &Store, target: &Object, lookup: Lookup) -> Result<String, Rep
     }
 }
 
-fn stored_keys(record: &StoredRecord, attribute: &Attribute) -> Vec<String> {
+/// Whether a record holds any of `keys` in a unique attribute; allocation-free, since it
+/// runs over every record of a (possibly seeded) table.
+fn has_any_key(record: &StoredRecord, attribute: &Attribute, keys: &[String]) -> bool {
+    let field = match attribute.kind {
+        Kind::Email => "email_address",
+        Kind::Domain => "domain",
+        _ => return false,
+    };
     record
         .fields
         .get(attribute.slug)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|v| v.as_object().and_then(|v| unique_key(attribute.kind, v)))
-        .collect()
+        .filter_map(|v| v.get(field).and_then(Value::as_str))
+        .any(|k| keys.iter().any(|key| key == k))
 }
 
-/// The 400 Attio gives when a unique attribute's value is already taken.
+/// The 400 Attio gives when a unique attribute's value is already taken by another record.
 fn conflict(
     store: &Store,
     object: &Object,
     attribute: &Attribute,
     typed: &Map<String, Value>,
+    except: Option<&str>,
 ) -> Option<Reply> {
     if !attribute.unique {
         return None;
     }
     let key = unique_key(attribute.kind, typed)?;
+    let keys = [key];
     let taken = store
         .all(object.slug)
         .iter()
-        .any(|r| stored_keys(r, attribute).contains(&key));
+        .any(|r| except != Some(r.id.as_str()) && has_any_key(r, attribute, &keys));
     if !taken {
         return None;
     }
@@ -781,6 +1017,7 @@ fn conflict(
         Kind::Email => "email_address",
         _ => "domain",
     };
+    let [key] = keys;
     let shown = Value::String(json!({ field: key }).to_string());
     Some(invalid(
         "uniqueness_conflict",
@@ -791,16 +1028,22 @@ fn conflict(
     ))
 }
 
-/// A value object in read shape.
-fn stored_value(attribute: &Attribute, typed: Map<String, Value>, at: DateTime<Utc>) -> Value {
-    let mut value = Map::new();
-    value.insert("active_from".into(), timestamp(at).into());
+/// A value as stored: its typed fields plus `active_from`. The fields every value shares
+/// (`active_until`, `created_by_actor`, `attribute_type`) are added by [`render`], which
+/// keeps large seeded tables small.
+fn stored_value(mut typed: Map<String, Value>, at: DateTime<Utc>) -> Value {
+    typed.insert("active_from".into(), timestamp(at).into());
+    Value::Object(typed)
+}
+
+/// A stored value in read shape.
+fn read_value(attribute: &Attribute, stored: &Value) -> Value {
+    let mut value = stored.as_object().cloned().unwrap_or_default();
     value.insert("active_until".into(), Value::Null);
     value.insert(
         "created_by_actor".into(),
         json!({"type": "api-token", "id": api_token_actor_id().to_string()}),
     );
-    value.extend(typed);
     value.insert("attribute_type".into(), attribute.kind.type_name().into());
     Value::Object(value)
 }
@@ -817,48 +1060,73 @@ fn referenced_ids(record: &StoredRecord, slug: &str) -> Vec<String> {
         .collect()
 }
 
-/// Writes the other side of two-sided relationships for the record just created: appended
-/// on a multi-value side, replaced on a single-value side (which also drops the record from
-/// the side it was replaced on).
-fn mirror(store: &mut Store, object: &Object, id: &str, at: DateTime<Utc>) {
-    for (from, slug, target_slug, inverse_slug) in MIRRORED {
-        if from != object.slug {
+/// The other side `(target object, inverse attribute)` of a two-sided relationship.
+fn mirror_of(object: &str, slug: &str) -> Option<(&'static Object, &'static Attribute)> {
+    let (_, _, target_slug, inverse_slug) = MIRRORED
+        .into_iter()
+        .find(|(from, attribute, _, _)| *from == object && *attribute == slug)?;
+    let target = object_by_slug(target_slug)?;
+    Some((target, target.attribute(inverse_slug)?))
+}
+
+/// Writes record `id` onto the other side of `object.slug` for each newly referenced
+/// target: appended on a multi-value side, replaced on a single-value side (which also
+/// drops the target from the record it pointed at before).
+fn link_back(
+    store: &mut Store,
+    object: &Object,
+    id: &str,
+    slug: &str,
+    targets: &[String],
+    at: DateTime<Utc>,
+) {
+    let Some((target, inverse)) = mirror_of(object.slug, slug) else {
+        return;
+    };
+    for target_id in targets {
+        let Some(other) = store.get_mut(target.slug, target_id) else {
+            continue;
+        };
+        let previous = referenced_ids(other, inverse.slug);
+        if previous.iter().any(|p| p == id) {
             continue;
         }
-        let (Some(target), Some(record)) = (object_by_slug(target_slug), store.get(from, id))
-        else {
-            continue;
-        };
-        let Some(inverse) = target.attribute(inverse_slug) else {
-            continue;
-        };
-        for target_id in referenced_ids(record, slug) {
-            let Some(other) = store.get_mut(target_slug, &target_id) else {
-                continue;
-            };
-            let back = stored_value(inverse, reference(from, id), at);
-            let replaced = if inverse.multi {
-                Vec::new()
-            } else {
-                let replaced = referenced_ids(other, inverse_slug);
-                other.fields.insert(inverse_slug.into(), json!([]));
-                replaced
-            };
-            if !referenced_ids(other, inverse_slug).contains(&id.to_owned()) {
-                if let Some(Value::Array(values)) = other.fields.get_mut(inverse_slug) {
-                    values.push(back);
-                } else {
-                    other.fields.insert(inverse_slug.into(), json!([back]));
+        let back = stored_value(reference(object.slug, id), at);
+        if inverse.multi {
+            match other.fields.get_mut(inverse.slug) {
+                Some(Value::Array(values)) => values.push(back),
+                _ => {
+                    other.fields.insert(inverse.slug.into(), json!([back]));
                 }
             }
-            for old in replaced.iter().filter(|old| *old != id) {
-                if let Some(Value::Array(values)) = store
-                    .get_mut(from, old)
-                    .and_then(|r| r.fields.get_mut(slug))
-                {
-                    values.retain(|v| v.get("target_record_id") != Some(&json!(target_id)));
-                }
+            continue;
+        }
+        other.fields.insert(inverse.slug.into(), json!([back]));
+        for old in previous {
+            if let Some(Value::Array(values)) = store
+                .get_mut(object.slug, &old)
+                .and_then(|r| r.fields.get_mut(slug))
+            {
+                values.retain(|v| {
+                    v.get("target_record_id").and_then(Value::as_str) != Some(target_id)
+                });
             }
+        }
+    }
+}
+
+/// Removes record `id` from the other side of `object.slug` for targets it no longer
+/// references.
+fn unlink_back(store: &mut Store, object: &Object, id: &str, slug: &str, targets: &[String]) {
+    let Some((target, inverse)) = mirror_of(object.slug, slug) else {
+        return;
+    };
+    for target_id in targets {
+        if let Some(Value::Array(values)) = store
+            .get_mut(target.slug, target_id)
+            .and_then(|r| r.fields.get_mut(inverse.slug))
+        {
+            values.retain(|v| v.get("target_record_id").and_then(Value::as_str) != Some(id));
         }
     }
 }
@@ -875,12 +1143,201 @@ async fn read(
     let Ok(Path((key, id))) = path else {
         return Attio::unknown_path();
     };
-    let Some(object) = object(&key) else {
-        return object_not_found(&key);
+    let object = match path_object(&key) {
+        Ok(object) => object,
+        Err(response) => return response,
     };
-    state.with_store(|store| match store.get(object.slug, &id) {
-        Some(record) => reply(StatusCode::OK, json!({ "data": render(object, record) })),
-        None => record_not_found(&id),
+    state.with_store(|store| record_reply(store, object, &id))
+}
+
+/// `PATCH` (append) and `PUT` (overwrite) of `/v2/objects/{object}/records/{record_id}`.
+async fn update(
+    state: SandboxState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+    merge: Merge,
+) -> Reply {
+    let Ok(Path((key, id))) = path else {
+        return Attio::unknown_path();
+    };
+    let written = path_object(&key).and_then(|object| {
+        let values = body_values(&body)?;
+        Ok((object, parse_values(object, &values, false)?))
+    });
+    let (object, written) = match written {
+        Ok(written) => written,
+        Err(response) => return response,
+    };
+    state.with_store(|store| {
+        if store.get(object.slug, &id).is_none() {
+            return record_not_found(&id);
+        }
+        match write(store, object, Some(&id), written, merge) {
+            Ok(id) => record_reply(store, object, &id),
+            Err(response) => response,
+        }
+    })
+}
+
+/// `PATCH /v2/objects/{object}/records/{record_id}`
+async fn patch(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    update(state, path, body, Merge::Append).await
+}
+
+/// `PUT /v2/objects/{object}/records/{record_id}`
+async fn put(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    update(state, path, body, Merge::Overwrite).await
+}
+
+/// `DELETE /v2/objects/{object}/records/{record_id}`: removes the record and every
+/// reference to it, answering `{}`.
+async fn delete(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Reply {
+    let Ok(Path((key, id))) = path else {
+        return Attio::unknown_path();
+    };
+    let object = match path_object(&key) {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    state.with_store(|store| {
+        if store.remove(object.slug, &id).is_none() {
+            return record_not_found(&id);
+        }
+        for other in OBJECTS {
+            for attribute in other.attributes {
+                if attribute.kind != Kind::RecordReference(object.slug) {
+                    continue;
+                }
+                let holders: Vec<String> = store
+                    .all(other.slug)
+                    .iter()
+                    .filter(|r| referenced_ids(r, attribute.slug).contains(&id))
+                    .map(|r| r.id.clone())
+                    .collect();
+                for holder in holders {
+                    unlink_back_one(store, other.slug, &holder, attribute.slug, &id);
+                }
+            }
+        }
+        reply(StatusCode::OK, json!({}))
+    })
+}
+
+/// Drops the reference to `target_id` from `slug` of record `(object, id)`.
+fn unlink_back_one(store: &mut Store, object: &str, id: &str, slug: &str, target_id: &str) {
+    if let Some(Value::Array(values)) = store
+        .get_mut(object, id)
+        .and_then(|r| r.fields.get_mut(slug))
+    {
+        values.retain(|v| v.get("target_record_id").and_then(Value::as_str) != Some(target_id));
+    }
+}
+
+/// `PUT /v2/objects/{object}/records?matching_attribute={slug}`: updates the record whose
+/// unique `slug` value matches (multi-value attributes overwritten, except the matching
+/// attribute itself, which is added to) or creates one.
+async fn assert(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    body: Bytes,
+) -> Reply {
+    let (Ok(Path(key)), Ok(Query(query))) = (path, query) else {
+        return Attio::unknown_path();
+    };
+    let object = match path_object(&key) {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let Some(slug) = query
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "matching_attribute")
+        .map(|(_, v)| v.as_str())
+    else {
+        return invalid(
+            "validation_type",
+            "Query parameter \"matching_attribute\" is required.",
+        );
+    };
+    let Some(matching) = object.attribute(slug) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "not_found",
+            &format!("Attribute with slug/ID \"{slug}\" not found."),
+        );
+    };
+    if !matching.unique {
+        return invalid(
+            "matching_attribute_definition_not_unique",
+            "The matching attribute specified is not a unique attribute.",
+        );
+    }
+    let written = body_values(&body).and_then(|values| parse_values(object, &values, false));
+    let written = match written {
+        Ok(written) => written,
+        Err(response) => return response,
+    };
+    let keys: Vec<String> = written
+        .iter()
+        .filter(|w| std::ptr::eq(w.attribute, matching))
+        .flat_map(|w| &w.values)
+        .filter_map(|p| match p {
+            Parsed::Ready(typed) => unique_key(matching.kind, typed),
+            Parsed::Reference { .. } => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return invalid(
+            "missing_value",
+            &format!(
+                "The matching attribute \"{}\" must be given a value in the request body.",
+                matching.slug
+            ),
+        );
+    }
+    state.with_store(|store| {
+        let matches: Vec<String> = store
+            .all(object.slug)
+            .iter()
+            .filter(|r| has_any_key(r, matching, &keys))
+            .map(|r| r.id.clone())
+            .collect();
+        let result = match matches.as_slice() {
+            [] => check_required(object, &written, true)
+                .and_then(|()| write(store, object, None, written, Merge::Overwrite)),
+            [one] => {
+                let one = one.clone();
+                let (matching_values, rest): (Vec<Written>, Vec<Written>) = written
+                    .into_iter()
+                    .partition(|w| std::ptr::eq(w.attribute, matching));
+                write(store, object, Some(&one), rest, Merge::Overwrite)
+                    .and_then(|_| write(store, object, Some(&one), matching_values, Merge::Append))
+            }
+            _ => Err(invalid(
+                "multiple_match_results",
+                &format!(
+                    "Multiple {} records matched the value provided for attribute with slug \"{}\".",
+                    object.slug, matching.slug
+                ),
+            )),
+        };
+        match result {
+            Ok(id) => record_reply(store, object, &id),
+            Err(response) => response,
+        }
     })
 }
 
@@ -893,9 +1350,11 @@ fn render(object: &Object, record: &StoredRecord) -> Value {
             let value = record
                 .fields
                 .get(a.slug)
-                .cloned()
-                .unwrap_or_else(|| json!([]));
-            (a.slug.to_owned(), value)
+                .and_then(Value::as_array)
+                .map_or_else(Vec::new, |values| {
+                    values.iter().map(|v| read_value(a, v)).collect()
+                });
+            (a.slug.to_owned(), Value::Array(value))
         })
         .collect();
     json!({

@@ -20,11 +20,10 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::state::{
-    Association, RATE_WINDOW, SandboxState, Store, StoredRecord, Usage, VendorApi,
-};
+use crate::state::{Association, RATE_WINDOW, SandboxState, Store, StoredRecord, Usage, VendorApi};
 use crate::util::{
-    Reply, base64_decode, base64_encode, is_email, parse_json, random_uuid, reply, touched,
+    Reply, base64_decode, base64_encode, is_email, no_content, parse_json, random_uuid, reply,
+    touched,
 };
 
 /// Marker type implementing [`VendorApi`] for HubSpot.
@@ -285,10 +284,10 @@ fn implied_kinds(id: u32) -> Vec<u32> {
 fn association_label(id: u32) -> Option<&'static str> {
     let kind = association_type(id)?;
     kind.unlabeled?;
-    Some(match kind.to {
-        "companies" if kind.from == "contacts" => "Contact with Primary Company",
-        "contacts" => "Contact with Primary Company",
-        _ => "Deal with Primary Company",
+    Some(if kind.from == "deals" || kind.to == "deals" {
+        "Deal with Primary Company"
+    } else {
+        "Contact with Primary Company"
     })
 }
 
@@ -301,10 +300,7 @@ impl VendorApi for HubSpot {
     fn routes() -> Router<SandboxState> {
         Router::new()
             .route("/crm/v3/objects/{object_type}", post(create).get(list))
-            .route(
-                "/crm/v3/objects/{object_type}/search",
-                post(search::search),
-            )
+            .route("/crm/v3/objects/{object_type}/search", post(search::search))
             .route(
                 "/crm/v3/objects/{object_type}/{id}",
                 get(read).patch(update).delete(archive),
@@ -315,7 +311,7 @@ impl VendorApi for HubSpot {
             )
             .route(
                 "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}",
-                put(v4::associate).delete(v4::disassociate),
+                put(v4::associate_labelled).delete(v4::disassociate),
             )
             .route(
                 "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}",
@@ -820,7 +816,9 @@ fn associations_of<'a>(
 /// Drops every association touching record `(object, id)`.
 fn forget_associations(store: &mut Store, object: &str, id: &str) {
     store.associations.retain(|a| {
-        !(a.from_type == object && a.from_id == id) && !(a.to_type == object && a.to_id == id)
+        let touches_from = a.from_type == object && a.from_id == id;
+        let touches_to = a.to_type == object && a.to_id == id;
+        !touches_from && !touches_to
     });
 }
 
@@ -1158,21 +1156,20 @@ async fn update(
 async fn archive(
     State(state): State<SandboxState>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
+) -> Reply {
     let Ok(Path((type_name, id))) = path else {
-        return HubSpot::unknown_path().into_response();
+        return HubSpot::unknown_path();
     };
     let Some(ty) = object_type(&type_name) else {
-        return unknown_object_type(&type_name).into_response();
+        return unknown_object_type(&type_name);
     };
     state.with_store(|store| {
         let now = Utc::now().trunc_subsecs(3);
         if store.archive(ty.name, &id, now) {
             forget_associations(store, ty.name, &id);
-            StatusCode::NO_CONTENT.into_response()
+            no_content()
         } else {
-            not_found(&id).into_response()
+            not_found(&id)
         }
     })
 }

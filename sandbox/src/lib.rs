@@ -151,9 +151,10 @@ impl Sandbox {
 
     /// Stored records of `object` in the vendor's read shape, in creation order.
     ///
-    /// Object names are the vendor's own: HubSpot `contacts`/`companies`/`deals`, Salesforce
-    /// `Contact`/`Account`/`Opportunity`, Attio `people`/`companies`/`deals`. An unknown name
-    /// gives an empty list.
+    /// Object names are the vendor's own: HubSpot `contacts`/`companies`/`deals` (archived
+    /// records excluded), Salesforce `Contact`/`Account`/`Opportunity`/
+    /// `OpportunityContactRole`, Attio `people`/`companies`/`deals`. An unknown name gives
+    /// an empty list.
     pub fn records(&self, object: &str) -> Vec<serde_json::Value> {
         self.state.records(object)
     }

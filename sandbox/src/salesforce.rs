@@ -1,8 +1,12 @@
-//! Salesforce REST emulator: `/services/data/vNN.N/sobjects/{Contact|Account|Opportunity}`.
+//! Salesforce REST emulator: `/services/data/vNN.N/sobjects/{T}` for Contact, Account,
+//! Opportunity and OpportunityContactRole (create, read, update, delete), and a SOQL
+//! subset on `/query` with `nextRecordsUrl` paging.
 //!
 //! Stored fields are the record's writable and computed fields under their canonical API
 //! names, typed as Salesforce returns them (numbers as JSON numbers, dates as
 //! `YYYY-MM-DD`); system fields are derived from [`StoredRecord`] when rendering.
+
+mod soql;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,11 +14,11 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::state::{SandboxState, Store, StoredRecord, Usage, VendorApi};
-use crate::util::{Reply, is_email, parse_json, reply};
+use crate::util::{Reply, is_email, no_content, parse_json, reply, touched};
 
 /// Marker type implementing [`VendorApi`] for Salesforce.
 pub(crate) struct Salesforce;
@@ -36,6 +40,8 @@ enum Kind {
     Phone,
     Url,
     Picklist,
+    /// Picklist that rejects values outside its list.
+    RestrictedPicklist(&'static [&'static str]),
     /// Lookup to the sObject with the given key prefix.
     Reference(&'static str),
     Int,
@@ -50,7 +56,7 @@ impl Kind {
             Kind::Text(n) => Some(n),
             Kind::Email => Some(80),
             Kind::Phone => Some(40),
-            Kind::Url | Kind::Picklist => Some(255),
+            Kind::Url | Kind::Picklist | Kind::RestrictedPicklist(_) => Some(255),
             _ => None,
         }
     }
@@ -145,7 +151,41 @@ const OPPORTUNITY: SObject = SObject {
     required: &["Name", "StageName", "CloseDate"],
 };
 
-const SOBJECTS: [&SObject; 3] = [&CONTACT, &ACCOUNT, &OPPORTUNITY];
+/// Values of `OpportunityContactRole.Role` in a fresh org.
+const CONTACT_ROLES: &[&str] = &[
+    "Decision Maker",
+    "Economic Buyer",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Business User",
+    "Other",
+];
+
+/// The Opportunity ↔ Contact junction.
+const OPPORTUNITY_CONTACT_ROLE: SObject = SObject {
+    name: "OpportunityContactRole",
+    prefix: "00K",
+    fields: &[
+        field("OpportunityId", "Opportunity ID", Kind::Reference("006")),
+        field("ContactId", "Contact ID", Kind::Reference("003")),
+        field("Role", "Role", Kind::RestrictedPicklist(CONTACT_ROLES)),
+        field("IsPrimary", "Primary", Kind::Bool),
+    ],
+    required: &["OpportunityId", "ContactId"],
+};
+
+const SOBJECTS: [&SObject; 4] = [&CONTACT, &ACCOUNT, &OPPORTUNITY, &OPPORTUNITY_CONTACT_ROLE];
+
+/// Records removed together with a deleted record: `(child sObject, lookup field)` per
+/// parent, as Salesforce cascades account and junction deletes.
+const CASCADES: &[(&str, &str, &str)] = &[
+    ("Account", "Contact", "AccountId"),
+    ("Account", "Opportunity", "AccountId"),
+    ("Contact", "OpportunityContactRole", "ContactId"),
+    ("Opportunity", "OpportunityContactRole", "OpportunityId"),
+];
 
 /// Fields every record has and Salesforce alone sets.
 const SYSTEM_FIELDS: [&str; 7] = [
@@ -211,8 +251,11 @@ impl VendorApi for Salesforce {
             .route("/services/data/{version}/sobjects/{sobject}/", post(create))
             .route(
                 "/services/data/{version}/sobjects/{sobject}/{id}",
-                get(read),
+                get(read).patch(update).delete(delete),
             )
+            .route("/services/data/{version}/query", get(soql::query))
+            .route("/services/data/{version}/query/", get(soql::query))
+            .route("/services/data/{version}/query/{locator}", get(soql::more))
     }
 
     fn unauthorized() -> Reply {
@@ -253,8 +296,65 @@ impl VendorApi for Salesforce {
         }
     }
 
+    fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String> {
+        let Some(sobject) =
+            sobject_by_name(object).filter(|s| s.name != OPPORTUNITY_CONTACT_ROLE.name)
+        else {
+            return Vec::new();
+        };
+        let taken: std::collections::HashSet<String> = if sobject.name == CONTACT.name {
+            store
+                .all(sobject.name)
+                .iter()
+                .filter_map(|r| r.fields.get("Email").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        } else {
+            Default::default()
+        };
+        let now = Utc::now().trunc_subsecs(3);
+        let owner = Value::String(api_user_id());
+        store.reserve(sobject.name, count);
+        let mut ids = Vec::with_capacity(count);
+        while ids.len() < count {
+            let n = {
+                let counter = store.seed_counter(sobject.name);
+                *counter += 1;
+                *counter
+            };
+            let mut fields = Map::new();
+            match sobject.name {
+                "Contact" => {
+                    let email = format!("person{n}@example.com");
+                    if taken.contains(&email) {
+                        continue;
+                    }
+                    fields.insert("FirstName".into(), "Person".into());
+                    fields.insert("LastName".into(), n.to_string().into());
+                    fields.insert("Email".into(), email.into());
+                }
+                "Account" => {
+                    fields.insert("Name".into(), format!("Company {n}").into());
+                    fields.insert("Website".into(), format!("company{n}.example.com").into());
+                }
+                _ => {
+                    fields.insert("Name".into(), format!("Deal {n}").into());
+                    fields.insert("StageName".into(), "Prospecting".into());
+                    fields.insert("CloseDate".into(), "2026-01-31".into());
+                    fields.insert("Amount".into(), ((n * 100) as f64).into());
+                    derive_opportunity(&mut fields, true, false);
+                }
+            }
+            fields.insert("OwnerId".into(), owner.clone());
+            let id = new_id(sobject.prefix, store.next_sequence());
+            store.insert(sobject.name, StoredRecord::new(id.clone(), now, fields));
+            ids.push(id);
+        }
+        ids
+    }
+
     fn records(store: &Store, object: &str) -> Vec<Value> {
-        let Some(sobject) = SOBJECTS.into_iter().find(|s| s.name == object) else {
+        let Some(sobject) = sobject_by_name(object) else {
             return Vec::new();
         };
         store
@@ -373,6 +473,7 @@ fn coerce(field: &Field, value: &Value) -> Result<Value, Reply> {
         | Kind::Phone
         | Kind::Url
         | Kind::Picklist
+        | Kind::RestrictedPicklist(_)
         | Kind::Reference(_) => match value {
             Value::String(_) => Ok(value.clone()),
             Value::Number(_) | Value::Bool(_) => Ok(Value::String(value.to_string())),
@@ -410,6 +511,29 @@ fn coerce(field: &Field, value: &Value) -> Result<Value, Reply> {
     }
 }
 
+/// Whether a body is checked as an insert (all required fields) or an update (only the
+/// fields it names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Insert,
+    Update,
+}
+
+/// Parses a request body as a JSON object of fields.
+fn body_fields(sobject: &SObject, body: &[u8]) -> Result<Map<String, Value>, Reply> {
+    let body = parse_json(body).map_err(|e| {
+        bad_request(
+            "JSON_PARSER_ERROR",
+            &format!("{} at [line:{}, column:{}]", e.reason, e.line, e.column),
+            None,
+        )
+    })?;
+    match body {
+        Value::Object(body) => Ok(body),
+        other => Err(coercion_error(sobject.name, &other)),
+    }
+}
+
 /// `POST /services/data/{version}/sobjects/{sobject}/`
 async fn create(
     State(state): State<SandboxState>,
@@ -422,29 +546,21 @@ async fn create(
     let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
         return not_found();
     };
-    let body = match parse_json(&body) {
-        Ok(body) => body,
-        Err(e) => {
-            return bad_request(
-                "JSON_PARSER_ERROR",
-                &format!("{} at [line:{}, column:{}]", e.reason, e.line, e.column),
-                None,
-            );
-        }
-    };
-    let Value::Object(body) = body else {
-        return coercion_error(sobject.name, &body);
-    };
-    let fields = match parse_fields(sobject, &body) {
-        Ok(fields) => fields,
-        Err(response) => return response,
-    };
+    let fields =
+        match body_fields(sobject, &body).and_then(|b| parse_fields(sobject, &b, Write::Insert)) {
+            Ok(fields) => fields,
+            Err(response) => return response,
+        };
     state.with_store(|store| insert(store, sobject, &version, fields))
 }
 
-/// Maps a create body to stored fields, checking names, writability, types, required
-/// fields, e-mail syntax and lengths — the checks that need no other record.
-fn parse_fields(sobject: &SObject, body: &Map<String, Value>) -> Result<Map<String, Value>, Reply> {
+/// Maps a write body to stored fields, checking names, writability, types, required
+/// fields, e-mail syntax, picklists and lengths — the checks that need no other record.
+fn parse_fields(
+    sobject: &SObject,
+    body: &Map<String, Value>,
+    mode: Write,
+) -> Result<Map<String, Value>, Reply> {
     let mut fields = Map::new();
     for (key, value) in body {
         // Clients may echo the record's `attributes` (as in collections); it is not a field.
@@ -454,7 +570,7 @@ fn parse_fields(sobject: &SObject, body: &Map<String, Value>) -> Result<Map<Stri
         let field = match (sobject.field(key), system_field(key)) {
             (Some(field), _) if field.writable => field,
             (Some(field), _) => return Err(read_only(field.name)),
-            (None, Some("Id")) => {
+            (None, Some("Id")) if mode == Write::Insert => {
                 return Err(bad_request(
                     "INVALID_FIELD_FOR_INSERT_UPDATE",
                     "cannot specify Id in an insert call",
@@ -476,6 +592,7 @@ fn parse_fields(sobject: &SObject, body: &Map<String, Value>) -> Result<Map<Stri
         .required
         .iter()
         .copied()
+        .filter(|name| mode == Write::Insert || fields.contains_key(*name))
         .filter(|name| match fields.get(*name) {
             None | Some(Value::Null) => true,
             Some(Value::String(s)) => s.trim().is_empty(),
@@ -497,6 +614,19 @@ fn parse_fields(sobject: &SObject, body: &Map<String, Value>) -> Result<Map<Stri
             return Err(bad_request(
                 "INVALID_EMAIL_ADDRESS",
                 &format!("{}: invalid email address: {text}", field.label),
+                Some(&[field.name]),
+            ));
+        }
+        if let Kind::RestrictedPicklist(values) = field.kind
+            && !text.is_empty()
+            && !values.contains(&text.as_str())
+        {
+            return Err(bad_request(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                &format!(
+                    "{}: bad value for restricted picklist field: {text}",
+                    field.label
+                ),
                 Some(&[field.name]),
             ));
         }
@@ -528,14 +658,13 @@ fn read_only(name: &str) -> Reply {
     )
 }
 
-/// Resolves lookups and duplicate rules against the store, fills defaults and computed
-/// fields, stores the record and answers 201.
-fn insert(
-    store: &mut Store,
-    sobject: &'static SObject,
-    version: &str,
-    mut fields: Map<String, Value>,
-) -> Reply {
+/// Checks the lookups among `fields` against the store and stores them as 18-character
+/// ids (an empty string clears a lookup).
+fn resolve_references(
+    store: &Store,
+    sobject: &SObject,
+    fields: &mut Map<String, Value>,
+) -> Result<(), Reply> {
     for field in sobject.fields {
         let Kind::Reference(prefix) = field.kind else {
             continue;
@@ -549,67 +678,190 @@ fn insert(
         }
         let message = format!("{}: id value of incorrect type: {raw}", field.label);
         let Some(id) = canonical_id(raw) else {
-            return bad_request("MALFORMED_ID", &message, Some(&[field.name]));
+            return Err(bad_request("MALFORMED_ID", &message, Some(&[field.name])));
         };
         if !id.starts_with(prefix) {
-            return bad_request("FIELD_INTEGRITY_EXCEPTION", &message, Some(&[field.name]));
+            return Err(bad_request(
+                "FIELD_INTEGRITY_EXCEPTION",
+                &message,
+                Some(&[field.name]),
+            ));
         }
         let exists = match SOBJECTS.into_iter().find(|s| s.prefix == prefix) {
             Some(target) => store.get(target.name, &id).is_some(),
             None => id == api_user_id(),
         };
         if !exists {
-            return bad_request(
+            return Err(bad_request(
                 "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
                 &format!("insufficient access rights on cross-reference id: {raw}"),
                 Some(&[]),
-            );
+            ));
         }
         fields.insert(field.name.to_owned(), Value::String(id));
     }
-    if let Some(existing) = duplicate_contact(store, sobject, &fields) {
+    Ok(())
+}
+
+/// Sets the fields Salesforce derives: `IsWon`/`IsClosed` from the stage and, when the
+/// stage changes without an explicit probability, the stage's default `Probability`.
+fn derive_opportunity(
+    fields: &mut Map<String, Value>,
+    stage_changed: bool,
+    probability_given: bool,
+) {
+    let stage = fields
+        .get("StageName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    fields.insert("IsWon".into(), (stage == "Closed Won").into());
+    fields.insert("IsClosed".into(), stage.starts_with("Closed").into());
+    if stage_changed && !probability_given {
+        let probability = STAGES.iter().find(|(s, _)| *s == stage).map(|(_, p)| *p);
+        fields.insert("Probability".into(), probability.into());
+    }
+}
+
+/// Resolves lookups and duplicate rules against the store, fills defaults and computed
+/// fields, stores the record and answers 201.
+fn insert(
+    store: &mut Store,
+    sobject: &'static SObject,
+    version: &str,
+    mut fields: Map<String, Value>,
+) -> Reply {
+    if let Err(response) = resolve_references(store, sobject, &mut fields) {
+        return response;
+    }
+    if let Some(existing) = duplicate_contact(store, sobject, &fields, None) {
         return duplicates_detected(version, &existing);
     }
-    if fields.get("OwnerId").is_none_or(Value::is_null) {
+    if sobject.field("OwnerId").is_some() && fields.get("OwnerId").is_none_or(Value::is_null) {
         fields.insert("OwnerId".into(), api_user_id().into());
     }
-    if sobject.name == "Opportunity" {
-        let stage = fields
-            .get("StageName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let probability = STAGES.iter().find(|(s, _)| *s == stage).map(|(_, p)| *p);
-        fields.insert("IsWon".into(), (stage == "Closed Won").into());
-        fields.insert("IsClosed".into(), stage.starts_with("Closed").into());
-        if fields.get("Probability").is_none_or(Value::is_null) {
-            fields.insert("Probability".into(), probability.into());
-        }
+    if sobject.name == OPPORTUNITY.name {
+        let probability_given = fields.get("Probability").is_some_and(|p| !p.is_null());
+        derive_opportunity(&mut fields, true, probability_given);
+    }
+    if sobject.name == OPPORTUNITY_CONTACT_ROLE.name
+        && fields.get("IsPrimary").is_none_or(Value::is_null)
+    {
+        fields.insert("IsPrimary".into(), false.into());
     }
     let id = new_id(sobject.prefix, store.next_sequence());
     let now = Utc::now().trunc_subsecs(3);
-    store.insert(
-        sobject.name,
-        StoredRecord {
-            id: id.clone(),
-            created_at: now,
-            updated_at: now,
-            fields,
-            links: Vec::new(),
-        },
-    );
+    store.insert(sobject.name, StoredRecord::new(id.clone(), now, fields));
     reply(
         StatusCode::CREATED,
         json!({"id": id, "success": true, "errors": []}),
     )
 }
 
-/// The id of an existing Contact with the same e-mail (case-insensitive), which the
-/// standard Contact duplicate rule blocks.
+/// `PATCH /services/data/{version}/sobjects/{sobject}/{id}`: changes the named fields and
+/// answers 204 without a body.
+async fn update(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    let Ok(Path((version, name, id))) = path else {
+        return not_found();
+    };
+    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+        return not_found();
+    };
+    let Some(id) = canonical_id(&id) else {
+        return not_found();
+    };
+    let mut fields =
+        match body_fields(sobject, &body).and_then(|b| parse_fields(sobject, &b, Write::Update)) {
+            Ok(fields) => fields,
+            Err(response) => return response,
+        };
+    state.with_store(|store| {
+        if store.get(sobject.name, &id).is_none() {
+            return not_found();
+        }
+        if let Err(response) = resolve_references(store, sobject, &mut fields) {
+            return response;
+        }
+        if let Some(existing) = duplicate_contact(store, sobject, &fields, Some(&id)) {
+            return duplicates_detected(&version, &existing);
+        }
+        let Some(record) = store.get_mut(sobject.name, &id) else {
+            return not_found();
+        };
+        let stage_changed = fields.contains_key("StageName");
+        let probability_given = fields.get("Probability").is_some_and(|p| !p.is_null());
+        for (key, value) in fields {
+            record.fields.insert(key, value);
+        }
+        if sobject.name == OPPORTUNITY.name {
+            derive_opportunity(&mut record.fields, stage_changed, probability_given);
+        }
+        record.updated_at = touched(
+            record.updated_at,
+            Utc::now().trunc_subsecs(3),
+            TimeDelta::milliseconds(1),
+        );
+        no_content()
+    })
+}
+
+/// `DELETE /services/data/{version}/sobjects/{sobject}/{id}`: removes the record and
+/// what Salesforce deletes with it (see [`CASCADES`]), answering 204.
+async fn delete(
+    State(state): State<SandboxState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Reply {
+    let Ok(Path((version, name, id))) = path else {
+        return not_found();
+    };
+    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+        return not_found();
+    };
+    let Some(id) = canonical_id(&id) else {
+        return not_found();
+    };
+    state.with_store(|store| {
+        if store.remove(sobject.name, &id).is_none() {
+            return not_found();
+        }
+        let mut removed = vec![(sobject.name, id)];
+        while let Some((parent, parent_id)) = removed.pop() {
+            for (_, child, lookup) in CASCADES.iter().filter(|(p, _, _)| *p == parent) {
+                let children: Vec<String> = store
+                    .all(child)
+                    .iter()
+                    .filter(|r| {
+                        r.fields.get(*lookup).and_then(Value::as_str) == Some(parent_id.as_str())
+                    })
+                    .map(|r| r.id.clone())
+                    .collect();
+                for child_id in children {
+                    if let Some(child_object) = sobject_by_name(child) {
+                        store.remove(child_object.name, &child_id);
+                        removed.push((child_object.name, child_id));
+                    }
+                }
+            }
+        }
+        no_content()
+    })
+}
+
+fn sobject_by_name(name: &str) -> Option<&'static SObject> {
+    SOBJECTS.into_iter().find(|s| s.name == name)
+}
+
+/// The id of an existing Contact (other than `except`) with the same e-mail, ignoring
+/// case, which the standard Contact duplicate rule blocks.
 fn duplicate_contact(
     store: &Store,
     sobject: &SObject,
     fields: &Map<String, Value>,
+    except: Option<&str>,
 ) -> Option<String> {
     if sobject.name != "Contact" {
         return None;
@@ -622,10 +874,11 @@ fn duplicate_contact(
         .all(sobject.name)
         .iter()
         .find(|r| {
-            r.fields
-                .get("Email")
-                .and_then(Value::as_str)
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            except != Some(r.id.as_str())
+                && r.fields
+                    .get("Email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
         })
         .map(|r| r.id.clone())
 }

@@ -2,9 +2,9 @@
 //! e-mail syntax and stable identifiers.
 
 use axum::Json;
-use chrono::{DateTime, TimeDelta, Utc};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -15,16 +15,31 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub(crate) struct Reply {
     status: StatusCode,
-    body: Value,
+    /// `None` for bodiless replies such as 204.
+    body: Option<Value>,
 }
 
 pub(crate) fn reply(status: StatusCode, body: Value) -> Reply {
-    Reply { status, body }
+    Reply {
+        status,
+        body: Some(body),
+    }
+}
+
+/// A 204 without body (updates and deletes on HubSpot and Salesforce).
+pub(crate) fn no_content() -> Reply {
+    Reply {
+        status: StatusCode::NO_CONTENT,
+        body: None,
+    }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        match self.body {
+            Some(body) => (self.status, Json(body)).into_response(),
+            None => self.status.into_response(),
+        }
     }
 }
 
@@ -108,7 +123,11 @@ pub(crate) fn random_uuid() -> String {
 /// The modification instant of a write at `now` to a record last written at `previous`:
 /// `now`, or one `tick` (the vendor's timestamp precision) after `previous` when the clock
 /// has not moved on, so every update visibly changes the modified instant.
-pub(crate) fn touched(previous: DateTime<Utc>, now: DateTime<Utc>, tick: TimeDelta) -> DateTime<Utc> {
+pub(crate) fn touched(
+    previous: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tick: TimeDelta,
+) -> DateTime<Utc> {
     now.max(previous + tick)
 }
 

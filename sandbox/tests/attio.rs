@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{get, keys, post, send_as, send_raw, start, uuid};
+use common::{get, keys, post, send, send_as, send_raw, start, uuid};
 use reqwest::Method;
 use serde_json::{Value, json};
 use unifold_sandbox::{Sandbox, Vendor};
@@ -379,4 +379,374 @@ async fn not_found_bodies() {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.body["code"], "not_found");
     assert_eq!(sb.request_count(), 4);
+}
+
+fn record_id(reply: &common::Reply) -> String {
+    reply.body["data"]["id"]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn emails(record: &Value) -> Vec<String> {
+    record["values"]["email_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["email_address"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn patch_put_delete() {
+    let sb = start(Vendor::Attio).await;
+    let created = post(
+        &sb,
+        PEOPLE,
+        values(json!({"email_addresses": ["ada@example.com"], "job_title": "Analyst"})),
+    )
+    .await;
+    let id = record_id(&created);
+    let path = format!("{PEOPLE}/{id}");
+
+    let patched = send(
+        &sb,
+        Method::PATCH,
+        &path,
+        Some(values(
+            json!({"email_addresses": ["ada@work.example.com"], "job_title": "CTO"}),
+        )),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(
+        emails(&patched.body["data"]),
+        ["ada@example.com", "ada@work.example.com"]
+    );
+    assert_eq!(
+        patched.body["data"]["values"]["job_title"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        typed(&patched.body["data"]["values"]["job_title"][0], "text"),
+        json!({"value": "CTO"})
+    );
+    assert_eq!(
+        patched.body["data"]["created_at"],
+        created.body["data"]["created_at"]
+    );
+
+    let put = send(
+        &sb,
+        Method::PUT,
+        &path,
+        Some(values(json!({"email_addresses": ["ada@example.com"]}))),
+    )
+    .await;
+    assert_eq!(put.status, 200);
+    assert_eq!(emails(&put.body["data"]), ["ada@example.com"]);
+    assert_eq!(
+        put.body["data"]["values"]["job_title"][0]["value"], "CTO",
+        "PUT leaves other attributes"
+    );
+
+    // Uniqueness against other records, validation, 404.
+    let other = post(
+        &sb,
+        PEOPLE,
+        values(json!({"email_addresses": ["grace@example.com"]})),
+    )
+    .await;
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &format!("{PEOPLE}/{}", record_id(&other)),
+        Some(values(json!({"email_addresses": ["ADA@example.com"]}))),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["code"], "uniqueness_conflict");
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &path,
+        Some(values(json!({"nope": "x"}))),
+    )
+    .await;
+    assert_eq!(reply.body["code"], "value_not_found");
+    let missing = format!("{PEOPLE}/{}", uuid::Uuid::new_v4());
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &missing,
+        Some(values(json!({"job_title": "x"}))),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body["code"], "not_found");
+
+    let deleted = send(&sb, Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body, json!({}));
+    assert_eq!(get(&sb, &path).await.status, 404);
+    assert_eq!(send(&sb, Method::DELETE, &path, None).await.status, 404);
+    // The deleted person's address is free again.
+    assert_eq!(
+        post(
+            &sb,
+            PEOPLE,
+            values(json!({"email_addresses": ["ada@example.com"]}))
+        )
+        .await
+        .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn updates_keep_company_and_team_in_sync() {
+    let sb = start(Vendor::Attio).await;
+    let acme = create_company(&sb, "acme.com").await;
+    let globex = create_company(&sb, "globex.com").await;
+    let person = post(
+        &sb,
+        PEOPLE,
+        values(json!({"company": [{"target_object": "companies", "target_record_id": acme}]})),
+    )
+    .await;
+    let person_id = record_id(&person);
+    let team = |company: &str| {
+        sb.records("companies")
+            .into_iter()
+            .find(|c| c["id"]["record_id"] == company)
+            .map(|c| {
+                c["values"]["team"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["target_record_id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(team(&acme), std::slice::from_ref(&person_id));
+
+    let moved = send(&sb, Method::PATCH, &format!("{PEOPLE}/{person_id}"), Some(values(json!({"company": [{"target_object": "companies", "domains": [{"domain": "globex.com"}]}]})))).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert!(team(&acme).is_empty());
+    assert_eq!(team(&globex), std::slice::from_ref(&person_id));
+
+    let emptied = send(
+        &sb,
+        Method::PUT,
+        &format!("{COMPANIES}/{globex}"),
+        Some(values(json!({"team": []}))),
+    )
+    .await;
+    assert_eq!(emptied.status, 200);
+    let person = get(&sb, &format!("{PEOPLE}/{person_id}")).await;
+    assert_eq!(person.body["data"]["values"]["company"], json!([]));
+
+    // Deleting a company removes it from its people.
+    send(
+        &sb,
+        Method::PATCH,
+        &format!("{COMPANIES}/{acme}"),
+        Some(values(
+            json!({"team": [{"target_object": "people", "target_record_id": person_id}]}),
+        )),
+    )
+    .await;
+    let person = get(&sb, &format!("{PEOPLE}/{person_id}")).await;
+    assert_eq!(
+        person.body["data"]["values"]["company"][0]["target_record_id"],
+        acme.as_str()
+    );
+    send(&sb, Method::DELETE, &format!("{COMPANIES}/{acme}"), None).await;
+    let person = get(&sb, &format!("{PEOPLE}/{person_id}")).await;
+    assert_eq!(person.body["data"]["values"]["company"], json!([]));
+}
+
+#[tokio::test]
+async fn assert_creates_then_updates() {
+    let sb = start(Vendor::Attio).await;
+    let path = format!("{PEOPLE}?matching_attribute=email_addresses");
+    let first = send(
+        &sb,
+        Method::PUT,
+        &path,
+        Some(values(
+            json!({"email_addresses": ["ada@example.com"], "job_title": "Analyst"}),
+        )),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let second = send(
+        &sb,
+        Method::PUT,
+        &path,
+        Some(values(
+            json!({"email_addresses": ["Ada@Example.com"], "job_title": "CTO"}),
+        )),
+    )
+    .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(record_id(&second), record_id(&first));
+    assert_eq!(
+        second.body["data"]["values"]["job_title"][0]["value"],
+        "CTO"
+    );
+    assert_eq!(emails(&second.body["data"]), ["ada@example.com"]);
+    assert_eq!(sb.records("people").len(), 1);
+
+    let reply = send(
+        &sb,
+        Method::PUT,
+        &format!("{PEOPLE}?matching_attribute=job_title"),
+        Some(values(json!({"job_title": "CTO"}))),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.body["code"],
+        "matching_attribute_definition_not_unique"
+    );
+    assert_eq!(
+        reply.body["message"],
+        "The matching attribute specified is not a unique attribute."
+    );
+    let reply = send(
+        &sb,
+        Method::PUT,
+        &format!("{DEALS}?matching_attribute=name"),
+        Some(values(json!({"name": "X"}))),
+    )
+    .await;
+    assert_eq!(
+        reply.body["code"],
+        "matching_attribute_definition_not_unique"
+    );
+    let company = send(
+        &sb,
+        Method::PUT,
+        &format!("{COMPANIES}?matching_attribute=domains"),
+        Some(values(json!({"domains": ["acme.com"], "name": "Acme"}))),
+    )
+    .await;
+    assert_eq!(company.status, 200);
+}
+
+#[tokio::test]
+async fn query_filters_sorts_and_pages() {
+    let sb = start(Vendor::Attio).await;
+    let seeded = sb.seed("people", 250);
+    let query = format!("{PEOPLE}/query");
+
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = post(&sb, &query, json!({"limit": 100, "offset": offset})).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        let data = page.body["data"].as_array().unwrap();
+        seen.extend(
+            data.iter()
+                .map(|r| r["id"]["record_id"].as_str().unwrap().to_owned()),
+        );
+        offset += 100;
+        if data.len() < 100 {
+            break;
+        }
+    }
+    assert_eq!(seen, seeded);
+    assert_eq!(
+        post(&sb, &query, json!({})).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        250
+    );
+
+    let by_email = post(
+        &sb,
+        &query,
+        json!({"filter": {"email_addresses": "person7@example.com"}}),
+    )
+    .await;
+    let data = by_email.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["id"]["record_id"], seeded[6].as_str());
+    assert_eq!(
+        typed(&data[0]["values"]["name"][0], "personal-name"),
+        json!({"first_name": "Person", "last_name": "7", "full_name": "Person 7"})
+    );
+    let verbose = post(
+        &sb,
+        &query,
+        json!({"filter": {"$or": [
+        {"email_addresses": {"email_address": {"$eq": "person1@example.com"}}},
+        {"name": {"last_name": {"$in": ["2", "3"]}}}
+    ]}, "sorts": [{"direction": "desc", "attribute": "name", "field": "last_name"}]}),
+    )
+    .await;
+    let names: Vec<&Value> = verbose.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["values"]["name"][0]["last_name"])
+        .collect();
+    assert_eq!(names, [&json!("3"), &json!("2"), &json!("1")]);
+    let created = post(
+        &sb,
+        &query,
+        json!({"filter": {"created_at": {"$gte": "2000-01-01T00:00:00Z"}}, "limit": 1}),
+    )
+    .await;
+    assert_eq!(created.body["data"].as_array().unwrap().len(), 1);
+    let none = post(
+        &sb,
+        &query,
+        json!({"filter": {"created_at": {"$gt": "2999-01-01T00:00:00Z"}}}),
+    )
+    .await;
+    assert_eq!(none.body["data"], json!([]));
+
+    for bad in [
+        json!({"filter": {"nope": "x"}}),
+        json!({"filter": {"name": {"$like": "x"}}}),
+    ] {
+        let reply = post(&sb, &query, bad.clone()).await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.body["code"], "filter_error");
+        assert_eq!(reply.body["message"], "Error in filter.");
+    }
+
+    let companies = sb.seed("companies", 3);
+    let by_domain = post(
+        &sb,
+        &format!("{COMPANIES}/query"),
+        json!({"filter": {"domains": "company2.example.com"}}),
+    )
+    .await;
+    assert_eq!(
+        by_domain.body["data"][0]["id"]["record_id"],
+        companies[1].as_str()
+    );
+    let by_name = post(&sb, &format!("{COMPANIES}/query"), json!({"filter": {"name": "Company 3"}, "sorts": [{"direction": "asc", "attribute": "created_at"}]})).await;
+    assert_eq!(
+        by_name.body["data"][0]["id"]["record_id"],
+        companies[2].as_str()
+    );
+    let deals = sb.seed("deals", 2);
+    let deal = get(&sb, &format!("{DEALS}/{}", deals[1])).await;
+    assert_eq!(
+        deal.body["data"]["values"]["value"][0]["currency_value"],
+        200.0
+    );
+    assert_eq!(
+        deal.body["data"]["values"]["stage"][0]["status"]["title"],
+        "Lead"
+    );
 }

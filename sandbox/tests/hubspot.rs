@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{get, keys, post, send_as, send_raw, start, uuid};
+use common::{get, keys, post, send, send_as, send_raw, start, uuid};
 use reqwest::Method;
 use serde_json::{Value, json};
 use unifold_sandbox::Vendor;
@@ -426,4 +426,423 @@ async fn deal_dates_are_normalized() {
             "pipeline"
         ]
     );
+}
+
+fn path_of(object: &str, id: &Value) -> String {
+    format!("/crm/v3/objects/{object}/{}", id.as_str().unwrap())
+}
+
+#[tokio::test]
+async fn update_archive_and_not_found() {
+    let sb = start(Vendor::HubSpot).await;
+    let created = post(&sb, CONTACTS, ada()).await;
+    let path = path_of("contacts", &created.body["id"]);
+
+    let updated = send(
+        &sb,
+        Method::PATCH,
+        &path,
+        Some(json!({"properties": {"firstname": "Augusta", "phone": ""}})),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    let body = &updated.body;
+    assert_eq!(body["properties"]["firstname"], "Augusta");
+    assert!(body["properties"].get("phone").is_none(), "\"\" clears");
+    assert_eq!(body["properties"]["lastname"], "Lovelace");
+    assert_eq!(body["createdAt"], created.body["createdAt"]);
+    assert!(is_hubspot_time(&body["updatedAt"]));
+    assert!(body["updatedAt"].as_str() > created.body["updatedAt"].as_str());
+    assert_eq!(body["properties"]["lastmodifieddate"], body["updatedAt"]);
+
+    // Same validation as create; empty or missing properties.
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &path,
+        Some(json!({"properties": {"foo": "x"}})),
+    )
+    .await;
+    assert_eq!(reply.body["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+    for empty in [json!({"properties": {}}), json!({})] {
+        let reply = send(&sb, Method::PATCH, &path, Some(empty)).await;
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR");
+        assert_eq!(
+            reply.body["message"],
+            "No properties found to update, please provide at least one."
+        );
+    }
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        "/crm/v3/objects/contacts/999999",
+        Some(json!({"properties": {"firstname": "X"}})),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(keys(&reply.body), ["correlationId", "message", "status"]);
+    assert_eq!(reply.body["message"], "resource not found");
+
+    // Taking another contact's email is a conflict; keeping one's own is not.
+    let grace = post(
+        &sb,
+        CONTACTS,
+        json!({"properties": {"email": "grace@example.com"}}),
+    )
+    .await;
+    let grace_path = path_of("contacts", &grace.body["id"]);
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &grace_path,
+        Some(json!({"properties": {"email": "ADA@example.com"}})),
+    )
+    .await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(
+        reply.body["message"],
+        format!(
+            "Contact already exists. Existing ID: {}",
+            created.body["id"].as_str().unwrap()
+        )
+    );
+    let reply = send(
+        &sb,
+        Method::PATCH,
+        &grace_path,
+        Some(json!({"properties": {"email": "grace@example.com"}})),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+
+    // Archive: gone from GET and list, visible with archived=true.
+    let reply = send(&sb, Method::DELETE, &path, None).await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(reply.body, Value::Null);
+    assert_eq!(get(&sb, &path).await.status, 404);
+    let archived = get(&sb, &format!("{path}?archived=true")).await;
+    assert_eq!(archived.status, 200);
+    assert_eq!(archived.body["archived"], true);
+    assert!(is_hubspot_time(&archived.body["archivedAt"]));
+    let listed = get(&sb, CONTACTS).await;
+    assert_eq!(listed.body["results"].as_array().unwrap().len(), 1);
+    let listed = get(&sb, &format!("{CONTACTS}?archived=true")).await;
+    assert_eq!(listed.body["results"][0]["id"], created.body["id"]);
+    let again = send(&sb, Method::DELETE, &path, None).await;
+    assert_eq!(again.status, 404);
+    assert_eq!(again.body["category"], "OBJECT_NOT_FOUND");
+    // The archived contact's email is free again.
+    assert_eq!(post(&sb, CONTACTS, ada()).await.status, 201);
+}
+
+#[tokio::test]
+async fn list_pages_through_seeded_records_once() {
+    let sb = start(Vendor::HubSpot).await;
+    let seeded = sb.seed("contacts", 250);
+    assert_eq!(seeded.len(), 250);
+    assert_eq!(sb.request_count(), 0, "seeding is not HTTP");
+
+    let mut seen = Vec::new();
+    let mut path = format!("{CONTACTS}?limit=100&properties=email");
+    let mut pages = Vec::new();
+    loop {
+        let page = get(&sb, &path).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        let results = page.body["results"].as_array().unwrap();
+        pages.push(results.len());
+        seen.extend(results.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        match page.body.get("paging") {
+            Some(paging) => {
+                let after = paging["next"]["after"].as_str().unwrap();
+                assert_eq!(paging["next"]["link"], format!("?after={after}"));
+                path = format!("{CONTACTS}?limit=100&properties=email&after={after}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, [100, 100, 50]);
+    assert_eq!(seen, seeded);
+
+    let first = get(&sb, CONTACTS).await;
+    assert_eq!(first.body["results"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        first.body["results"][0]["properties"]["email"],
+        "person1@example.com"
+    );
+    assert_eq!(
+        first.body["results"][0]["properties"]["firstname"],
+        "Person"
+    );
+    assert_eq!(first.body["results"][0]["properties"]["lastname"], "1");
+
+    let reply = get(&sb, &format!("{CONTACTS}?limit=101")).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["category"], "VALIDATION_ERROR");
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("between 1 and 100")
+    );
+    let reply = get(&sb, &format!("{CONTACTS}?after=%%%")).await;
+    assert_eq!(reply.status, 400);
+
+    // Seeding continues the numbering and other objects get valid values.
+    let more = sb.seed("contacts", 1);
+    let read = get(&sb, &path_of("contacts", &json!(more[0]))).await;
+    assert_eq!(read.body["properties"]["email"], "person251@example.com");
+    let deals = sb.seed("deals", 2);
+    let read = get(&sb, &path_of("deals", &json!(deals[1]))).await;
+    assert_eq!(read.body["properties"]["dealname"], "Deal 2");
+    assert_eq!(read.body["properties"]["amount"], "200");
+    assert_eq!(read.body["properties"]["dealstage"], "appointmentscheduled");
+    assert!(sb.seed("widgets", 3).is_empty());
+}
+
+#[tokio::test]
+async fn search_by_email_and_last_modified() {
+    let sb = start(Vendor::HubSpot).await;
+    let ids = sb.seed("contacts", 30);
+    let search = format!("{CONTACTS}/search");
+
+    let by_email = post(
+        &sb,
+        &search,
+        json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", "value": "PERSON7@example.com"}]}],
+               "properties": ["email", "firstname"]}),
+    )
+    .await;
+    assert_eq!(by_email.status, 200, "{:?}", by_email.body);
+    assert_eq!(by_email.body["total"], 1);
+    assert_eq!(by_email.body["results"][0]["id"], ids[6].as_str());
+    assert_eq!(
+        by_email.body["results"][0]["properties"]["email"],
+        "person7@example.com"
+    );
+    assert!(by_email.body.get("paging").is_none());
+
+    // Modified after the seed instant: only the contact updated since.
+    let seeded_at = get(&sb, &path_of("contacts", &json!(ids[0]))).await.body["updatedAt"].clone();
+    let patched = send(
+        &sb,
+        Method::PATCH,
+        &path_of("contacts", &json!(ids[3])),
+        Some(json!({"properties": {"jobtitle": "CTO"}})),
+    )
+    .await;
+    assert_eq!(patched.status, 200);
+    let since = post(
+        &sb,
+        &search,
+        json!({"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GT", "value": seeded_at}]}]}),
+    )
+    .await;
+    assert_eq!(since.body["total"], 1, "{:?}", since.body);
+    assert_eq!(since.body["results"][0]["id"], ids[3].as_str());
+    // Epoch milliseconds work too.
+    let epoch = chrono::DateTime::parse_from_rfc3339(seeded_at.as_str().unwrap())
+        .unwrap()
+        .timestamp_millis()
+        .to_string();
+    let since = post(
+        &sb,
+        &search,
+        json!({"filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": epoch}]}]}),
+    )
+    .await;
+    assert_eq!(since.body["total"], 1);
+
+    // OR across groups, IN, sorts in both forms, offset paging.
+    let either = post(
+        &sb,
+        &search,
+        json!({"filterGroups": [
+                {"filters": [{"propertyName": "lastname", "operator": "IN", "values": ["1", "2"]}]},
+                {"filters": [{"propertyName": "jobtitle", "operator": "HAS_PROPERTY"}]}],
+               "sorts": ["-createdate", {"propertyName": "lastname", "direction": "DESCENDING"}]}),
+    )
+    .await;
+    assert_eq!(either.body["total"], 3);
+    let names: Vec<&str> = either.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["lastname"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["4", "2", "1"]);
+    let page = post(&sb, &search, json!({"limit": 10, "after": "20"})).await;
+    assert_eq!(page.body["total"], 30);
+    assert_eq!(page.body["results"][0]["id"], ids[20].as_str());
+    assert!(page.body.get("paging").is_none());
+    let page = post(&sb, &search, json!({"limit": 10})).await;
+    assert_eq!(page.body["paging"]["next"]["after"], "10");
+
+    for bad in [
+        json!({"limit": 201}),
+        json!({"filterGroups": [{"filters": [{"propertyName": "nope", "operator": "EQ", "value": "x"}]}]}),
+        json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE", "value": "x"}]}]}),
+        json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ"}]}]}),
+        json!({"after": "10000"}),
+    ] {
+        let reply = post(&sb, &search, bad.clone()).await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR");
+    }
+}
+
+#[tokio::test]
+async fn v4_associations_from_both_ends() {
+    let sb = start(Vendor::HubSpot).await;
+    let contact = sb.seed("contacts", 1).remove(0);
+    let company = sb.seed("companies", 1).remove(0);
+
+    let made = send(
+        &sb,
+        Method::PUT,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"),
+        None,
+    )
+    .await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(made.body["status"], "COMPLETE");
+    assert_eq!(
+        made.body["results"][0],
+        json!({"from": {"id": contact}, "to": {"id": company}, "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}})
+    );
+    assert_eq!(sb.associations().len(), 1);
+    let link = &sb.associations()[0];
+    assert_eq!(
+        (
+            link.from_type.as_str(),
+            link.from_id.as_str(),
+            link.to_type.as_str(),
+            link.to_id.as_str(),
+            link.type_id
+        ),
+        (
+            "contacts",
+            contact.as_str(),
+            "companies",
+            company.as_str(),
+            279
+        )
+    );
+
+    let labelled = send(
+        &sb,
+        Method::PUT,
+        &format!("/crm/v4/objects/contact/{contact}/associations/company/{company}"),
+        Some(json!([{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}])),
+    )
+    .await;
+    assert_eq!(labelled.status, 201, "{:?}", labelled.body);
+    assert_eq!(
+        keys(&labelled.body),
+        [
+            "fromObjectId",
+            "fromObjectTypeId",
+            "labels",
+            "toObjectId",
+            "toObjectTypeId"
+        ]
+    );
+    assert_eq!(labelled.body["fromObjectTypeId"], "0-1");
+    assert_eq!(labelled.body["toObjectId"], company.as_str());
+    assert_eq!(sb.associations().len(), 2, "279 is not stored twice");
+
+    let listed = get(
+        &sb,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/companies"),
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.body,
+        json!({"results": [{"toObjectId": company, "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": null},
+            {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": "Contact with Primary Company"}
+        ]}]})
+    );
+    // The inverse direction sees the same links with inverse ids.
+    let inverse = get(
+        &sb,
+        &format!("/crm/v4/objects/0-2/{company}/associations/contacts"),
+    )
+    .await;
+    let types: Vec<&Value> = inverse.body["results"][0]["associationTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["typeId"])
+        .collect();
+    assert_eq!(inverse.body["results"][0]["toObjectId"], contact.as_str());
+    assert_eq!(types, [&json!(280), &json!(2)]);
+    let v3 = get(
+        &sb,
+        &format!("/crm/v3/objects/companies/{company}?associations=contacts"),
+    )
+    .await;
+    assert_eq!(
+        v3.body["associations"]["contacts"]["results"][0]["type"],
+        "company_to_contact_unlabeled"
+    );
+
+    // Wrong type for the pair, unknown record.
+    let wrong = send(
+        &sb,
+        Method::PUT,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/companies/{company}"),
+        Some(json!([{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}])),
+    )
+    .await;
+    assert_eq!(wrong.status, 400);
+    assert_eq!(wrong.body["category"], "VALIDATION_ERROR");
+    let missing = send(
+        &sb,
+        Method::PUT,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/default/companies/1"),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+
+    // Paging with a small limit, then removal from the other end.
+    let second = sb.seed("companies", 1).remove(0);
+    send(
+        &sb,
+        Method::PUT,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/default/companies/{second}"),
+        None,
+    )
+    .await;
+    let page = get(
+        &sb,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/companies?limit=1"),
+    )
+    .await;
+    assert_eq!(page.body["results"].as_array().unwrap().len(), 1);
+    let after = page.body["paging"]["next"]["after"].as_str().unwrap();
+    let page = get(
+        &sb,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/companies?limit=1&after={after}"),
+    )
+    .await;
+    assert_eq!(page.body["results"][0]["toObjectId"], second.as_str());
+    assert!(page.body.get("paging").is_none());
+    let removed = send(
+        &sb,
+        Method::DELETE,
+        &format!("/crm/v4/objects/companies/{company}/associations/contacts/{contact}"),
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, 204);
+    let listed = get(
+        &sb,
+        &format!("/crm/v4/objects/contacts/{contact}/associations/companies"),
+    )
+    .await;
+    assert_eq!(listed.body["results"].as_array().unwrap().len(), 1);
+    assert_eq!(sb.associations().len(), 1);
 }

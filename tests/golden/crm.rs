@@ -5,13 +5,19 @@
 // input: unified-models/opportunity.yaml
 // input: providers/attio/provider.yaml
 // input: providers/attio/openapi.yaml
+// input: providers/attio/mappings/company.yaml
 // input: providers/attio/mappings/contact.yaml
+// input: providers/attio/mappings/opportunity.yaml
 // input: providers/hubspot/provider.yaml
 // input: providers/hubspot/openapi.yaml
+// input: providers/hubspot/mappings/company.yaml
 // input: providers/hubspot/mappings/contact.yaml
+// input: providers/hubspot/mappings/opportunity.yaml
 // input: providers/salesforce/provider.yaml
 // input: providers/salesforce/openapi.yaml
+// input: providers/salesforce/mappings/company.yaml
 // input: providers/salesforce/mappings/contact.yaml
+// input: providers/salesforce/mappings/opportunity.yaml
 
 /// Names of the providers these actions support.
 pub const PROVIDERS: &[&str] = &["attio", "hubspot", "salesforce"];
@@ -345,6 +351,35 @@ impl CompanyInput {
         }
     }
 }
+impl ::std::convert::From<Company> for CompanyInput {
+    /// The writable fields of a Company, e.g. to send it back whole.
+    fn from(record: Company) -> Self {
+        Self {
+            name: record.name,
+            description: record.description,
+            industry: record.industry,
+            website: record.website,
+            number_of_employees: record.number_of_employees,
+            owner: record.owner,
+        }
+    }
+}
+impl CompanyInput {
+    /// This input with every unset field taken from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        let _ = &fallback;
+        Self {
+            name: self.name.or(fallback.name),
+            description: self.description.or(fallback.description),
+            industry: self.industry.or(fallback.industry),
+            website: self.website.or(fallback.website),
+            number_of_employees: self
+                .number_of_employees
+                .or(fallback.number_of_employees),
+            owner: self.owner.or(fallback.owner),
+        }
+    }
+}
 /// A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).
 #[derive(
     ::std::clone::Clone,
@@ -468,6 +503,43 @@ impl ContactInput {
         }
     }
 }
+impl ::std::convert::From<Contact> for ContactInput {
+    /// The writable fields of a Contact, e.g. to send it back whole.
+    fn from(record: Contact) -> Self {
+        Self {
+            first_name: record.first_name,
+            last_name: record.last_name,
+            email_addresses: record.email_addresses,
+            phone_numbers: record.phone_numbers,
+            title: record.title,
+            account: record.account,
+            owner: record.owner,
+        }
+    }
+}
+impl ContactInput {
+    /// This input with every unset field taken from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        let _ = &fallback;
+        Self {
+            first_name: self.first_name.or(fallback.first_name),
+            last_name: self.last_name.or(fallback.last_name),
+            email_addresses: if self.email_addresses.is_empty() {
+                fallback.email_addresses
+            } else {
+                self.email_addresses
+            },
+            phone_numbers: if self.phone_numbers.is_empty() {
+                fallback.phone_numbers
+            } else {
+                self.phone_numbers
+            },
+            title: self.title.or(fallback.title),
+            account: self.account.or(fallback.account),
+            owner: self.owner.or(fallback.owner),
+        }
+    }
+}
 /// A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).
 #[derive(
     ::std::clone::Clone,
@@ -577,6 +649,136 @@ impl OpportunityInput {
         }
     }
 }
+impl ::std::convert::From<Opportunity> for OpportunityInput {
+    /// The writable fields of a Opportunity, e.g. to send it back whole.
+    fn from(record: Opportunity) -> Self {
+        Self {
+            name: record.name,
+            description: record.description,
+            amount: record.amount,
+            stage: record.stage,
+            status: record.status,
+            close_date: record.close_date,
+            account: record.account,
+            owner: record.owner,
+        }
+    }
+}
+impl OpportunityInput {
+    /// This input with every unset field taken from `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        let _ = &fallback;
+        Self {
+            name: self.name.or(fallback.name),
+            description: self.description.or(fallback.description),
+            amount: self.amount.or(fallback.amount),
+            stage: self.stage.or(fallback.stage),
+            status: self.status.or(fallback.status),
+            close_date: self.close_date.or(fallback.close_date),
+            account: self.account.or(fallback.account),
+            owner: self.owner.or(fallback.owner),
+        }
+    }
+}
+/// Creates a Company on the connection's provider (attio, hubspot, salesforce).
+pub async fn create_company(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &CompanyInput,
+) -> ::std::result::Result<Company, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::create_company(runtime, connection, input).await,
+        "hubspot" => hubspot::create_company(runtime, connection, input).await,
+        "salesforce" => salesforce::create_company(runtime, connection, input).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "create_company".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Reads one Company by its provider id on the connection's provider (attio, hubspot, salesforce).
+pub async fn get_company(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+) -> ::std::result::Result<Company, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::get_company(runtime, connection, id).await,
+        "hubspot" => hubspot::get_company(runtime, connection, id).await,
+        "salesforce" => salesforce::get_company(runtime, connection, id).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "get_company".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Updates the fields set in `patch` of one Company on the connection's provider (attio, hubspot, salesforce).
+pub async fn update_company(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+    patch: &CompanyInput,
+) -> ::std::result::Result<Company, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::update_company(runtime, connection, id, patch).await,
+        "hubspot" => hubspot::update_company(runtime, connection, id, patch).await,
+        "salesforce" => salesforce::update_company(runtime, connection, id, patch).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "update_company".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Deletes one Company on the connection's provider (attio, hubspot, salesforce).
+pub async fn delete_company(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::delete_company(runtime, connection, id).await,
+        "hubspot" => hubspot::delete_company(runtime, connection, id).await,
+        "salesforce" => salesforce::delete_company(runtime, connection, id).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "delete_company".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Streams every Company on the connection's provider (attio, hubspot, salesforce), following its pagination.
+pub fn list_companies<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    options: &::unifold::ListOptions,
+) -> ::unifold::RecordStream<'a, Company> {
+    match connection.provider() {
+        "attio" => attio::list_companies(runtime, connection, options),
+        "hubspot" => hubspot::list_companies(runtime, connection, options),
+        "salesforce" => salesforce::list_companies(runtime, connection, options),
+        other => {
+            let error = ::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "list_companies".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            };
+            ::unifold::__private::StreamExt::boxed(
+                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            )
+        }
+    }
+}
 /// Creates a Contact on the connection's provider (attio, hubspot, salesforce).
 pub async fn create_contact(
     runtime: &::unifold::Runtime,
@@ -615,15 +817,180 @@ pub async fn get_contact(
         }
     }
 }
+/// Updates the fields set in `patch` of one Contact on the connection's provider (attio, hubspot, salesforce).
+pub async fn update_contact(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+    patch: &ContactInput,
+) -> ::std::result::Result<Contact, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::update_contact(runtime, connection, id, patch).await,
+        "hubspot" => hubspot::update_contact(runtime, connection, id, patch).await,
+        "salesforce" => salesforce::update_contact(runtime, connection, id, patch).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "update_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Deletes one Contact on the connection's provider (attio, hubspot, salesforce).
+pub async fn delete_contact(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::delete_contact(runtime, connection, id).await,
+        "hubspot" => hubspot::delete_contact(runtime, connection, id).await,
+        "salesforce" => salesforce::delete_contact(runtime, connection, id).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "delete_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Streams every Contact on the connection's provider (attio, hubspot, salesforce), following its pagination.
+pub fn list_contacts<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    options: &::unifold::ListOptions,
+) -> ::unifold::RecordStream<'a, Contact> {
+    match connection.provider() {
+        "attio" => attio::list_contacts(runtime, connection, options),
+        "hubspot" => hubspot::list_contacts(runtime, connection, options),
+        "salesforce" => salesforce::list_contacts(runtime, connection, options),
+        other => {
+            let error = ::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "list_contacts".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            };
+            ::unifold::__private::StreamExt::boxed(
+                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            )
+        }
+    }
+}
+/// Creates a Opportunity on the connection's provider (attio, hubspot, salesforce).
+pub async fn create_opportunity(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &OpportunityInput,
+) -> ::std::result::Result<Opportunity, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::create_opportunity(runtime, connection, input).await,
+        "hubspot" => hubspot::create_opportunity(runtime, connection, input).await,
+        "salesforce" => salesforce::create_opportunity(runtime, connection, input).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "create_opportunity".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Reads one Opportunity by its provider id on the connection's provider (attio, hubspot, salesforce).
+pub async fn get_opportunity(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+) -> ::std::result::Result<Opportunity, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::get_opportunity(runtime, connection, id).await,
+        "hubspot" => hubspot::get_opportunity(runtime, connection, id).await,
+        "salesforce" => salesforce::get_opportunity(runtime, connection, id).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "get_opportunity".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Updates the fields set in `patch` of one Opportunity on the connection's provider (attio, hubspot, salesforce).
+pub async fn update_opportunity(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+    patch: &OpportunityInput,
+) -> ::std::result::Result<Opportunity, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::update_opportunity(runtime, connection, id, patch).await,
+        "hubspot" => hubspot::update_opportunity(runtime, connection, id, patch).await,
+        "salesforce" => {
+            salesforce::update_opportunity(runtime, connection, id, patch).await
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "update_opportunity".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Deletes one Opportunity on the connection's provider (attio, hubspot, salesforce).
+pub async fn delete_opportunity(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    id: &str,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::delete_opportunity(runtime, connection, id).await,
+        "hubspot" => hubspot::delete_opportunity(runtime, connection, id).await,
+        "salesforce" => salesforce::delete_opportunity(runtime, connection, id).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "delete_opportunity".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Streams every Opportunity on the connection's provider (attio, hubspot, salesforce), following its pagination.
+pub fn list_opportunities<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    options: &::unifold::ListOptions,
+) -> ::unifold::RecordStream<'a, Opportunity> {
+    match connection.provider() {
+        "attio" => attio::list_opportunities(runtime, connection, options),
+        "hubspot" => hubspot::list_opportunities(runtime, connection, options),
+        "salesforce" => salesforce::list_opportunities(runtime, connection, options),
+        other => {
+            let error = ::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "list_opportunities".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            };
+            ::unifold::__private::StreamExt::boxed(
+                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            )
+        }
+    }
+}
 /// Actions on Attio (https://api.attio.com).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
     #[allow(unused_imports)]
-    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    use ::unifold::__private::{
+        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+    };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
-        ProviderSpec, Request, Response, Runtime,
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
+        Response, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -671,6 +1038,223 @@ pub mod attio {
             },
         ],
     };
+    /// How lists page, from `provider.yaml`.
+    pub static PAGINATION: Pagination = Pagination {
+        style: PageStyle::Offset {
+            param: "offset",
+        },
+        records: &[Seg::Key("data")],
+        limit_param: Some("limit"),
+        limit_header: None,
+        max_page_size: 500u32,
+        params_in_body: true,
+    };
+    /// Creates a Company on Attio (`createCompany`: POST /v2/objects/companies/records).
+    pub async fn create_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
+                "createCompany",
+                Method::Post,
+                "/v2/objects/companies/records",
+            )
+            .json(write_company(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// The Company request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.description {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("description"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.website {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("domains"),
+                    Seg::Index(0usize),
+                    Seg::Key("domain"),
+                ],
+                Value::String(value.clone()),
+            );
+        }
+        body
+    }
+    /// Reads one Company by id on Attio (`getCompany`: GET /v2/objects/companies/records/{record_id}).
+    pub async fn get_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "getCompany",
+            Method::Get,
+            format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+        );
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Company on Attio (`updateCompany`: PUT /v2/objects/companies/records/{record_id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_company(patch, false);
+        let request = Request::new(
+                "updateCompany",
+                Method::Put,
+                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Company on Attio (`deleteCompany`: DELETE /v2/objects/companies/records/{record_id}).
+    pub async fn delete_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteCompany",
+            Method::Delete,
+            format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Company, page by page on Attio (`queryCompanies`: POST /v2/objects/companies/records/query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Company> {
+        let request = Request::new(
+            "queryCompanies",
+            Method::Post,
+            "/v2/objects/companies/records/query",
+        );
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        let request = request
+            .json(
+                Value::Object(
+                    [
+                        (
+                            "sorts".to_string(),
+                            Value::Array(
+                                vec![
+                                    Value::Object([("direction".to_string(), Value::String("asc"
+                                    .to_string())), ("attribute".to_string(),
+                                    Value::String("created_at".to_string()))].into_iter()
+                                    .collect())
+                                ],
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_company(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Company from the provider's record.
+    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+        Ok(super::Company {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
+                &[Seg::Key("id"), Seg::Key("record_id")],
+            )?,
+            name: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+            )?,
+            description: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("description"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+            )?,
+            website: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("domains"),
+                    Seg::Index(0usize),
+                    Seg::Key("domain"),
+                ],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
+            remote_data: json::read_json(record, &[]),
+            ..Default::default()
+        })
+    }
     /// Creates a Contact on Attio (`createPerson`: POST /v2/objects/people/records).
     pub async fn create_contact(
         runtime: &Runtime,
@@ -684,12 +1268,14 @@ pub mod attio {
                 Method::Post,
                 "/v2/objects/people/records",
             )
-            .json(write_contact(input));
+            .json(write_contact(input, true));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(&response)
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput) -> Value {
+    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
+        let _ = creating;
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(
@@ -703,7 +1289,7 @@ pub mod attio {
                 ],
                 Value::String(value.clone()),
             );
-        } else {
+        } else if creating {
             json::set(
                 &mut body,
                 &[
@@ -728,7 +1314,7 @@ pub mod attio {
                 ],
                 Value::String(value.clone()),
             );
-        } else {
+        } else if creating {
             json::set(
                 &mut body,
                 &[
@@ -790,22 +1376,60 @@ pub mod attio {
                 Value::String(value.clone()),
             );
         }
-        let joined = transform::join(
-                &[input.first_name.as_deref(), input.last_name.as_deref()],
-                " ",
-            )
-            .unwrap_or_default();
-        json::set(
-            &mut body,
-            &[
-                Seg::Key("data"),
-                Seg::Key("values"),
-                Seg::Key("name"),
-                Seg::Index(0usize),
-                Seg::Key("full_name"),
-            ],
-            Value::String(joined),
-        );
+        if let Some(value) = &input.account {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("company"),
+                    Seg::Index(0usize),
+                ],
+                Value::Object(
+                    [
+                        (
+                            "target_object".to_string(),
+                            Value::String("companies".to_string()),
+                        ),
+                        ("target_record_id".to_string(), Value::String(value.clone())),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        }
+        match transform::join(
+            &[input.first_name.as_deref(), input.last_name.as_deref()],
+            " ",
+        ) {
+            Some(joined) => {
+                json::set(
+                    &mut body,
+                    &[
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("name"),
+                        Seg::Index(0usize),
+                        Seg::Key("full_name"),
+                    ],
+                    Value::String(joined),
+                )
+            }
+            None if creating => {
+                json::set(
+                    &mut body,
+                    &[
+                        Seg::Key("data"),
+                        Seg::Key("values"),
+                        Seg::Key("name"),
+                        Seg::Index(0usize),
+                        Seg::Key("full_name"),
+                    ],
+                    Value::String("".to_string()),
+                )
+            }
+            None => {}
+        }
         body
     }
     /// Reads one Contact by id on Attio (`getPerson`: GET /v2/objects/people/records/{record_id}).
@@ -815,109 +1439,453 @@ pub mod attio {
         id: &str,
     ) -> Result<super::Contact, Error> {
         Error::check(validate::record_id(id))?;
-        let path = format!("/v2/objects/people/records/{}", json::encode_segment(id));
-        let request = Request::new("getPerson", Method::Get, path);
+        let request = Request::new(
+            "getPerson",
+            Method::Get,
+            format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+        );
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(&response)
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
     }
-    /// Reads a Contact from the provider's response.
-    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
-        let record = &response.body;
-        let read = || -> Result<super::Contact, json::ReadError> {
-            Ok(super::Contact {
-                remote_id: json::required(
-                    json::read_string(
-                        record,
-                        &[Seg::Key("data"), Seg::Key("id"), Seg::Key("record_id")],
-                    )?,
-                    &[Seg::Key("data"), Seg::Key("id"), Seg::Key("record_id")],
-                )?,
-                first_name: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("first_name"),
-                    ],
-                )?,
-                last_name: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("last_name"),
-                    ],
-                )?,
-                email_addresses: json::read_array(
-                        record,
-                        &[
-                            Seg::Key("data"),
-                            Seg::Key("values"),
-                            Seg::Key("email_addresses"),
-                        ],
-                    )?
-                    .iter()
-                    .map(|item| Ok(super::EmailAddress {
-                        email_address: json::required(
-                            json::read_string(item, &[Seg::Key("email_address")])?,
-                            &[Seg::Key("email_address")],
-                        )?,
-                        ..Default::default()
-                    }))
-                    .collect::<Result<Vec<_>, json::ReadError>>()?,
-                phone_numbers: json::read_array(
-                        record,
-                        &[
-                            Seg::Key("data"),
-                            Seg::Key("values"),
-                            Seg::Key("phone_numbers"),
-                        ],
-                    )?
-                    .iter()
-                    .map(|item| Ok(super::PhoneNumber {
-                        phone_number: json::required(
-                            json::read_string(
-                                item,
-                                &[Seg::Key("original_phone_number")],
-                            )?,
-                            &[Seg::Key("original_phone_number")],
-                        )?,
-                        ..Default::default()
-                    }))
-                    .collect::<Result<Vec<_>, json::ReadError>>()?,
-                title: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("job_title"),
-                        Seg::Index(0usize),
-                        Seg::Key("value"),
-                    ],
-                )?,
-                account: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("company"),
-                        Seg::Index(0usize),
-                        Seg::Key("target_record_id"),
-                    ],
-                )?,
-                created_at: json::read_datetime(
-                    record,
-                    &[Seg::Key("data"), Seg::Key("created_at")],
-                )?,
-                remote_data: json::read_json(record, &[Seg::Key("data")]),
-                ..Default::default()
+    /// Updates the fields set in `patch` of one Contact on Attio (`updatePerson`: PUT /v2/objects/people/records/{record_id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let current = get_contact(runtime, connection, id).await?;
+        let merged = patch.clone().or(super::ContactInput::from(current));
+        let body = write_contact(&merged, true);
+        let request = Request::new(
+                "updatePerson",
+                Method::Put,
+                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Contact on Attio (`deletePerson`: DELETE /v2/objects/people/records/{record_id}).
+    pub async fn delete_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deletePerson",
+            Method::Delete,
+            format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Contact, page by page on Attio (`queryPeople`: POST /v2/objects/people/records/query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Contact> {
+        let request = Request::new(
+            "queryPeople",
+            Method::Post,
+            "/v2/objects/people/records/query",
+        );
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        let request = request
+            .json(
+                Value::Object(
+                    [
+                        (
+                            "sorts".to_string(),
+                            Value::Array(
+                                vec![
+                                    Value::Object([("direction".to_string(), Value::String("asc"
+                                    .to_string())), ("attribute".to_string(),
+                                    Value::String("created_at".to_string()))].into_iter()
+                                    .collect())
+                                ],
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_contact(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
             })
-        };
-        read().map_err(|problem| unexpected(response, problem))
+            .boxed()
+    }
+    /// Reads a Contact from the provider's record.
+    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+        Ok(super::Contact {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
+                &[Seg::Key("id"), Seg::Key("record_id")],
+            )?,
+            first_name: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("first_name"),
+                ],
+            )?,
+            last_name: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("last_name"),
+                ],
+            )?,
+            email_addresses: json::read_array(
+                    record,
+                    &[Seg::Key("values"), Seg::Key("email_addresses")],
+                )?
+                .iter()
+                .map(|item| Ok(super::EmailAddress {
+                    email_address: json::required(
+                        json::read_string(item, &[Seg::Key("email_address")])?,
+                        &[Seg::Key("email_address")],
+                    )?,
+                    ..Default::default()
+                }))
+                .collect::<Result<Vec<_>, json::ReadError>>()?,
+            phone_numbers: json::read_array(
+                    record,
+                    &[Seg::Key("values"), Seg::Key("phone_numbers")],
+                )?
+                .iter()
+                .map(|item| Ok(super::PhoneNumber {
+                    phone_number: json::required(
+                        json::read_string(item, &[Seg::Key("original_phone_number")])?,
+                        &[Seg::Key("original_phone_number")],
+                    )?,
+                    ..Default::default()
+                }))
+                .collect::<Result<Vec<_>, json::ReadError>>()?,
+            title: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("job_title"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+            )?,
+            account: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("company"),
+                    Seg::Index(0usize),
+                    Seg::Key("target_record_id"),
+                ],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
+            remote_data: json::read_json(record, &[]),
+            ..Default::default()
+        })
+    }
+    /// Creates a Opportunity on Attio (`createDeal`: POST /v2/objects/deals/records).
+    pub async fn create_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
+                "createDeal",
+                Method::Post,
+                "/v2/objects/deals/records",
+            )
+            .json(write_opportunity(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// The Opportunity request body for a OpportunityInput.
+    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.amount {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("value"),
+                    Seg::Index(0usize),
+                    Seg::Key("currency_value"),
+                ],
+                Value::from(*value),
+            );
+        }
+        if let Some(value) = &input.stage {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("stage"),
+                    Seg::Index(0usize),
+                    Seg::Key("status"),
+                ],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.account {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("associated_company"),
+                    Seg::Index(0usize),
+                ],
+                Value::Object(
+                    [
+                        (
+                            "target_object".to_string(),
+                            Value::String("companies".to_string()),
+                        ),
+                        ("target_record_id".to_string(), Value::String(value.clone())),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(value) = &input.owner {
+            json::set(
+                &mut body,
+                &[
+                    Seg::Key("data"),
+                    Seg::Key("values"),
+                    Seg::Key("owner"),
+                    Seg::Index(0usize),
+                ],
+                Value::Object(
+                    [
+                        (
+                            "referenced_actor_type".to_string(),
+                            Value::String("workspace-member".to_string()),
+                        ),
+                        ("referenced_actor_id".to_string(), Value::String(value.clone())),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        }
+        body
+    }
+    /// Reads one Opportunity by id on Attio (`getDeal`: GET /v2/objects/deals/records/{record_id}).
+    pub async fn get_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "getDeal",
+            Method::Get,
+            format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+        );
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Opportunity on Attio (`updateDeal`: PUT /v2/objects/deals/records/{record_id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_opportunity(patch, false);
+        let request = Request::new(
+                "updateDeal",
+                Method::Put,
+                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Opportunity on Attio (`deleteDeal`: DELETE /v2/objects/deals/records/{record_id}).
+    pub async fn delete_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteDeal",
+            Method::Delete,
+            format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Opportunity, page by page on Attio (`queryDeals`: POST /v2/objects/deals/records/query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Opportunity> {
+        let request = Request::new(
+            "queryDeals",
+            Method::Post,
+            "/v2/objects/deals/records/query",
+        );
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        let request = request
+            .json(
+                Value::Object(
+                    [
+                        (
+                            "sorts".to_string(),
+                            Value::Array(
+                                vec![
+                                    Value::Object([("direction".to_string(), Value::String("asc"
+                                    .to_string())), ("attribute".to_string(),
+                                    Value::String("created_at".to_string()))].into_iter()
+                                    .collect())
+                                ],
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_opportunity(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Opportunity from the provider's record.
+    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+        Ok(super::Opportunity {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
+                &[Seg::Key("id"), Seg::Key("record_id")],
+            )?,
+            name: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("name"),
+                    Seg::Index(0usize),
+                    Seg::Key("value"),
+                ],
+            )?,
+            amount: json::read_number(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("value"),
+                    Seg::Index(0usize),
+                    Seg::Key("currency_value"),
+                ],
+            )?,
+            status: json::read_string(
+                    record,
+                    &[
+                        Seg::Key("values"),
+                        Seg::Key("stage"),
+                        Seg::Index(0usize),
+                        Seg::Key("status"),
+                        Seg::Key("title"),
+                    ],
+                )?
+                .map(|raw| match raw.as_str() {
+                    "Won 🎉" => "WON".to_string(),
+                    "Lost" => "LOST".to_string(),
+                    _ => "OPEN".to_string(),
+                })
+                .map(super::OpportunityStatus::from),
+            account: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("associated_company"),
+                    Seg::Index(0usize),
+                    Seg::Key("target_record_id"),
+                ],
+            )?,
+            owner: json::read_string(
+                record,
+                &[
+                    Seg::Key("values"),
+                    Seg::Key("owner"),
+                    Seg::Index(0usize),
+                    Seg::Key("referenced_actor_id"),
+                ],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
+            remote_data: json::read_json(record, &[]),
+            ..Default::default()
+        })
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
@@ -928,16 +1896,32 @@ pub mod attio {
             body: response.raw.clone(),
         }
     }
+    /// A listed record that does not have the documented shape.
+    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
+            provider: PROVIDER.name.to_string(),
+            status: 200,
+            reason: problem.to_string(),
+            body: record.to_string(),
+        }
+    }
+    /// The record in a single-record response (inside the provider's envelope).
+    fn record_of(response: &Response) -> &Value {
+        json::get(&response.body, &[Seg::Key("data")]).unwrap_or(&Value::Null)
+    }
 }
 /// Actions on HubSpot (https://api.hubapi.com).
 /// HubSpot CRM (objects API v3). Property values are strings on the wire.
 pub mod hubspot {
     #[allow(unused_imports)]
-    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    use ::unifold::__private::{
+        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+    };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
-        ProviderSpec, Request, Response, Runtime,
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
+        Response, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -982,6 +1966,222 @@ pub mod hubspot {
             },
         ],
     };
+    /// How lists page, from `provider.yaml`.
+    pub static PAGINATION: Pagination = Pagination {
+        style: PageStyle::Cursor {
+            param: "after",
+            path: &[Seg::Key("paging"), Seg::Key("next"), Seg::Key("after")],
+        },
+        records: &[Seg::Key("results")],
+        limit_param: Some("limit"),
+        limit_header: None,
+        max_page_size: 100u32,
+        params_in_body: false,
+    };
+    /// Creates a Company on HubSpot (`createCompany`: POST /crm/v3/objects/companies).
+    pub async fn create_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
+                "createCompany",
+                Method::Post,
+                "/crm/v3/objects/companies",
+            )
+            .json(write_company(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// The Company request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("name")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.description {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("description")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.industry {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("industry")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.website {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("domain")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.number_of_employees {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("numberofemployees")],
+                Value::String(value.to_string()),
+            );
+        }
+        if let Some(value) = &input.owner {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+                Value::String(value.clone()),
+            );
+        }
+        body
+    }
+    /// Reads one Company by id on HubSpot (`getCompany`: GET /crm/v3/objects/companies/{companyId}).
+    pub async fn get_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+                "getCompany",
+                Method::Get,
+                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+            )
+            .query(
+                "properties",
+                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
+            );
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Company on HubSpot (`updateCompany`: PATCH /crm/v3/objects/companies/{companyId}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_company(patch, false);
+        let request = Request::new(
+                "updateCompany",
+                Method::Patch,
+                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Company on HubSpot (`deleteCompany`: DELETE /crm/v3/objects/companies/{companyId}).
+    pub async fn delete_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteCompany",
+            Method::Delete,
+            format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Company, page by page on HubSpot (`listCompanies`: GET /crm/v3/objects/companies).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Company> {
+        let request = Request::new(
+                "listCompanies",
+                Method::Get,
+                "/crm/v3/objects/companies",
+            )
+            .query(
+                "properties",
+                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
+            );
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_company(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Company from the provider's record.
+    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+        Ok(super::Company {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id")])?,
+                &[Seg::Key("id")],
+            )?,
+            name: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("name")],
+            )?,
+            description: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("description")],
+            )?,
+            industry: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("industry")],
+            )?,
+            website: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("domain")],
+            )?,
+            number_of_employees: json::read_integer(
+                record,
+                &[Seg::Key("properties"), Seg::Key("numberofemployees")],
+            )?,
+            phone_numbers: json::read_string(
+                    record,
+                    &[Seg::Key("properties"), Seg::Key("phone")],
+                )?
+                .map(|value| {
+                    vec![
+                        super::PhoneNumber { phone_number : value, ..Default::default() }
+                    ]
+                })
+                .unwrap_or_default(),
+            owner: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
+            remote_data: json::read_json(record, &[]),
+        })
+    }
     /// Creates a Contact on HubSpot (`createContact`: POST /crm/v3/objects/contacts).
     pub async fn create_contact(
         runtime: &Runtime,
@@ -995,12 +2195,18 @@ pub mod hubspot {
                 Method::Post,
                 "/crm/v3/objects/contacts",
             )
-            .json(write_contact(input));
+            .json(write_contact(input, true));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(&response)
+        let mut record = read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))?;
+        if record.account.is_none() {
+            record.account = input.account.clone();
+        }
+        Ok(record)
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput) -> Value {
+    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
+        let _ = creating;
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(
@@ -1054,6 +2260,37 @@ pub mod hubspot {
                 Value::String(value.clone()),
             );
         }
+        if creating && let Some(value) = &input.account {
+            json::set(
+                &mut body,
+                &[Seg::Key("associations"), Seg::Index(0usize)],
+                Value::Object(
+                    [
+                        (
+                            "to".to_string(),
+                            Value::Object(
+                                [("id".to_string(), Value::String(value.clone()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                        (
+                            "types".to_string(),
+                            Value::Array(
+                                vec![
+                                    Value::Object([("associationCategory".to_string(),
+                                    Value::String("HUBSPOT_DEFINED".to_string())),
+                                    ("associationTypeId".to_string(), Value::from(279i64))]
+                                    .into_iter().collect())
+                                ],
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        }
         body
     }
     /// Reads one Contact by id on HubSpot (`getContact`: GET /crm/v3/objects/contacts/{contactId}).
@@ -1063,69 +2300,401 @@ pub mod hubspot {
         id: &str,
     ) -> Result<super::Contact, Error> {
         Error::check(validate::record_id(id))?;
-        let path = format!("/crm/v3/objects/contacts/{}", json::encode_segment(id));
-        let request = Request::new("getContact", Method::Get, path)
+        let request = Request::new(
+                "getContact",
+                Method::Get,
+                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+            )
             .query(
                 "properties",
                 "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
-            );
+            )
+            .query("associations", "companies");
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(&response)
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
     }
-    /// Reads a Contact from the provider's response.
-    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
-        let record = &response.body;
-        let read = || -> Result<super::Contact, json::ReadError> {
-            Ok(super::Contact {
-                remote_id: json::required(
-                    json::read_string(record, &[Seg::Key("id")])?,
-                    &[Seg::Key("id")],
-                )?,
-                first_name: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("firstname")],
-                )?,
-                last_name: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("lastname")],
-                )?,
-                email_addresses: json::read_string(
-                        record,
-                        &[Seg::Key("properties"), Seg::Key("email")],
-                    )?
-                    .map(|value| {
-                        vec![
-                            super::EmailAddress { email_address : value,
-                            ..Default::default() }
-                        ]
+    /// Updates the fields set in `patch` of one Contact on HubSpot (`updateContact`: PATCH /crm/v3/objects/contacts/{contactId}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_contact(patch, false);
+        let request = Request::new(
+                "updateContact",
+                Method::Patch,
+                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Contact on HubSpot (`deleteContact`: DELETE /crm/v3/objects/contacts/{contactId}).
+    pub async fn delete_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteContact",
+            Method::Delete,
+            format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Contact, page by page on HubSpot (`listContacts`: GET /crm/v3/objects/contacts).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Contact> {
+        let request = Request::new(
+                "listContacts",
+                Method::Get,
+                "/crm/v3/objects/contacts",
+            )
+            .query(
+                "properties",
+                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
+            )
+            .query("associations", "companies");
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_contact(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
                     })
-                    .unwrap_or_default(),
-                phone_numbers: json::read_string(
-                        record,
-                        &[Seg::Key("properties"), Seg::Key("phone")],
-                    )?
-                    .map(|value| {
-                        vec![
-                            super::PhoneNumber { phone_number : value,
-                            ..Default::default() }
-                        ]
-                    })
-                    .unwrap_or_default(),
-                title: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("jobtitle")],
-                )?,
-                owner: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-                )?,
-                created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
-                modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
-                remote_data: json::read_json(record, &[]),
-                ..Default::default()
             })
-        };
-        read().map_err(|problem| unexpected(response, problem))
+            .boxed()
+    }
+    /// Reads a Contact from the provider's record.
+    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+        Ok(super::Contact {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id")])?,
+                &[Seg::Key("id")],
+            )?,
+            first_name: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("firstname")],
+            )?,
+            last_name: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("lastname")],
+            )?,
+            email_addresses: json::read_string(
+                    record,
+                    &[Seg::Key("properties"), Seg::Key("email")],
+                )?
+                .map(|value| {
+                    vec![
+                        super::EmailAddress { email_address : value, ..Default::default()
+                        }
+                    ]
+                })
+                .unwrap_or_default(),
+            phone_numbers: json::read_string(
+                    record,
+                    &[Seg::Key("properties"), Seg::Key("phone")],
+                )?
+                .map(|value| {
+                    vec![
+                        super::PhoneNumber { phone_number : value, ..Default::default() }
+                    ]
+                })
+                .unwrap_or_default(),
+            title: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("jobtitle")],
+            )?,
+            owner: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+            )?,
+            account: json::read_string(
+                record,
+                &[
+                    Seg::Key("associations"),
+                    Seg::Key("companies"),
+                    Seg::Key("results"),
+                    Seg::Index(0usize),
+                    Seg::Key("id"),
+                ],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
+            remote_data: json::read_json(record, &[]),
+        })
+    }
+    /// Creates a Opportunity on HubSpot (`createDeal`: POST /crm/v3/objects/deals).
+    pub async fn create_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new("createDeal", Method::Post, "/crm/v3/objects/deals")
+            .json(write_opportunity(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let mut record = read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))?;
+        if record.account.is_none() {
+            record.account = input.account.clone();
+        }
+        Ok(record)
+    }
+    /// The Opportunity request body for a OpportunityInput.
+    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("dealname")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.description {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("description")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.amount {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("amount")],
+                Value::String(value.to_string()),
+            );
+        }
+        if let Some(value) = &input.stage {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("dealstage")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.close_date {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("closedate")],
+                Value::String(transform::format_date(value)),
+            );
+        }
+        if let Some(value) = &input.owner {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+                Value::String(value.clone()),
+            );
+        }
+        if creating && let Some(value) = &input.account {
+            json::set(
+                &mut body,
+                &[Seg::Key("associations"), Seg::Index(0usize)],
+                Value::Object(
+                    [
+                        (
+                            "to".to_string(),
+                            Value::Object(
+                                [("id".to_string(), Value::String(value.clone()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                        (
+                            "types".to_string(),
+                            Value::Array(
+                                vec![
+                                    Value::Object([("associationCategory".to_string(),
+                                    Value::String("HUBSPOT_DEFINED".to_string())),
+                                    ("associationTypeId".to_string(), Value::from(341i64))]
+                                    .into_iter().collect())
+                                ],
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+        }
+        if creating {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("pipeline")],
+                Value::String("default".to_string()),
+            );
+        }
+        body
+    }
+    /// Reads one Opportunity by id on HubSpot (`getDeal`: GET /crm/v3/objects/deals/{dealId}).
+    pub async fn get_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+                "getDeal",
+                Method::Get,
+                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+            )
+            .query(
+                "properties",
+                "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
+            )
+            .query("associations", "companies");
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Opportunity on HubSpot (`updateDeal`: PATCH /crm/v3/objects/deals/{dealId}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_opportunity(patch, false);
+        let request = Request::new(
+                "updateDeal",
+                Method::Patch,
+                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Deletes one Opportunity on HubSpot (`deleteDeal`: DELETE /crm/v3/objects/deals/{dealId}).
+    pub async fn delete_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteDeal",
+            Method::Delete,
+            format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Opportunity, page by page on HubSpot (`listDeals`: GET /crm/v3/objects/deals).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Opportunity> {
+        let request = Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
+            .query(
+                "properties",
+                "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
+            )
+            .query("associations", "companies");
+        if options.modified_since.is_some() {
+            let problem = FieldError::new(
+                "modified_since",
+                format!("is not supported by {}", PROVIDER.name),
+            );
+            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
+        }
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_opportunity(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Opportunity from the provider's record.
+    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+        Ok(super::Opportunity {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("id")])?,
+                &[Seg::Key("id")],
+            )?,
+            name: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("dealname")],
+            )?,
+            description: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("description")],
+            )?,
+            amount: json::read_number(
+                record,
+                &[Seg::Key("properties"), Seg::Key("amount")],
+            )?,
+            stage: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("dealstage")],
+            )?,
+            status: json::read_string(
+                    record,
+                    &[Seg::Key("properties"), Seg::Key("dealstage")],
+                )?
+                .map(|raw| match raw.as_str() {
+                    "closedwon" => "WON".to_string(),
+                    "closedlost" => "LOST".to_string(),
+                    _ => "OPEN".to_string(),
+                })
+                .map(super::OpportunityStatus::from),
+            close_date: json::read_date(
+                record,
+                &[Seg::Key("properties"), Seg::Key("closedate")],
+            )?,
+            owner: json::read_string(
+                record,
+                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
+            )?,
+            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
+            remote_data: json::read_json(record, &[]),
+            account: json::read_string(
+                record,
+                &[
+                    Seg::Key("associations"),
+                    Seg::Key("companies"),
+                    Seg::Key("results"),
+                    Seg::Index(0usize),
+                    Seg::Key("id"),
+                ],
+            )?,
+        })
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
@@ -1136,16 +2705,32 @@ pub mod hubspot {
             body: response.raw.clone(),
         }
     }
+    /// A listed record that does not have the documented shape.
+    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
+            provider: PROVIDER.name.to_string(),
+            status: 200,
+            reason: problem.to_string(),
+            body: record.to_string(),
+        }
+    }
+    /// The record in a single-record response (inside the provider's envelope).
+    fn record_of(response: &Response) -> &Value {
+        json::get(&response.body, &[]).unwrap_or(&Value::Null)
+    }
 }
 /// Actions on Salesforce ({instance_url}/services/data/v62.0).
 /// Salesforce REST API v62.0 (sObjects). The host is the org's instance URL from OAuth.
 pub mod salesforce {
     #[allow(unused_imports)]
-    use ::unifold::__private::{json, serde_json::Value, transform, validate, Seg};
+    use ::unifold::__private::{
+        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+    };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, IdExtract, Method,
-        ProviderSpec, Request, Response, Runtime,
+        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
+        Response, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -1217,6 +2802,182 @@ pub mod salesforce {
             },
         ],
     };
+    /// How lists page, from `provider.yaml`.
+    pub static PAGINATION: Pagination = Pagination {
+        style: PageStyle::NextUrl {
+            path: &[Seg::Key("nextRecordsUrl")],
+        },
+        records: &[Seg::Key("records")],
+        limit_param: None,
+        limit_header: Some(("Sforce-Query-Options", "batchSize={page_size}")),
+        max_page_size: 2000u32,
+        params_in_body: false,
+    };
+    /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
+    pub async fn create_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let mut problems = input.validate();
+        validate::required_by(
+            &mut problems,
+            "name",
+            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        Error::check(problems)?;
+        let request = Request::new("createAccount", Method::Post, "/sobjects/Account")
+            .json(write_company(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let id = json::require_string(&response.body, &[Seg::Key("id")])
+            .map_err(|problem| unexpected(&response, problem))?;
+        get_company(runtime, connection, &id).await
+    }
+    /// The Company request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.description {
+            json::set(
+                &mut body,
+                &[Seg::Key("Description")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.industry {
+            json::set(&mut body, &[Seg::Key("Industry")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.website {
+            json::set(&mut body, &[Seg::Key("Website")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.number_of_employees {
+            json::set(&mut body, &[Seg::Key("NumberOfEmployees")], Value::from(*value));
+        }
+        if let Some(value) = &input.owner {
+            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
+        }
+        body
+    }
+    /// Reads one Company by id on Salesforce (`getAccount`: GET /sobjects/Account/{id}).
+    pub async fn get_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "getAccount",
+            Method::Get,
+            format!("/sobjects/Account/{}", json::encode_segment(id)),
+        );
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Company on Salesforce (`updateAccount`: PATCH /sobjects/Account/{id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_company(patch, false);
+        let request = Request::new(
+                "updateAccount",
+                Method::Patch,
+                format!("/sobjects/Account/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        runtime.send(connection, &PROVIDER, request).await?;
+        get_company(runtime, connection, id).await
+    }
+    /// Deletes one Company on Salesforce (`deleteAccount`: DELETE /sobjects/Account/{id}).
+    pub async fn delete_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteAccount",
+            Method::Delete,
+            format!("/sobjects/Account/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Company, page by page on Salesforce (`query`: GET /query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Company> {
+        let request = Request::new("query", Method::Get, "/query")
+            .query(
+                "q",
+                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account ORDER BY CreatedDate, Id",
+            );
+        let request = match options.modified_since {
+            Some(since) => {
+                let since = transform::format_datetime_seconds(&since);
+                Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .replace("{modified_since}", &since),
+                    )
+            }
+            None => request,
+        };
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_company(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Company from the provider's record.
+    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+        Ok(super::Company {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("Id")])?,
+                &[Seg::Key("Id")],
+            )?,
+            name: json::read_string(record, &[Seg::Key("Name")])?,
+            description: json::read_string(record, &[Seg::Key("Description")])?,
+            industry: json::read_string(record, &[Seg::Key("Industry")])?,
+            website: json::read_string(record, &[Seg::Key("Website")])?,
+            number_of_employees: json::read_integer(
+                record,
+                &[Seg::Key("NumberOfEmployees")],
+            )?,
+            phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
+                .map(|value| {
+                    vec![
+                        super::PhoneNumber { phone_number : value, ..Default::default() }
+                    ]
+                })
+                .unwrap_or_default(),
+            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
+            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
+            remote_data: json::read_json(record, &[]),
+        })
+    }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
     pub async fn create_contact(
         runtime: &Runtime,
@@ -1232,14 +2993,15 @@ pub mod salesforce {
         );
         Error::check(problems)?;
         let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
-            .json(write_contact(input));
+            .json(write_contact(input, true));
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
         get_contact(runtime, connection, &id).await
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput) -> Value {
+    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
+        let _ = creating;
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(&mut body, &[Seg::Key("FirstName")], Value::String(value.clone()));
@@ -1281,50 +3043,304 @@ pub mod salesforce {
         id: &str,
     ) -> Result<super::Contact, Error> {
         Error::check(validate::record_id(id))?;
-        let path = format!("/sobjects/Contact/{}", json::encode_segment(id));
-        let request = Request::new("getContact", Method::Get, path);
+        let request = Request::new(
+            "getContact",
+            Method::Get,
+            format!("/sobjects/Contact/{}", json::encode_segment(id)),
+        );
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(&response)
+        read_contact(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
     }
-    /// Reads a Contact from the provider's response.
-    fn read_contact(response: &Response) -> Result<super::Contact, Error> {
-        let record = &response.body;
-        let read = || -> Result<super::Contact, json::ReadError> {
-            Ok(super::Contact {
-                remote_id: json::required(
-                    json::read_string(record, &[Seg::Key("Id")])?,
-                    &[Seg::Key("Id")],
-                )?,
-                first_name: json::read_string(record, &[Seg::Key("FirstName")])?,
-                last_name: json::read_string(record, &[Seg::Key("LastName")])?,
-                email_addresses: json::read_string(record, &[Seg::Key("Email")])?
-                    .map(|value| {
-                        vec![
-                            super::EmailAddress { email_address : value,
-                            ..Default::default() }
-                        ]
-                    })
-                    .unwrap_or_default(),
-                phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
-                    .map(|value| {
-                        vec![
-                            super::PhoneNumber { phone_number : value,
-                            ..Default::default() }
-                        ]
-                    })
-                    .unwrap_or_default(),
-                title: json::read_string(record, &[Seg::Key("Title")])?,
-                account: json::read_string(record, &[Seg::Key("AccountId")])?,
-                owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
-                created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
-                modified_at: json::read_datetime(
-                    record,
-                    &[Seg::Key("LastModifiedDate")],
-                )?,
-                remote_data: json::read_json(record, &[]),
-            })
+    /// Updates the fields set in `patch` of one Contact on Salesforce (`updateContact`: PATCH /sobjects/Contact/{id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_contact(patch, false);
+        let request = Request::new(
+                "updateContact",
+                Method::Patch,
+                format!("/sobjects/Contact/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        runtime.send(connection, &PROVIDER, request).await?;
+        get_contact(runtime, connection, id).await
+    }
+    /// Deletes one Contact on Salesforce (`deleteContact`: DELETE /sobjects/Contact/{id}).
+    pub async fn delete_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteContact",
+            Method::Delete,
+            format!("/sobjects/Contact/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Contact, page by page on Salesforce (`query`: GET /query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Contact> {
+        let request = Request::new("query", Method::Get, "/query")
+            .query(
+                "q",
+                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact ORDER BY CreatedDate, Id",
+            );
+        let request = match options.modified_since {
+            Some(since) => {
+                let since = transform::format_datetime_seconds(&since);
+                Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .replace("{modified_since}", &since),
+                    )
+            }
+            None => request,
         };
-        read().map_err(|problem| unexpected(response, problem))
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_contact(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Contact from the provider's record.
+    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+        Ok(super::Contact {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("Id")])?,
+                &[Seg::Key("Id")],
+            )?,
+            first_name: json::read_string(record, &[Seg::Key("FirstName")])?,
+            last_name: json::read_string(record, &[Seg::Key("LastName")])?,
+            email_addresses: json::read_string(record, &[Seg::Key("Email")])?
+                .map(|value| {
+                    vec![
+                        super::EmailAddress { email_address : value, ..Default::default()
+                        }
+                    ]
+                })
+                .unwrap_or_default(),
+            phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
+                .map(|value| {
+                    vec![
+                        super::PhoneNumber { phone_number : value, ..Default::default() }
+                    ]
+                })
+                .unwrap_or_default(),
+            title: json::read_string(record, &[Seg::Key("Title")])?,
+            account: json::read_string(record, &[Seg::Key("AccountId")])?,
+            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
+            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
+            remote_data: json::read_json(record, &[]),
+        })
+    }
+    /// Creates a Opportunity on Salesforce (`createOpportunity`: POST /sobjects/Opportunity).
+    pub async fn create_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        let mut problems = input.validate();
+        validate::required_by(
+            &mut problems,
+            "name",
+            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        validate::required_by(
+            &mut problems,
+            "stage",
+            input.stage.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        validate::required_by(
+            &mut problems,
+            "close_date",
+            input.close_date.is_some(),
+            "salesforce",
+        );
+        Error::check(problems)?;
+        let request = Request::new(
+                "createOpportunity",
+                Method::Post,
+                "/sobjects/Opportunity",
+            )
+            .json(write_opportunity(input, true));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let id = json::require_string(&response.body, &[Seg::Key("id")])
+            .map_err(|problem| unexpected(&response, problem))?;
+        get_opportunity(runtime, connection, &id).await
+    }
+    /// The Opportunity request body for a OpportunityInput.
+    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
+        let _ = creating;
+        let mut body = Value::Object(Default::default());
+        if let Some(value) = &input.name {
+            json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.description {
+            json::set(
+                &mut body,
+                &[Seg::Key("Description")],
+                Value::String(value.clone()),
+            );
+        }
+        if let Some(value) = &input.amount {
+            json::set(&mut body, &[Seg::Key("Amount")], Value::from(*value));
+        }
+        if let Some(value) = &input.stage {
+            json::set(&mut body, &[Seg::Key("StageName")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.close_date {
+            json::set(
+                &mut body,
+                &[Seg::Key("CloseDate")],
+                Value::String(transform::format_date(value)),
+            );
+        }
+        if let Some(value) = &input.account {
+            json::set(&mut body, &[Seg::Key("AccountId")], Value::String(value.clone()));
+        }
+        if let Some(value) = &input.owner {
+            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
+        }
+        body
+    }
+    /// Reads one Opportunity by id on Salesforce (`getOpportunity`: GET /sobjects/Opportunity/{id}).
+    pub async fn get_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "getOpportunity",
+            Method::Get,
+            format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+        );
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_opportunity(record_of(&response))
+            .map_err(|problem| unexpected(&response, problem))
+    }
+    /// Updates the fields set in `patch` of one Opportunity on Salesforce (`updateOpportunity`: PATCH /sobjects/Opportunity/{id}).
+    ///
+    /// Only fields that are set (`Some`, non-empty lists) are sent.
+    pub async fn update_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+        patch: &super::OpportunityInput,
+    ) -> Result<super::Opportunity, Error> {
+        Error::check(validate::record_id(id))?;
+        Error::check(patch.validate())?;
+        let body = write_opportunity(patch, false);
+        let request = Request::new(
+                "updateOpportunity",
+                Method::Patch,
+                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+            )
+            .json(body);
+        runtime.send(connection, &PROVIDER, request).await?;
+        get_opportunity(runtime, connection, id).await
+    }
+    /// Deletes one Opportunity on Salesforce (`deleteOpportunity`: DELETE /sobjects/Opportunity/{id}).
+    pub async fn delete_opportunity(
+        runtime: &Runtime,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), Error> {
+        Error::check(validate::record_id(id))?;
+        let request = Request::new(
+            "deleteOpportunity",
+            Method::Delete,
+            format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+        );
+        runtime.send(connection, &PROVIDER, request).await?;
+        Ok(())
+    }
+    /// Lists every Opportunity, page by page on Salesforce (`query`: GET /query).
+    ///
+    /// Follows the provider's pagination lazily: one page is held in memory at a time.
+    pub fn list_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        options: &ListOptions,
+    ) -> RecordStream<'a, super::Opportunity> {
+        let request = Request::new("query", Method::Get, "/query")
+            .query(
+                "q",
+                "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Opportunity ORDER BY CreatedDate, Id",
+            );
+        let request = match options.modified_since {
+            Some(since) => {
+                let since = transform::format_datetime_seconds(&since);
+                Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .replace("{modified_since}", &since),
+                    )
+            }
+            None => request,
+        };
+        runtime
+            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .map(|item| {
+                item
+                    .and_then(|record| {
+                        read_opportunity(&record)
+                            .map_err(|problem| unexpected_record(&record, problem))
+                    })
+            })
+            .boxed()
+    }
+    /// Reads a Opportunity from the provider's record.
+    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+        Ok(super::Opportunity {
+            remote_id: json::required(
+                json::read_string(record, &[Seg::Key("Id")])?,
+                &[Seg::Key("Id")],
+            )?,
+            name: json::read_string(record, &[Seg::Key("Name")])?,
+            description: json::read_string(record, &[Seg::Key("Description")])?,
+            amount: json::read_number(record, &[Seg::Key("Amount")])?,
+            stage: json::read_string(record, &[Seg::Key("StageName")])?,
+            status: json::read_string(record, &[Seg::Key("StageName")])?
+                .map(|raw| match raw.as_str() {
+                    "Closed Won" => "WON".to_string(),
+                    "Closed Lost" => "LOST".to_string(),
+                    _ => "OPEN".to_string(),
+                })
+                .map(super::OpportunityStatus::from),
+            close_date: json::read_date(record, &[Seg::Key("CloseDate")])?,
+            account: json::read_string(record, &[Seg::Key("AccountId")])?,
+            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
+            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
+            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
+            remote_data: json::read_json(record, &[]),
+        })
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
@@ -1334,5 +3350,18 @@ pub mod salesforce {
             reason: problem.to_string(),
             body: response.raw.clone(),
         }
+    }
+    /// A listed record that does not have the documented shape.
+    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
+        Error::UnexpectedResponse {
+            provider: PROVIDER.name.to_string(),
+            status: 200,
+            reason: problem.to_string(),
+            body: record.to_string(),
+        }
+    }
+    /// The record in a single-record response (inside the provider's envelope).
+    fn record_of(response: &Response) -> &Value {
+        json::get(&response.body, &[]).unwrap_or(&Value::Null)
     }
 }

@@ -100,3 +100,22 @@ pub fn keys(value: &Value) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// A GET with one extra request header (e.g. `Sforce-Query-Options`).
+pub async fn send_with_header(sb: &Sandbox, path: &str, header: (&str, &str)) -> Reply {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", sb.url()))
+        .bearer_auth(TOKEN)
+        .header(header.0, header.1)
+        .send()
+        .await
+        .expect("request succeeds");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.expect("JSON body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}

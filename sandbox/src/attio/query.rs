@@ -1,0 +1,488 @@
+//! `POST /v2/objects/{object}/records/query`: filter (shorthand and verbose forms), sorts,
+//! `limit` (default 500) and `offset`. There is no cursor or total: the last page is the
+//! one shorter than `limit`.
+
+use std::cmp::Ordering;
+
+use super::*;
+
+/// Default page size of a records query.
+const DEFAULT_LIMIT: usize = 500;
+
+fn filter_error() -> Reply {
+    invalid("filter_error", "Error in filter.")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    In,
+    NotEmpty,
+}
+
+const OPS: [(&str, Op); 10] = [
+    ("$eq", Op::Eq),
+    ("$contains", Op::Contains),
+    ("$starts_with", Op::StartsWith),
+    ("$ends_with", Op::EndsWith),
+    ("$lt", Op::Lt),
+    ("$lte", Op::Lte),
+    ("$gt", Op::Gt),
+    ("$gte", Op::Gte),
+    ("$in", Op::In),
+    ("$not_empty", Op::NotEmpty),
+];
+
+/// A comparable scalar: text lower-cased (Attio's comparisons ignore case), numbers, times.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Time(DateTime<Utc>),
+}
+
+impl Scalar {
+    fn from_json(value: &Value) -> Option<Scalar> {
+        match value {
+            Value::String(s) => Some(Scalar::Text(s.to_lowercase())),
+            Value::Number(n) => n.as_f64().map(Scalar::Number),
+            Value::Bool(b) => Some(Scalar::Bool(*b)),
+            _ => None,
+        }
+    }
+
+    fn order(&self, other: &Scalar) -> Option<Ordering> {
+        match (self, other) {
+            (Scalar::Text(a), Scalar::Text(b)) => Some(a.cmp(b)),
+            (Scalar::Number(a), Scalar::Number(b)) => a.partial_cmp(b),
+            (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(b)),
+            (Scalar::Time(a), Scalar::Time(b)) => Some(a.cmp(b)),
+            // A numeric attribute compared with a numeric string.
+            (Scalar::Number(a), Scalar::Text(b)) => a.partial_cmp(&b.parse::<f64>().ok()?),
+            _ => None,
+        }
+    }
+}
+
+/// The field of a value object a filter or sort reads when none is named.
+fn main_field(kind: Kind) -> &'static str {
+    match kind {
+        Kind::PersonalName => "full_name",
+        Kind::Email => "email_address",
+        Kind::Phone => "phone_number",
+        Kind::Text => "value",
+        Kind::Domain => "domain",
+        Kind::Status => "status",
+        Kind::Currency => "currency_value",
+        Kind::ActorReference => "referenced_actor_id",
+        Kind::RecordReference(_) => "target_record_id",
+    }
+}
+
+/// A value object's field as a scalar (`status` reads its title).
+fn field_scalar(value: &Value, field: &str) -> Option<Scalar> {
+    let raw = value.get(field)?;
+    match raw {
+        Value::Object(status) if field == "status" => {
+            status.get("title").and_then(Scalar::from_json)
+        }
+        other => Scalar::from_json(other),
+    }
+}
+
+enum Filter {
+    All(Vec<Filter>),
+    Any(Vec<Filter>),
+    Not(Box<Filter>),
+    /// A condition on the values of one attribute: true when any value satisfies it.
+    Attribute {
+        attribute: &'static Attribute,
+        field: String,
+        op: Op,
+        operands: Vec<Scalar>,
+    },
+    CreatedAt {
+        op: Op,
+        at: DateTime<Utc>,
+    },
+}
+
+fn compare(op: Op, actual: &Scalar, operand: &Scalar) -> bool {
+    let text = |s: &Scalar| match s {
+        Scalar::Text(t) => Some(t.clone()),
+        Scalar::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match op {
+        Op::Eq | Op::In => actual.order(operand) == Some(Ordering::Equal),
+        Op::Lt => actual.order(operand) == Some(Ordering::Less),
+        Op::Lte => matches!(
+            actual.order(operand),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
+        Op::Gt => actual.order(operand) == Some(Ordering::Greater),
+        Op::Gte => matches!(
+            actual.order(operand),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
+        Op::Contains | Op::StartsWith | Op::EndsWith => {
+            let (Some(a), Some(b)) = (text(actual), text(operand)) else {
+                return false;
+            };
+            match op {
+                Op::Contains => a.contains(&b),
+                Op::StartsWith => a.starts_with(&b),
+                _ => a.ends_with(&b),
+            }
+        }
+        Op::NotEmpty => true,
+    }
+}
+
+impl Filter {
+    fn matches(&self, record: &StoredRecord) -> bool {
+        match self {
+            Filter::All(all) => all.iter().all(|f| f.matches(record)),
+            Filter::Any(any) => any.iter().any(|f| f.matches(record)),
+            Filter::Not(inner) => !inner.matches(record),
+            Filter::CreatedAt { op, at } => {
+                compare(*op, &Scalar::Time(record.created_at), &Scalar::Time(*at))
+            }
+            Filter::Attribute {
+                attribute,
+                field,
+                op,
+                operands,
+            } => {
+                let values = record
+                    .fields
+                    .get(attribute.slug)
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice);
+                if *op == Op::NotEmpty {
+                    let wanted = operands.first() != Some(&Scalar::Bool(false));
+                    return values.is_empty() != wanted;
+                }
+                values.iter().any(|value| {
+                    field_scalar(value, field)
+                        .is_some_and(|actual| operands.iter().any(|o| compare(*op, &actual, o)))
+                })
+            }
+        }
+    }
+}
+
+/// Operand(s) of an operator: a scalar, or a list for `$in`.
+fn operands(op: Op, raw: &Value) -> Result<Vec<Scalar>, Reply> {
+    match (op, raw) {
+        (Op::In, Value::Array(items)) => items
+            .iter()
+            .map(|v| Scalar::from_json(v).ok_or_else(filter_error))
+            .collect(),
+        (Op::In, _) => Err(filter_error()),
+        (Op::NotEmpty, Value::Bool(b)) => Ok(vec![Scalar::Bool(*b)]),
+        (Op::NotEmpty, _) => Err(filter_error()),
+        (_, raw) => Scalar::from_json(raw)
+            .map(|s| vec![s])
+            .ok_or_else(filter_error),
+    }
+}
+
+/// `{"$op": operand, …}` (several operators are ANDed) or a bare shorthand value.
+fn conditions(
+    attribute: &'static Attribute,
+    field: &str,
+    raw: &Value,
+) -> Result<Vec<Filter>, Reply> {
+    let make = |op: Op, operands: Vec<Scalar>| Filter::Attribute {
+        attribute,
+        field: field.to_owned(),
+        op,
+        operands,
+    };
+    match raw {
+        Value::Object(map) if map.keys().all(|k| k.starts_with('$')) && !map.is_empty() => map
+            .iter()
+            .map(|(key, operand)| {
+                let op = OPS
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .map(|(_, op)| *op)
+                    .ok_or_else(filter_error)?;
+                Ok(make(op, operands(op, operand)?))
+            })
+            .collect(),
+        Value::Object(_) | Value::Array(_) | Value::Null => Err(filter_error()),
+        shorthand => Ok(vec![make(Op::Eq, operands(Op::Eq, shorthand)?)]),
+    }
+}
+
+/// One attribute's filter: shorthand, operators on the main field, or `{field: …}` paths.
+fn attribute_filter(attribute: &'static Attribute, raw: &Value) -> Result<Filter, Reply> {
+    let main = main_field(attribute.kind);
+    let mut parts = Vec::new();
+    match raw {
+        Value::Object(map) if map.keys().any(|k| !k.starts_with('$')) => {
+            for (key, value) in map {
+                if key.starts_with('$') {
+                    return Err(filter_error());
+                }
+                parts.extend(conditions(attribute, key, value)?);
+            }
+        }
+        other => parts.extend(conditions(attribute, main, other)?),
+    }
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Filter::All(parts)
+    })
+}
+
+/// A datetime operand for `created_at`.
+fn created_at_filter(raw: &Value) -> Result<Filter, Reply> {
+    let parse = |v: &Value| {
+        v.as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(filter_error)
+    };
+    let parts: Vec<Filter> = match raw {
+        Value::Object(map) if !map.is_empty() => map
+            .iter()
+            .map(|(key, value)| {
+                let op = OPS
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .map(|(_, op)| *op)
+                    .filter(|op| matches!(op, Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte))
+                    .ok_or_else(filter_error)?;
+                Ok(Filter::CreatedAt {
+                    op,
+                    at: parse(value)?,
+                })
+            })
+            .collect::<Result<_, Reply>>()?,
+        other => vec![Filter::CreatedAt {
+            op: Op::Eq,
+            at: parse(other)?,
+        }],
+    };
+    Ok(Filter::All(parts))
+}
+
+/// Parses a filter object: `$and`/`$or`/`$not` plus attribute keys (ANDed).
+fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
+    let Value::Object(map) = raw else {
+        return Err(filter_error());
+    };
+    let mut parts = Vec::new();
+    for (key, value) in map {
+        let part = match key.as_str() {
+            "$and" | "$or" => {
+                let items = value.as_array().ok_or_else(filter_error)?;
+                let filters = items
+                    .iter()
+                    .map(|item| parse_filter(object, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if key == "$and" {
+                    Filter::All(filters)
+                } else {
+                    Filter::Any(filters)
+                }
+            }
+            "$not" => Filter::Not(Box::new(parse_filter(object, value)?)),
+            "created_at" => created_at_filter(value)?,
+            slug => {
+                let attribute = object.attribute(slug).ok_or_else(filter_error)?;
+                attribute_filter(attribute, value)?
+            }
+        };
+        parts.push(part);
+    }
+    Ok(Filter::All(parts))
+}
+
+/// What a sort orders by.
+enum SortKey {
+    CreatedAt,
+    Attribute(&'static Attribute, String),
+}
+
+struct Sort {
+    key: SortKey,
+    descending: bool,
+}
+
+fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply> {
+    let bad = |detail: &str| {
+        invalid(
+            "validation_type",
+            &format!("Body payload validation error: {detail}"),
+        )
+    };
+    let items = match raw {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(bad("sorts must be an array.")),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let descending = match item.get("direction").and_then(Value::as_str) {
+                Some("asc") => false,
+                Some("desc") => true,
+                _ => return Err(bad("sort direction must be \"asc\" or \"desc\".")),
+            };
+            let slug = item
+                .get("attribute")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("sort attribute is required."))?;
+            let key = if slug == "created_at" {
+                SortKey::CreatedAt
+            } else {
+                let attribute = object.attribute(slug).ok_or_else(|| {
+                    invalid(
+                        "value_not_found",
+                        &format!("Cannot find attribute with slug/ID \"{slug}\"."),
+                    )
+                })?;
+                let field = item
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .unwrap_or(main_field(attribute.kind))
+                    .to_owned();
+                SortKey::Attribute(attribute, field)
+            };
+            Ok(Sort { key, descending })
+        })
+        .collect()
+}
+
+/// A record's sort key: its first value of the attribute (or its creation time).
+fn sort_value(record: &StoredRecord, key: &SortKey) -> Option<Scalar> {
+    match key {
+        SortKey::CreatedAt => Some(Scalar::Time(record.created_at)),
+        SortKey::Attribute(attribute, field) => record
+            .fields
+            .get(attribute.slug)
+            .and_then(Value::as_array)
+            .and_then(|values| values.first())
+            .and_then(|v| field_scalar(v, field)),
+    }
+}
+
+/// A non-negative integer body field.
+fn count_field(body: &Value, key: &str) -> Result<Option<usize>, Reply> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                invalid(
+                    "validation_type",
+                    &format!(
+                        "Body payload validation error: {key} must be a non-negative integer."
+                    ),
+                )
+            }),
+    }
+}
+
+/// `POST /v2/objects/{object}/records/query`
+pub(super) async fn query(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    let Ok(Path(key)) = path else {
+        return Attio::unknown_path();
+    };
+    let object = match path_object(&key) {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    // An empty body is a query for everything.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match parse_json(&body) {
+            Ok(body @ Value::Object(_)) => body,
+            Ok(_) => return invalid("validation_type", "Body payload validation error."),
+            Err(e) => {
+                return invalid(
+                    "validation_type",
+                    &format!(
+                        "Body payload validation error: invalid JSON ({} at line {} column {}).",
+                        e.reason, e.line, e.column
+                    ),
+                );
+            }
+        }
+    };
+    let parsed = (|| {
+        let filter = match body.get("filter") {
+            None | Some(Value::Null) => None,
+            Some(raw) => Some(parse_filter(object, raw)?),
+        };
+        let sorts = parse_sorts(object, body.get("sorts"))?;
+        let limit = count_field(&body, "limit")?.unwrap_or(DEFAULT_LIMIT);
+        let offset = count_field(&body, "offset")?.unwrap_or(0);
+        Ok::<_, Reply>((filter, sorts, limit, offset))
+    })();
+    let (filter, sorts, limit, offset) = match parsed {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
+    };
+    state.with_store(|store| {
+        let matched = store
+            .all(object.slug)
+            .iter()
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)));
+        let ordered: Vec<&StoredRecord> = if sorts.is_empty() {
+            matched.collect()
+        } else {
+            let mut keyed: Vec<(Vec<Option<Scalar>>, &StoredRecord)> = matched
+                .map(|r| (sorts.iter().map(|s| sort_value(r, &s.key)).collect(), r))
+                .collect();
+            keyed.sort_by(|(a, _), (b, _)| {
+                sorts
+                    .iter()
+                    .zip(a.iter().zip(b))
+                    .map(|(sort, (x, y))| {
+                        let ordering = match (x, y) {
+                            (None, None) => Ordering::Equal,
+                            (None, Some(_)) => Ordering::Greater,
+                            (Some(_), None) => Ordering::Less,
+                            (Some(x), Some(y)) => x.order(y).unwrap_or(Ordering::Equal),
+                        };
+                        if sort.descending && x.is_some() && y.is_some() {
+                            ordering.reverse()
+                        } else {
+                            ordering
+                        }
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            });
+            keyed.into_iter().map(|(_, r)| r).collect()
+        };
+        let data: Vec<Value> = ordered
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|r| render(object, r))
+            .collect();
+        reply(StatusCode::OK, json!({ "data": data }))
+    })
+}
