@@ -5,6 +5,7 @@
 //! with prettyplease. Every path into user crates is fully qualified, and every crate
 //! the code needs is reached through the runtime's `__private` re-exports.
 
+use crate::composite::{Composite, KeyPath, Step, StepRef};
 use crate::mapping::{Const, HttpCall, Json, Mapping, Read, Returns, Write};
 use crate::model::{Field, FieldType, ModelSet, TypeDef, TypeKind};
 use crate::path::Seg;
@@ -47,12 +48,14 @@ pub fn emit_tokens(project: &Project, runtime_path: &str) -> TokenStream {
         .iter()
         .map(|(provider, mappings)| emitter.provider(provider, mappings));
     let unified = emitter.unified(project);
+    let composites = project.composites.iter().map(|c| emitter.composite(c));
     let names = project.providers.iter().map(|(p, _)| p.name.as_str());
     quote! {
         /// Names of the providers these actions support.
         pub const PROVIDERS: &[&str] = &[#(#names),*];
         #(#types)*
         #unified
+        #(#composites)*
         #(#providers)*
     }
 }
@@ -544,7 +547,237 @@ impl Emitter<'_> {
                 });
             }
         }
+        // find_<model>_by_<key> and link_<model>_<target>, for the providers that have them.
+        for model in project.models.models() {
+            let model_ident = format_ident!("{}", model.name);
+            let snake_name = snake(&model.name);
+            let mut keys: Vec<String> = Vec::new();
+            let mut targets: Vec<String> = Vec::new();
+            for (_, mappings) in &project.providers {
+                for mapping in mappings.iter().filter(|m| m.model == model.name) {
+                    for find in &mapping.finds {
+                        if !keys.contains(&find.key) {
+                            keys.push(find.key.clone());
+                        }
+                    }
+                    for link in &mapping.links {
+                        if !targets.contains(&link.target) {
+                            targets.push(link.target.clone());
+                        }
+                    }
+                }
+            }
+            let with = |pred: &dyn Fn(&Mapping) -> bool| -> Vec<&Provider> {
+                project
+                    .providers
+                    .iter()
+                    .filter(|(_, mappings)| {
+                        mappings.iter().any(|m| m.model == model.name && pred(m))
+                    })
+                    .map(|(p, _)| p)
+                    .collect()
+            };
+            for key in keys {
+                let supported = with(&|m: &Mapping| m.finds.iter().any(|f| f.key == key));
+                let fn_name = format!("find_{snake_name}_by_{key}");
+                let fn_ident = format_ident!("{}", fn_name);
+                let available = supported
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let names = supported.iter().map(|p| p.name.as_str());
+                let modules = supported.iter().map(|p| format_ident!("{}", p.name));
+                let doc_line = format!(
+                    " Finds the first {} whose {key} is `key` on the connection's provider ({available}); `Ok(None)` when nothing matches.",
+                    model.name
+                );
+                out.push(quote! {
+                    #[doc = #doc_line]
+                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, key: &str) -> ::std::result::Result<::std::option::Option<#model_ident>, #rt::Error> {
+                        match connection.provider() {
+                            #(#names => #modules::#fn_ident(runtime, connection, key).await,)*
+                            other => ::std::result::Result::Err(#rt::Error::Unsupported {
+                                provider: other.to_string(),
+                                action: #fn_name.to_string(),
+                                available: #available.to_string(),
+                            }),
+                        }
+                    }
+                });
+            }
+            for target in targets {
+                let supported = with(&|m: &Mapping| m.links.iter().any(|l| l.target == target));
+                let fn_name = format!("link_{snake_name}_{target}");
+                let fn_ident = format_ident!("{}", fn_name);
+                let from_ident = format_ident!("{}_id", snake_name);
+                let to_ident = format_ident!("{}_id", target);
+                let available = supported
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let names = supported.iter().map(|p| p.name.as_str());
+                let modules = supported.iter().map(|p| format_ident!("{}", p.name));
+                let doc_line = format!(
+                    " Links a {} to a {target} on the connection's provider ({available}).",
+                    model.name
+                );
+                out.push(quote! {
+                    #[doc = #doc_line]
+                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #from_ident: &str, #to_ident: &str) -> ::std::result::Result<(), #rt::Error> {
+                        match connection.provider() {
+                            #(#names => #modules::#fn_ident(runtime, connection, #from_ident, #to_ident).await,)*
+                            other => ::std::result::Result::Err(#rt::Error::Unsupported {
+                                provider: other.to_string(),
+                                action: #fn_name.to_string(),
+                                available: #available.to_string(),
+                            }),
+                        }
+                    }
+                });
+            }
+        }
         quote! { #(#out)* }
+    }
+
+    /// A composite action: its input and output types and a function that runs its
+    /// steps through the unified actions, inside its own span.
+    fn composite(&self, composite: &Composite) -> TokenStream {
+        let rt = &self.rt;
+        let (derives, serde_crate) = self.serde_attrs();
+        let camel: String = composite
+            .name
+            .split('_')
+            .map(|part| {
+                let mut chars = part.chars();
+                match chars.next() {
+                    Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                    None => String::new(),
+                }
+            })
+            .collect();
+        let input_ident = format_ident!("{}Input", camel);
+        let output_ident = format_ident!("{}Output", camel);
+        let fn_ident = format_ident!("{}", composite.name);
+        let name = &composite.name;
+        let docs = doc(&composite.description);
+        let input_fields = composite.inputs.iter().map(|(field, model)| {
+            let ident = field_ident(field);
+            let ty = format_ident!("{}Input", model);
+            quote! { pub #ident: #ty, }
+        });
+        let output_fields: Vec<TokenStream> = composite
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::FindOrCreate { input, model, .. } | Step::Create { input, model, .. } => {
+                    let ident = field_ident(input);
+                    let ty = format_ident!("{}", model);
+                    Some(quote! { pub #ident: #ty, })
+                }
+                Step::Link { .. } => None,
+            })
+            .collect();
+        let output_names: Vec<Ident> = composite
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::FindOrCreate { input, .. } | Step::Create { input, .. } => {
+                    Some(field_ident(input))
+                }
+                Step::Link { .. } => None,
+            })
+            .collect();
+        let validations = composite.inputs.iter().map(|(field, _)| {
+            let ident = field_ident(field);
+            let prefix = format!("{field}.");
+            quote! { input.#ident.validate_into(#prefix, &mut problems); }
+        });
+        let reference = |r: &StepRef| {
+            let step = field_ident(&r.step);
+            let field = field_ident(&r.field);
+            if r.optional {
+                quote! { #step.#field.clone().unwrap_or_default() }
+            } else {
+                quote! { #step.#field.clone() }
+            }
+        };
+        let steps = composite.steps.iter().map(|step| match step {
+            Step::FindOrCreate { input, model, set, .. } | Step::Create { input, model, set } => {
+                let var = field_ident(input);
+                let create = format_ident!("create_{}", snake(model));
+                let sets = set.iter().map(|(field, optional, r)| {
+                    let field = field_ident(field);
+                    let value = reference(r);
+                    if *optional { quote! { step.#field = Some(#value); } } else { quote! { step.#field = #value; } }
+                });
+                let create_call = if set.is_empty() {
+                    quote! { #create(runtime, connection, &input.#var).await? }
+                } else {
+                    quote! {{
+                        let mut step = input.#var.clone();
+                        #(#sets)*
+                        #create(runtime, connection, &step).await?
+                    }}
+                };
+                match step {
+                    Step::FindOrCreate { find: Some((action, key)), .. } => {
+                        let action = format_ident!("{}", action);
+                        let key_expr = key_expr(key);
+                        quote! {
+                            let #var = match #key_expr {
+                                Some(key) if !key.trim().is_empty() => #action(runtime, connection, key).await?,
+                                _ => None,
+                            };
+                            let #var = match #var {
+                                Some(found) => found,
+                                None => #create_call,
+                            };
+                        }
+                    }
+                    _ => quote! { let #var = #create_call; },
+                }
+            }
+            Step::Link { action, from, to } => {
+                let action = format_ident!("{}", action);
+                let from = reference(from);
+                let to = reference(to);
+                quote! { #action(runtime, connection, &#from, &#to).await?; }
+            }
+        });
+        let input_doc = format!(" The input of [`{}`].", composite.name);
+        let output_doc = format!(" What [`{}`] found or created.", composite.name);
+        quote! {
+            #[doc = #input_doc]
+            #derives
+            #[derive(::std::default::Default)]
+            #[serde(crate = #serde_crate)]
+            pub struct #input_ident {
+                #(#input_fields)*
+            }
+            #[doc = #output_doc]
+            #derives
+            #[serde(crate = #serde_crate)]
+            pub struct #output_ident {
+                #(#output_fields)*
+            }
+            #docs
+            ///
+            /// Every input is validated before the first request; each step is a unified
+            /// action running as a child span of this one.
+            pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &#input_ident) -> ::std::result::Result<#output_ident, #rt::Error> {
+                let span = #rt::__private::action_span(connection.provider(), connection, #name);
+                #rt::__private::Instrument::instrument(async move {
+                    let mut problems = ::std::vec::Vec::new();
+                    #(#validations)*
+                    #rt::Error::check(problems)?;
+                    #(#steps)*
+                    ::std::result::Result::Ok(#output_ident { #(#output_names),* })
+                }, span)
+                .await
+            }
+        }
     }
 
     fn provider(&self, provider: &Provider, mappings: &[Mapping]) -> TokenStream {
@@ -630,10 +863,13 @@ impl Emitter<'_> {
                 }
             }
         };
-        let lists = mappings.iter().any(|m| m.list.is_some());
-        let singles = mappings
+        let lists = mappings
             .iter()
-            .any(|m| m.create.is_some() || m.get.is_some() || m.update.is_some());
+            .any(|m| m.list.is_some() || !m.finds.is_empty());
+        let singles = mappings.iter().any(|m| !m.finds.is_empty())
+            || mappings
+                .iter()
+                .any(|m| m.create.is_some() || m.get.is_some() || m.update.is_some());
         let unexpected_record = if lists {
             quote! {
                 /// A listed record that does not have the documented shape.
@@ -674,7 +910,7 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{json, serde_json::Value, stream, transform, validate, Seg, StreamExt};
+                use #rt::__private::{action_span, json, serde_json::Value, stream, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, Runtime};
 
@@ -708,6 +944,10 @@ impl Emitter<'_> {
         let create_fn = format_ident!("create_{}", snake_name);
         let update_fn = format_ident!("update_{}", snake_name);
         let delete_fn = format_ident!("delete_{}", snake_name);
+        let create_fn_name = create_fn.to_string();
+        let get_fn_name = get_fn.to_string();
+        let update_fn_name = update_fn.to_string();
+        let delete_fn_name = delete_fn.to_string();
         let list_fn = format_ident!("list_{}", plural(&snake_name));
         let provider_name = &provider.name;
         let envelope = &provider.envelope;
@@ -801,12 +1041,17 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    let #problems_binding = input.validate();
-                    #(#required)*
-                    Error::check(problems)?;
-                    let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true));
-                    let response = runtime.send(connection, &PROVIDER, request).await?;
-                    #finish
+                    let span = action_span(PROVIDER.name, connection, #create_fn_name);
+                    async move {
+                        let #problems_binding = input.validate();
+                        #(#required)*
+                        Error::check(problems)?;
+                        let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true));
+                        let response = runtime.send(connection, &PROVIDER, request).await?;
+                        #finish
+                    }
+                    .instrument(span)
+                    .await
                 }
             });
         }
@@ -830,10 +1075,15 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
-                    Error::check(validate::record_id(id))?;
-                    let request = Request::new(#operation, Method::#method, #path)#(#query)*;
-                    let response = runtime.send(connection, &PROVIDER, request).await?;
-                    #read_response
+                    let span = action_span(PROVIDER.name, connection, #get_fn_name);
+                    async move {
+                        Error::check(validate::record_id(id))?;
+                        let request = Request::new(#operation, Method::#method, #path)#(#query)*;
+                        let response = runtime.send(connection, &PROVIDER, request).await?;
+                        #read_response
+                    }
+                    .instrument(span)
+                    .await
                 }
             });
         }
@@ -873,11 +1123,16 @@ impl Emitter<'_> {
                 ///
                 /// Only fields that are set (`Some`, non-empty lists) are sent.
                 pub async fn #update_fn(runtime: &Runtime, connection: &Connection, id: &str, patch: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    Error::check(validate::record_id(id))?;
-                    Error::check(patch.validate())?;
-                    #body
-                    let request = Request::new(#operation, Method::#method, #path).json(body);
-                    #finish
+                    let span = action_span(PROVIDER.name, connection, #update_fn_name);
+                    async move {
+                        Error::check(validate::record_id(id))?;
+                        Error::check(patch.validate())?;
+                        #body
+                        let request = Request::new(#operation, Method::#method, #path).json(body);
+                        #finish
+                    }
+                    .instrument(span)
+                    .await
                 }
             });
         }
@@ -889,10 +1144,15 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #delete_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<(), Error> {
-                    Error::check(validate::record_id(id))?;
-                    let request = Request::new(#operation, Method::#method, #path);
-                    runtime.send(connection, &PROVIDER, request).await?;
-                    Ok(())
+                    let span = action_span(PROVIDER.name, connection, #delete_fn_name);
+                    async move {
+                        Error::check(validate::record_id(id))?;
+                        let request = Request::new(#operation, Method::#method, #path);
+                        runtime.send(connection, &PROVIDER, request).await?;
+                        Ok(())
+                    }
+                    .instrument(span)
+                    .await
                 }
             });
         }
@@ -950,8 +1210,118 @@ impl Emitter<'_> {
                 }
             });
         }
+        for find in &mapping.finds {
+            let call = &find.call;
+            let operation = &call.operation;
+            let method = method_variant(&call.method);
+            let path = &call.path;
+            let fn_name = format!("find_{snake_name}_by_{}", find.key);
+            let fn_ident = format_ident!("{}", fn_name);
+            let key = &find.key;
+            let doc_line = describe(
+                &format!("Finds the first {} whose {} is `key`", model.name, find.key),
+                call,
+            );
+            let query = call.query.iter().map(|(name, value)| {
+                if value.contains("{key") {
+                    quote! { .query(#name, #value.replace("{key:soql}", &transform::soql_escape(key)).replace("{key}", key)) }
+                } else {
+                    quote! { .query(#name, #value) }
+                }
+            });
+            let body = match &find.body {
+                Some(json) => {
+                    let json = json_tokens_placeholders(json, &[("{key}", quote! { key })]);
+                    quote! { .json(#json) }
+                }
+                None => quote! {},
+            };
+            let records = segs(&find.records);
+            items.push(quote! {
+                #[doc = #doc_line]
+                ///
+                /// `Ok(None)` when nothing matches.
+                pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, key: &str) -> Result<Option<super::#model_ident>, Error> {
+                    let span = action_span(PROVIDER.name, connection, #fn_name);
+                    async move {
+                        if key.trim().is_empty() {
+                            return Err(Error::check(vec![FieldError::new(#key, "must not be empty")]).unwrap_err());
+                        }
+                        let request = Request::new(#operation, Method::#method, #path)#(#query)* #body;
+                        let response = runtime.send(connection, &PROVIDER, request).await?;
+                        let records = json::read_array(&response.body, #records).map_err(|problem| unexpected(&response, problem))?;
+                        match records.first() {
+                            None => Ok(None),
+                            Some(record) => #read_fn(record).map(Some).map_err(|problem| unexpected_record(record, problem)),
+                        }
+                    }
+                    .instrument(span)
+                    .await
+                }
+            });
+        }
+        for link in &mapping.links {
+            let call = &link.call;
+            let operation = &call.operation;
+            let method = method_variant(&call.method);
+            let fn_name = format!("link_{snake_name}_{}", link.target);
+            let fn_ident = format_ident!("{}", fn_name);
+            let from_name = format!("{snake_name}_id");
+            let to_name = format!("{}_id", link.target);
+            let from_ident = format_ident!("{}", from_name);
+            let to_ident = format_ident!("{}", to_name);
+            let doc_line = describe(
+                &format!("Links a {} to a {}", model.name, link.target),
+                call,
+            );
+            let mut template = call.path.clone();
+            for (param, _) in &link.params {
+                template = template.replace(&format!("{{{param}}}"), "{}");
+            }
+            let args = link.params.iter().map(|(_, from)| {
+                if *from {
+                    quote! { json::encode_segment(#from_ident) }
+                } else {
+                    quote! { json::encode_segment(#to_ident) }
+                }
+            });
+            let body = match &link.body {
+                Some(json) => {
+                    let json = json_tokens_placeholders(
+                        json,
+                        &[
+                            ("{from}", quote! { #from_ident }),
+                            ("{to}", quote! { #to_ident }),
+                        ],
+                    );
+                    quote! { .json(#json) }
+                }
+                None => quote! {},
+            };
+            items.push(quote! {
+                #[doc = #doc_line]
+                pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, #from_ident: &str, #to_ident: &str) -> Result<(), Error> {
+                    let span = action_span(PROVIDER.name, connection, #fn_name);
+                    async move {
+                        let mut problems = Vec::new();
+                        for (field, id) in [(#from_name, #from_ident), (#to_name, #to_ident)] {
+                            if id.trim().is_empty() {
+                                problems.push(FieldError::new(field, "must not be empty"));
+                            }
+                        }
+                        Error::check(problems)?;
+                        let request = Request::new(#operation, Method::#method, #path_expr) #body;
+                        runtime.send(connection, &PROVIDER, request).await?;
+                        Ok(())
+                    }
+                    .instrument(span)
+                    .await
+                }
+            });
+        }
         if mapping.get.is_some()
             || mapping.list.is_some()
+            || !mapping.finds.is_empty()
             || matches!(mapping.create, Some((_, Returns::Record)))
         {
             items.push(self.read_fn(&read_fn, &model_ident, model, mapping, &[]));
@@ -1501,6 +1871,36 @@ pub fn plural(name: &str) -> String {
     format!("{name}s")
 }
 
+/// Like [`json_tokens`], with strings holding a placeholder built at run time by
+/// replacing it with a `&str` expression.
+fn json_tokens_placeholders(json: &Json, placeholders: &[(&str, TokenStream)]) -> TokenStream {
+    match json {
+        Json::Str(text) if placeholders.iter().any(|(p, _)| text.contains(p)) => {
+            let mut expr = quote! { #text.to_string() };
+            for (placeholder, value) in placeholders {
+                if text.contains(placeholder) {
+                    expr = quote! { #expr.replace(#placeholder, #value) };
+                }
+            }
+            quote! { Value::String(#expr) }
+        }
+        Json::Array(items) => {
+            let items = items
+                .iter()
+                .map(|item| json_tokens_placeholders(item, placeholders));
+            quote! { Value::Array(vec![#(#items),*]) }
+        }
+        Json::Object(entries) => {
+            let keys = entries.iter().map(|(k, _)| k);
+            let values = entries
+                .iter()
+                .map(|(_, v)| json_tokens_placeholders(v, placeholders));
+            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
+        }
+        other => json_tokens(other),
+    }
+}
+
 /// Like [`json_tokens`], with `value` in place of every `"$value"` string.
 fn json_tokens_with(json: &Json, value: &TokenStream) -> TokenStream {
     match json {
@@ -1535,4 +1935,19 @@ fn json_tokens(json: &Json) -> TokenStream {
             quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
         }
     }
+}
+
+/// `Option<&str>` for a key inside a composite's input.
+fn key_expr(key: &KeyPath) -> TokenStream {
+    let input = field_ident(&key.input);
+    let mut expr = quote! { Some(&input.#input) };
+    for (field, optional, list) in &key.steps {
+        let field = field_ident(field);
+        expr = match (list, optional) {
+            (true, _) => quote! { #expr.and_then(|value| value.#field.first()) },
+            (false, true) => quote! { #expr.and_then(|value| value.#field.as_deref()) },
+            (false, false) => quote! { #expr.map(|value| value.#field.as_str()) },
+        };
+    }
+    expr
 }

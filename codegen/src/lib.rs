@@ -11,6 +11,7 @@
 //! unifold_codegen::Builder::new(".").run();
 //! ```
 
+mod composite;
 mod diagnostics;
 mod emit;
 mod mapping;

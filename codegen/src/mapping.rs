@@ -181,6 +181,29 @@ pub struct ListAction {
 }
 
 #[derive(Clone, Debug)]
+pub struct FindAction {
+    /// The name after `by_`, e.g. `email`.
+    pub key: String,
+    /// Query values may use `{key}` and `{key:soql}` (quoted for a SOQL literal).
+    pub call: HttpCall,
+    /// A JSON body whose strings may use `{key}`.
+    pub body: Option<Json>,
+    /// Where the matching records are in the response.
+    pub records: Vec<Seg>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkAction {
+    /// The linked model, snake_case (`contact`).
+    pub target: String,
+    pub call: HttpCall,
+    /// Path parameters in path order, each bound to `from` or `to`.
+    pub params: Vec<(String, bool)>,
+    /// A JSON body whose strings may be `{from}` or `{to}`.
+    pub body: Option<Json>,
+}
+
+#[derive(Clone, Debug)]
 pub struct Mapping {
     pub model: String,
     pub create: Option<(HttpCall, Returns)>,
@@ -188,6 +211,10 @@ pub struct Mapping {
     pub update: Option<UpdateAction>,
     pub delete: Option<HttpCall>,
     pub list: Option<ListAction>,
+    /// `find_<model>_by_<key>`: the first record matching one value.
+    pub finds: Vec<FindAction>,
+    /// `link_<model>_<target>`: connect this record to another.
+    pub links: Vec<LinkAction>,
     pub writes: Vec<Write>,
     pub reads: Vec<Read>,
     /// Unified fields the provider requires on create (from the OpenAPI `required`).
@@ -195,7 +222,9 @@ pub struct Mapping {
 }
 
 const MAPPING_KEYS: &[&str] = &["model", "description", "actions", "fields", "write"];
-const ACTIONS: &[&str] = &["create", "get", "update", "delete", "list"];
+const ACTIONS: &[&str] = &[
+    "create", "get", "update", "delete", "list", "find_by", "link",
+];
 const FIELD_RULE_KEYS: &[&str] = &[
     "path",
     "read_only",
@@ -346,6 +375,53 @@ pub fn read(
             read_targets.push((op, item, false));
         }
     }
+    let mut find_ops = Vec::new();
+    if let Some(finds) = root.get("actions").and_then(|a| a.get("find_by")) {
+        for (key_node, spec) in finds.entries() {
+            let Some(key) = checker.reader.string(key_node, "a find key") else {
+                continue;
+            };
+            if !crate::model::is_field_name(&key) {
+                checker.reader.error(
+                    key_node,
+                    format!("`{key}` is not a valid key name (snake_case)"),
+                );
+                continue;
+            }
+            checker.reader.keys(
+                spec,
+                &["operation", "query", "body", "records"],
+                &format!("`find_by.{key}`"),
+            );
+            let Some((op, _)) = checker.operation(spec, &["get", "post"]) else {
+                continue;
+            };
+            let Some((text, node)) =
+                checker
+                    .reader
+                    .required_string(spec, "records", "where the matching records are")
+            else {
+                continue;
+            };
+            let Some(records) = parse_path(checker.reader, &text, node) else {
+                continue;
+            };
+            if let Some(schema) = op.response.clone() {
+                let mut item = records.clone();
+                item.push(Seg::Index(0));
+                match checker.schema_at(&schema, &item) {
+                    Some(item) => read_targets.push((op, item, false)),
+                    None => {
+                        checker.reader.error(
+                            node,
+                            format!("`{text}` is not an array in the response of `{}`", op.id),
+                        );
+                    }
+                }
+            }
+            find_ops.push((key, op, spec, records));
+        }
+    }
     checker.read_targets = read_targets;
     let first_write = create_op.or(update_op).map(|(op, _)| op);
 
@@ -443,6 +519,112 @@ pub fn read(
         }
         _ => None,
     };
+    let mut finds = Vec::new();
+    for (key, op, spec, records) in find_ops {
+        let query = checker.query(op, spec, &reads);
+        let body = spec.get("body").map(|b| {
+            let json = checker.constant_json(b);
+            expand_mapped_under(&json, &reads)
+        });
+        let uses_key = query.iter().any(|(_, v)| v.contains("{key"))
+            || body
+                .as_ref()
+                .is_some_and(|b| format!("{b:?}").contains("{key}"));
+        if !uses_key {
+            checker.reader.error(
+                spec,
+                format!("`find_by.{key}` never uses `{{key}}` in its query or body"),
+            );
+        }
+        finds.push(FindAction {
+            key,
+            call: checker.call(op, None, Some(query)),
+            body,
+            records,
+        });
+    }
+    let mut links = Vec::new();
+    if let Some(link_specs) = action("link") {
+        for (target_node, spec) in link_specs.entries() {
+            let Some(target) = checker.reader.string(target_node, "a linked model") else {
+                continue;
+            };
+            if !models
+                .models()
+                .any(|m| crate::emit::snake(&m.name) == target)
+            {
+                let names: Vec<String> = models
+                    .models()
+                    .map(|m| crate::emit::snake(&m.name))
+                    .collect();
+                let help = match did_you_mean(&target, names.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("models are {}", one_of(names.iter().map(String::as_str))),
+                };
+                checker
+                    .reader
+                    .error(target_node, format!("`{target}` is not a unified model"))
+                    .help = Some(help);
+                continue;
+            }
+            checker.reader.keys(
+                spec,
+                &["operation", "path_params", "body"],
+                &format!("`link.{target}`"),
+            );
+            let Some((op, _)) = checker.operation(spec, &["put", "post", "patch"]) else {
+                continue;
+            };
+            let mut bound = Vec::new();
+            if let Some(params) = spec.get("path_params") {
+                for (name_node, side) in params.entries() {
+                    let (Some(name), Some(side_text)) = (
+                        checker.reader.string(name_node, "a path parameter"),
+                        checker.reader.string(side, "`from` or `to`"),
+                    ) else {
+                        continue;
+                    };
+                    if !op
+                        .parameters
+                        .iter()
+                        .any(|p| p.location == "path" && p.name == name)
+                    {
+                        checker.reader.error(
+                            name_node,
+                            format!("`{name}` is not a path parameter of `{}`", op.id),
+                        );
+                        continue;
+                    }
+                    match side_text.as_str() {
+                        "from" | "to" => bound.push((name, side_text == "from")),
+                        _ => {
+                            checker
+                                .reader
+                                .error(side, "a path parameter is bound to `from` or `to`");
+                        }
+                    }
+                }
+            }
+            // Bind in the order the parameters appear in the path.
+            let mut params = Vec::new();
+            for part in op.path.split('{').skip(1) {
+                let name = part.split('}').next().unwrap_or_default();
+                match bound.iter().find(|(n, _)| n == name) {
+                    Some(entry) => params.push(entry.clone()),
+                    None => {
+                        checker.reader.error(spec, format!("path parameter `{name}` of `{}` is not bound: add it to `path_params` as `from` or `to`", op.id));
+                    }
+                }
+            }
+            let body = spec.get("body").map(|b| checker.constant_json(b));
+            links.push(LinkAction {
+                target,
+                call: checker.call(op, None, None),
+                params,
+                body,
+            });
+        }
+    }
     Some(Mapping {
         model: model.name.clone(),
         create,
@@ -450,6 +632,8 @@ pub fn read(
         update,
         delete,
         list,
+        finds,
+        links,
         writes,
         reads,
         provider_required,
@@ -1562,5 +1746,44 @@ fn template_leaves(path: &[Seg], template: &Json) -> Vec<Vec<Seg>> {
             })
             .collect(),
         _ => vec![path.to_vec()],
+    }
+}
+
+/// Replaces `"{mapped_under:<prefix>}"` strings in a body with the array of keys the
+/// mapping reads under that prefix (HubSpot search's `properties`).
+fn expand_mapped_under(json: &Json, reads: &[Read]) -> Json {
+    match json {
+        Json::Str(text) if text.starts_with("{mapped_under:") && text.ends_with('}') => {
+            let prefix = &text["{mapped_under:".len()..text.len() - 1];
+            let mut keys: Vec<String> = Vec::new();
+            for read in reads {
+                let path = match read {
+                    Read::Scalar { path, .. }
+                    | Read::Primary { path, .. }
+                    | Read::Each { path, .. } => path,
+                    Read::Record { .. } => continue,
+                };
+                if let [Seg::Key(first), Seg::Key(key), ..] = path.as_slice()
+                    && first == prefix
+                    && !keys.contains(key)
+                {
+                    keys.push(key.clone());
+                }
+            }
+            Json::Array(keys.into_iter().map(Json::Str).collect())
+        }
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|item| expand_mapped_under(item, reads))
+                .collect(),
+        ),
+        Json::Object(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), expand_mapped_under(v, reads)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }

@@ -127,7 +127,11 @@ const FORMATS: &[&str] = &["email", "uri", "phone"];
 
 /// Reads one models file into `set`.
 pub fn read(reader: &mut Reader, root: &Node, set: &mut ModelSet) {
-    if !reader.keys(root, &["models", "types"], "a unified-models file") {
+    if !reader.keys(
+        root,
+        &["models", "types", "composites"],
+        "a unified-models file",
+    ) {
         return;
     }
     for (section, is_model) in [("models", true), ("types", false)] {

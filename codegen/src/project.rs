@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub struct Project {
     pub models: ModelSet,
     pub providers: Vec<(Provider, Vec<Mapping>)>,
+    pub composites: Vec<crate::composite::Composite>,
 }
 
 /// Where a project's inputs live.
@@ -148,13 +149,27 @@ pub fn load(layout: &Layout) -> Loaded {
         ));
     }
 
+    let mut composites = Vec::new();
+    for doc in &model_docs {
+        composites.extend(crate::composite::read(
+            &mut reader,
+            doc,
+            &models,
+            &providers,
+        ));
+    }
+
     let mut problems = std::mem::take(&mut reader.problems);
     // A path checked against both the request and the response reports the same
     // problem twice; keep the first.
     let mut seen = std::collections::HashSet::new();
     problems.retain(|d| seen.insert((d.file.clone(), d.line, d.column)));
     let result = if problems.is_empty() {
-        Ok(Project { models, providers })
+        Ok(Project {
+            models,
+            providers,
+            composites,
+        })
     } else {
         Err(Diagnostics(problems))
     };

@@ -39,4 +39,20 @@ pub mod __private {
     pub use futures_util::{StreamExt, TryStreamExt, stream};
     pub use serde;
     pub use serde_json;
+    pub use tracing::{self, Instrument};
+
+    /// The span every generated action runs in; actions called by actions (composite
+    /// steps) become its children, so logs show the whole tree.
+    pub fn action_span(
+        provider: &str,
+        connection: &crate::Connection,
+        action: &'static str,
+    ) -> tracing::Span {
+        tracing::info_span!(
+            "unifold.action",
+            action,
+            provider,
+            connection = connection.id()
+        )
+    }
 }

@@ -98,10 +98,33 @@ pub fn format_datetime_seconds(instant: &crate::DateTime) -> String {
     instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Escapes text for a single-quoted SOQL string literal (backslash before `\` and
+/// `'`), so a looked-up value can never change the query.
+pub fn soql_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn soql_literals_cannot_be_broken_out_of() {
+        assert_eq!(soql_escape("o'brien@example.com"), "o\\'brien@example.com");
+        assert_eq!(soql_escape("a\\' OR Name != '"), "a\\\\\\' OR Name != \\'");
+    }
 
     #[test]
     fn join_skips_missing_and_empty_parts() {

@@ -979,12 +979,201 @@ pub fn list_opportunities<'a>(
         }
     }
 }
+/// Finds the first Company whose domain is `key` on the connection's provider (attio, hubspot, salesforce); `Ok(None)` when nothing matches.
+pub async fn find_company_by_domain(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    key: &str,
+) -> ::std::result::Result<::std::option::Option<Company>, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::find_company_by_domain(runtime, connection, key).await,
+        "hubspot" => hubspot::find_company_by_domain(runtime, connection, key).await,
+        "salesforce" => {
+            salesforce::find_company_by_domain(runtime, connection, key).await
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "find_company_by_domain".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Finds the first Contact whose email is `key` on the connection's provider (attio, hubspot, salesforce); `Ok(None)` when nothing matches.
+pub async fn find_contact_by_email(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    key: &str,
+) -> ::std::result::Result<::std::option::Option<Contact>, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::find_contact_by_email(runtime, connection, key).await,
+        "hubspot" => hubspot::find_contact_by_email(runtime, connection, key).await,
+        "salesforce" => salesforce::find_contact_by_email(runtime, connection, key).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "find_contact_by_email".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Links a Opportunity to a contact on the connection's provider (attio, hubspot, salesforce).
+pub async fn link_opportunity_contact(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    opportunity_id: &str,
+    contact_id: &str,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match connection.provider() {
+        "attio" => {
+            attio::link_opportunity_contact(
+                    runtime,
+                    connection,
+                    opportunity_id,
+                    contact_id,
+                )
+                .await
+        }
+        "hubspot" => {
+            hubspot::link_opportunity_contact(
+                    runtime,
+                    connection,
+                    opportunity_id,
+                    contact_id,
+                )
+                .await
+        }
+        "salesforce" => {
+            salesforce::link_opportunity_contact(
+                    runtime,
+                    connection,
+                    opportunity_id,
+                    contact_id,
+                )
+                .await
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "link_opportunity_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// The input of [`create_opportunity_with_links`].
+#[derive(
+    ::std::clone::Clone,
+    ::std::fmt::Debug,
+    ::std::cmp::PartialEq,
+    ::unifold::__private::serde::Serialize,
+    ::unifold::__private::serde::Deserialize
+)]
+#[derive(::std::default::Default)]
+#[serde(crate = "::unifold::__private::serde")]
+pub struct CreateOpportunityWithLinksInput {
+    pub company: CompanyInput,
+    pub contact: ContactInput,
+    pub opportunity: OpportunityInput,
+}
+/// What [`create_opportunity_with_links`] found or created.
+#[derive(
+    ::std::clone::Clone,
+    ::std::fmt::Debug,
+    ::std::cmp::PartialEq,
+    ::unifold::__private::serde::Serialize,
+    ::unifold::__private::serde::Deserialize
+)]
+#[serde(crate = "::unifold::__private::serde")]
+pub struct CreateOpportunityWithLinksOutput {
+    pub company: Company,
+    pub contact: Contact,
+    pub opportunity: Opportunity,
+}
+/// Creates an opportunity linked to its company and a contact, on any provider: the
+/// company is found by its website (domain) or created, the contact is found by its
+/// first email or created at that company, then the opportunity is created at the
+/// company and linked to the contact. Records that are found are left unchanged.
+///
+/// Every input is validated before the first request; each step is a unified
+/// action running as a child span of this one.
+pub async fn create_opportunity_with_links(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &CreateOpportunityWithLinksInput,
+) -> ::std::result::Result<CreateOpportunityWithLinksOutput, ::unifold::Error> {
+    let span = ::unifold::__private::action_span(
+        connection.provider(),
+        connection,
+        "create_opportunity_with_links",
+    );
+    ::unifold::__private::Instrument::instrument(
+            async move {
+                let mut problems = ::std::vec::Vec::new();
+                input.company.validate_into("company.", &mut problems);
+                input.contact.validate_into("contact.", &mut problems);
+                input.opportunity.validate_into("opportunity.", &mut problems);
+                ::unifold::Error::check(problems)?;
+                let company = match Some(&input.company)
+                    .and_then(|value| value.website.as_deref())
+                {
+                    Some(key) if !key.trim().is_empty() => {
+                        find_company_by_domain(runtime, connection, key).await?
+                    }
+                    _ => None,
+                };
+                let company = match company {
+                    Some(found) => found,
+                    None => create_company(runtime, connection, &input.company).await?,
+                };
+                let contact = match Some(&input.contact)
+                    .and_then(|value| value.email_addresses.first())
+                    .map(|value| value.email_address.as_str())
+                {
+                    Some(key) if !key.trim().is_empty() => {
+                        find_contact_by_email(runtime, connection, key).await?
+                    }
+                    _ => None,
+                };
+                let contact = match contact {
+                    Some(found) => found,
+                    None => {
+                        let mut step = input.contact.clone();
+                        step.account = Some(company.remote_id.clone());
+                        create_contact(runtime, connection, &step).await?
+                    }
+                };
+                let opportunity = {
+                    let mut step = input.opportunity.clone();
+                    step.account = Some(company.remote_id.clone());
+                    create_opportunity(runtime, connection, &step).await?
+                };
+                link_opportunity_contact(
+                        runtime,
+                        connection,
+                        &opportunity.remote_id.clone(),
+                        &contact.remote_id.clone(),
+                    )
+                    .await?;
+                ::std::result::Result::Ok(CreateOpportunityWithLinksOutput {
+                    company,
+                    contact,
+                    opportunity,
+                })
+            },
+            span,
+        )
+        .await
+}
 /// Actions on Attio (https://api.attio.com).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
+        Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -1055,17 +1244,22 @@ pub mod attio {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new(
-                "createCompany",
-                Method::Post,
-                "/v2/objects/companies/records",
-            )
-            .json(write_company(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "create_company");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createCompany",
+                    Method::Post,
+                    "/v2/objects/companies/records",
+                )
+                .json(write_company(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// The Company request body for a CompanyInput.
     fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
@@ -1118,15 +1312,20 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getCompany",
-            Method::Get,
-            format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getCompany",
+                Method::Get,
+                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Company on Attio (`updateCompany`: PUT /v2/objects/companies/records/{record_id}).
     ///
@@ -1137,18 +1336,23 @@ pub mod attio {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_company(patch, false);
-        let request = Request::new(
-                "updateCompany",
-                Method::Put,
-                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_company(patch, false);
+            let request = Request::new(
+                    "updateCompany",
+                    Method::Put,
+                    format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Company on Attio (`deleteCompany`: DELETE /v2/objects/companies/records/{record_id}).
     pub async fn delete_company(
@@ -1156,14 +1360,19 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteCompany",
-            Method::Delete,
-            format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteCompany",
+                Method::Delete,
+                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Company, page by page on Attio (`queryCompanies`: POST /v2/objects/companies/records/query).
     ///
@@ -1216,6 +1425,64 @@ pub mod attio {
             })
             .boxed()
     }
+    /// Finds the first Company whose domain is `key` on Attio (`queryCompanies`: POST /v2/objects/companies/records/query).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_company_by_domain(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Company>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("domain", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new(
+                    "queryCompanies",
+                    Method::Post,
+                    "/v2/objects/companies/records/query",
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "filter".to_string(),
+                                Value::Object(
+                                    [
+                                        (
+                                            "domains".to_string(),
+                                            Value::String("{key}".to_string().replace("{key}", key)),
+                                        ),
+                                    ]
+                                        .into_iter()
+                                        .collect(),
+                                ),
+                            ),
+                            ("limit".to_string(), Value::from(1i64)),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("data")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_company(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
+    }
     /// Reads a Company from the provider's record.
     fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
         Ok(super::Company {
@@ -1261,17 +1528,22 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new(
-                "createPerson",
-                Method::Post,
-                "/v2/objects/people/records",
-            )
-            .json(write_contact(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "create_contact");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createPerson",
+                    Method::Post,
+                    "/v2/objects/people/records",
+                )
+                .json(write_contact(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// The Contact request body for a ContactInput.
     fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
@@ -1438,15 +1710,20 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getPerson",
-            Method::Get,
-            format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getPerson",
+                Method::Get,
+                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Contact on Attio (`updatePerson`: PUT /v2/objects/people/records/{record_id}).
     ///
@@ -1457,20 +1734,25 @@ pub mod attio {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let current = get_contact(runtime, connection, id).await?;
-        let merged = patch.clone().or(super::ContactInput::from(current));
-        let body = write_contact(&merged, true);
-        let request = Request::new(
-                "updatePerson",
-                Method::Put,
-                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let current = get_contact(runtime, connection, id).await?;
+            let merged = patch.clone().or(super::ContactInput::from(current));
+            let body = write_contact(&merged, true);
+            let request = Request::new(
+                    "updatePerson",
+                    Method::Put,
+                    format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Contact on Attio (`deletePerson`: DELETE /v2/objects/people/records/{record_id}).
     pub async fn delete_contact(
@@ -1478,14 +1760,19 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deletePerson",
-            Method::Delete,
-            format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deletePerson",
+                Method::Delete,
+                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Contact, page by page on Attio (`queryPeople`: POST /v2/objects/people/records/query).
     ///
@@ -1537,6 +1824,64 @@ pub mod attio {
                     })
             })
             .boxed()
+    }
+    /// Finds the first Contact whose email is `key` on Attio (`queryPeople`: POST /v2/objects/people/records/query).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_contact_by_email(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Contact>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("email", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new(
+                    "queryPeople",
+                    Method::Post,
+                    "/v2/objects/people/records/query",
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "filter".to_string(),
+                                Value::Object(
+                                    [
+                                        (
+                                            "email_addresses".to_string(),
+                                            Value::String("{key}".to_string().replace("{key}", key)),
+                                        ),
+                                    ]
+                                        .into_iter()
+                                        .collect(),
+                                ),
+                            ),
+                            ("limit".to_string(), Value::from(1i64)),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("data")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_contact(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Contact from the provider's record.
     fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
@@ -1618,17 +1963,22 @@ pub mod attio {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new(
-                "createDeal",
-                Method::Post,
-                "/v2/objects/deals/records",
-            )
-            .json(write_opportunity(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "create_opportunity");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createDeal",
+                    Method::Post,
+                    "/v2/objects/deals/records",
+                )
+                .json(write_opportunity(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// The Opportunity request body for a OpportunityInput.
     fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
@@ -1725,15 +2075,20 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getDeal",
-            Method::Get,
-            format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getDeal",
+                Method::Get,
+                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Opportunity on Attio (`updateDeal`: PUT /v2/objects/deals/records/{record_id}).
     ///
@@ -1744,18 +2099,23 @@ pub mod attio {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_opportunity(patch, false);
-        let request = Request::new(
-                "updateDeal",
-                Method::Put,
-                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_opportunity(patch, false);
+            let request = Request::new(
+                    "updateDeal",
+                    Method::Put,
+                    format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Opportunity on Attio (`deleteDeal`: DELETE /v2/objects/deals/records/{record_id}).
     pub async fn delete_opportunity(
@@ -1763,14 +2123,19 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteDeal",
-            Method::Delete,
-            format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteDeal",
+                Method::Delete,
+                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Opportunity, page by page on Attio (`queryDeals`: POST /v2/objects/deals/records/query).
     ///
@@ -1822,6 +2187,76 @@ pub mod attio {
                     })
             })
             .boxed()
+    }
+    /// Links a Opportunity to a contact on Attio (`appendToDeal`: PATCH /v2/objects/deals/records/{record_id}).
+    pub async fn link_opportunity_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        opportunity_id: &str,
+        contact_id: &str,
+    ) -> Result<(), Error> {
+        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
+        async move {
+            let mut problems = Vec::new();
+            for (field, id) in [
+                ("opportunity_id", opportunity_id),
+                ("contact_id", contact_id),
+            ] {
+                if id.trim().is_empty() {
+                    problems.push(FieldError::new(field, "must not be empty"));
+                }
+            }
+            Error::check(problems)?;
+            let request = Request::new(
+                    "appendToDeal",
+                    Method::Patch,
+                    format!(
+                        "/v2/objects/deals/records/{}",
+                        json::encode_segment(opportunity_id)
+                    ),
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "data".to_string(),
+                                Value::Object(
+                                    [
+                                        (
+                                            "values".to_string(),
+                                            Value::Object(
+                                                [
+                                                    (
+                                                        "associated_people".to_string(),
+                                                        Value::Array(
+                                                            vec![
+                                                                Value::Object([("target_object".to_string(),
+                                                                Value::String("people".to_string())), ("target_record_id"
+                                                                .to_string(), Value::String("{to}".to_string()
+                                                                .replace("{to}", contact_id)))].into_iter().collect())
+                                                            ],
+                                                        ),
+                                                    ),
+                                                ]
+                                                    .into_iter()
+                                                    .collect(),
+                                            ),
+                                        ),
+                                    ]
+                                        .into_iter()
+                                        .collect(),
+                                ),
+                            ),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Opportunity from the provider's record.
     fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
@@ -1915,7 +2350,8 @@ pub mod attio {
 pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
+        Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -1984,17 +2420,22 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new(
-                "createCompany",
-                Method::Post,
-                "/crm/v3/objects/companies",
-            )
-            .json(write_company(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "create_company");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createCompany",
+                    Method::Post,
+                    "/crm/v3/objects/companies",
+                )
+                .json(write_company(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// The Company request body for a CompanyInput.
     fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
@@ -2050,19 +2491,24 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-                "getCompany",
-                Method::Get,
-                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-            )
-            .query(
-                "properties",
-                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
-            );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                    "getCompany",
+                    Method::Get,
+                    format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+                )
+                .query(
+                    "properties",
+                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Company on HubSpot (`updateCompany`: PATCH /crm/v3/objects/companies/{companyId}).
     ///
@@ -2073,18 +2519,23 @@ pub mod hubspot {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_company(patch, false);
-        let request = Request::new(
-                "updateCompany",
-                Method::Patch,
-                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_company(patch, false);
+            let request = Request::new(
+                    "updateCompany",
+                    Method::Patch,
+                    format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Company on HubSpot (`deleteCompany`: DELETE /crm/v3/objects/companies/{companyId}).
     pub async fn delete_company(
@@ -2092,14 +2543,19 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteCompany",
-            Method::Delete,
-            format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteCompany",
+                Method::Delete,
+                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Company, page by page on HubSpot (`listCompanies`: GET /crm/v3/objects/companies).
     ///
@@ -2135,6 +2591,79 @@ pub mod hubspot {
                     })
             })
             .boxed()
+    }
+    /// Finds the first Company whose domain is `key` on HubSpot (`searchCompanies`: POST /crm/v3/objects/companies/search).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_company_by_domain(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Company>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("domain", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new(
+                    "searchCompanies",
+                    Method::Post,
+                    "/crm/v3/objects/companies/search",
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "filterGroups".to_string(),
+                                Value::Array(
+                                    vec![
+                                        Value::Object([("filters".to_string(),
+                                        Value::Array(vec![Value::Object([("propertyName"
+                                        .to_string(), Value::String("domain".to_string())),
+                                        ("operator".to_string(), Value::String("EQ".to_string())),
+                                        ("value".to_string(), Value::String("{key}".to_string()
+                                        .replace("{key}", key)))].into_iter().collect())]))]
+                                        .into_iter().collect())
+                                    ],
+                                ),
+                            ),
+                            (
+                                "properties".to_string(),
+                                Value::Array(
+                                    vec![
+                                        Value::String("name".to_string()),
+                                        Value::String("description".to_string()),
+                                        Value::String("industry".to_string()),
+                                        Value::String("domain".to_string()),
+                                        Value::String("numberofemployees".to_string()),
+                                        Value::String("phone".to_string()),
+                                        Value::String("hubspot_owner_id".to_string())
+                                    ],
+                                ),
+                            ),
+                            ("limit".to_string(), Value::from(1i64)),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("results")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_company(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Company from the provider's record.
     fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
@@ -2188,21 +2717,26 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new(
-                "createContact",
-                Method::Post,
-                "/crm/v3/objects/contacts",
-            )
-            .json(write_contact(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        let mut record = read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))?;
-        if record.account.is_none() {
-            record.account = input.account.clone();
+        let span = action_span(PROVIDER.name, connection, "create_contact");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createContact",
+                    Method::Post,
+                    "/crm/v3/objects/contacts",
+                )
+                .json(write_contact(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let mut record = read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))?;
+            if record.account.is_none() {
+                record.account = input.account.clone();
+            }
+            Ok(record)
         }
-        Ok(record)
+            .instrument(span)
+            .await
     }
     /// The Contact request body for a ContactInput.
     fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
@@ -2299,20 +2833,25 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-                "getContact",
-                Method::Get,
-                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-            )
-            .query(
-                "properties",
-                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
-            )
-            .query("associations", "companies");
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                    "getContact",
+                    Method::Get,
+                    format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+                )
+                .query(
+                    "properties",
+                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
+                )
+                .query("associations", "companies");
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Contact on HubSpot (`updateContact`: PATCH /crm/v3/objects/contacts/{contactId}).
     ///
@@ -2323,18 +2862,23 @@ pub mod hubspot {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_contact(patch, false);
-        let request = Request::new(
-                "updateContact",
-                Method::Patch,
-                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_contact(patch, false);
+            let request = Request::new(
+                    "updateContact",
+                    Method::Patch,
+                    format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Contact on HubSpot (`deleteContact`: DELETE /crm/v3/objects/contacts/{contactId}).
     pub async fn delete_contact(
@@ -2342,14 +2886,19 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteContact",
-            Method::Delete,
-            format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteContact",
+                Method::Delete,
+                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Contact, page by page on HubSpot (`listContacts`: GET /crm/v3/objects/contacts).
     ///
@@ -2386,6 +2935,77 @@ pub mod hubspot {
                     })
             })
             .boxed()
+    }
+    /// Finds the first Contact whose email is `key` on HubSpot (`searchContacts`: POST /crm/v3/objects/contacts/search).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_contact_by_email(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Contact>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("email", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new(
+                    "searchContacts",
+                    Method::Post,
+                    "/crm/v3/objects/contacts/search",
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "filterGroups".to_string(),
+                                Value::Array(
+                                    vec![
+                                        Value::Object([("filters".to_string(),
+                                        Value::Array(vec![Value::Object([("propertyName"
+                                        .to_string(), Value::String("email".to_string())),
+                                        ("operator".to_string(), Value::String("EQ".to_string())),
+                                        ("value".to_string(), Value::String("{key}".to_string()
+                                        .replace("{key}", key)))].into_iter().collect())]))]
+                                        .into_iter().collect())
+                                    ],
+                                ),
+                            ),
+                            (
+                                "properties".to_string(),
+                                Value::Array(
+                                    vec![
+                                        Value::String("firstname".to_string()),
+                                        Value::String("lastname".to_string()), Value::String("email"
+                                        .to_string()), Value::String("phone".to_string()),
+                                        Value::String("jobtitle".to_string()),
+                                        Value::String("hubspot_owner_id".to_string())
+                                    ],
+                                ),
+                            ),
+                            ("limit".to_string(), Value::from(1i64)),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("results")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_contact(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Contact from the provider's record.
     fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
@@ -2452,17 +3072,26 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
-        let request = Request::new("createDeal", Method::Post, "/crm/v3/objects/deals")
-            .json(write_opportunity(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        let mut record = read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))?;
-        if record.account.is_none() {
-            record.account = input.account.clone();
+        let span = action_span(PROVIDER.name, connection, "create_opportunity");
+        async move {
+            let problems = input.validate();
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createDeal",
+                    Method::Post,
+                    "/crm/v3/objects/deals",
+                )
+                .json(write_opportunity(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let mut record = read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))?;
+            if record.account.is_none() {
+                record.account = input.account.clone();
+            }
+            Ok(record)
         }
-        Ok(record)
+            .instrument(span)
+            .await
     }
     /// The Opportunity request body for a OpportunityInput.
     fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
@@ -2556,20 +3185,25 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-                "getDeal",
-                Method::Get,
-                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-            )
-            .query(
-                "properties",
-                "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
-            )
-            .query("associations", "companies");
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                    "getDeal",
+                    Method::Get,
+                    format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+                )
+                .query(
+                    "properties",
+                    "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
+                )
+                .query("associations", "companies");
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Opportunity on HubSpot (`updateDeal`: PATCH /crm/v3/objects/deals/{dealId}).
     ///
@@ -2580,18 +3214,23 @@ pub mod hubspot {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_opportunity(patch, false);
-        let request = Request::new(
-                "updateDeal",
-                Method::Patch,
-                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "update_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_opportunity(patch, false);
+            let request = Request::new(
+                    "updateDeal",
+                    Method::Patch,
+                    format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Opportunity on HubSpot (`deleteDeal`: DELETE /crm/v3/objects/deals/{dealId}).
     pub async fn delete_opportunity(
@@ -2599,14 +3238,19 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteDeal",
-            Method::Delete,
-            format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteDeal",
+                Method::Delete,
+                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Opportunity, page by page on HubSpot (`listDeals`: GET /crm/v3/objects/deals).
     ///
@@ -2639,6 +3283,40 @@ pub mod hubspot {
                     })
             })
             .boxed()
+    }
+    /// Links a Opportunity to a contact on HubSpot (`associateDealWithContact`: PUT /crm/v4/objects/deals/{dealId}/associations/default/contacts/{contactId}).
+    pub async fn link_opportunity_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        opportunity_id: &str,
+        contact_id: &str,
+    ) -> Result<(), Error> {
+        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
+        async move {
+            let mut problems = Vec::new();
+            for (field, id) in [
+                ("opportunity_id", opportunity_id),
+                ("contact_id", contact_id),
+            ] {
+                if id.trim().is_empty() {
+                    problems.push(FieldError::new(field, "must not be empty"));
+                }
+            }
+            Error::check(problems)?;
+            let request = Request::new(
+                "associateDealWithContact",
+                Method::Put,
+                format!(
+                    "/crm/v4/objects/deals/{}/associations/default/contacts/{}",
+                    json::encode_segment(opportunity_id),
+                    json::encode_segment(contact_id)
+                ),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Opportunity from the provider's record.
     fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
@@ -2724,7 +3402,8 @@ pub mod hubspot {
 pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        json, serde_json::Value, stream, transform, validate, Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
+        Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -2819,20 +3498,29 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let mut problems = input.validate();
-        validate::required_by(
-            &mut problems,
-            "name",
-            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-            "salesforce",
-        );
-        Error::check(problems)?;
-        let request = Request::new("createAccount", Method::Post, "/sobjects/Account")
-            .json(write_company(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = json::require_string(&response.body, &[Seg::Key("id")])
-            .map_err(|problem| unexpected(&response, problem))?;
-        get_company(runtime, connection, &id).await
+        let span = action_span(PROVIDER.name, connection, "create_company");
+        async move {
+            let mut problems = input.validate();
+            validate::required_by(
+                &mut problems,
+                "name",
+                input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+                "salesforce",
+            );
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createAccount",
+                    Method::Post,
+                    "/sobjects/Account",
+                )
+                .json(write_company(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let id = json::require_string(&response.body, &[Seg::Key("id")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            get_company(runtime, connection, &id).await
+        }
+            .instrument(span)
+            .await
     }
     /// The Company request body for a CompanyInput.
     fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
@@ -2868,15 +3556,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getAccount",
-            Method::Get,
-            format!("/sobjects/Account/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getAccount",
+                Method::Get,
+                format!("/sobjects/Account/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_company(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Company on Salesforce (`updateAccount`: PATCH /sobjects/Account/{id}).
     ///
@@ -2887,17 +3580,22 @@ pub mod salesforce {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_company(patch, false);
-        let request = Request::new(
-                "updateAccount",
-                Method::Patch,
-                format!("/sobjects/Account/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        runtime.send(connection, &PROVIDER, request).await?;
-        get_company(runtime, connection, id).await
+        let span = action_span(PROVIDER.name, connection, "update_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_company(patch, false);
+            let request = Request::new(
+                    "updateAccount",
+                    Method::Patch,
+                    format!("/sobjects/Account/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            runtime.send(connection, &PROVIDER, request).await?;
+            get_company(runtime, connection, id).await
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Company on Salesforce (`deleteAccount`: DELETE /sobjects/Account/{id}).
     pub async fn delete_company(
@@ -2905,14 +3603,19 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteAccount",
-            Method::Delete,
-            format!("/sobjects/Account/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_company");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteAccount",
+                Method::Delete,
+                format!("/sobjects/Account/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Company, page by page on Salesforce (`query`: GET /query).
     ///
@@ -2950,6 +3653,44 @@ pub mod salesforce {
             })
             .boxed()
     }
+    /// Finds the first Company whose domain is `key` on Salesforce (`query`: GET /query).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_company_by_domain(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Company>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("domain", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new("query", Method::Get, "/query")
+                .query(
+                    "q",
+                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                        .replace("{key:soql}", &transform::soql_escape(key))
+                        .replace("{key}", key),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("records")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_company(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
+    }
     /// Reads a Company from the provider's record.
     fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
         Ok(super::Company {
@@ -2984,20 +3725,29 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let mut problems = input.validate();
-        validate::required_by(
-            &mut problems,
-            "last_name",
-            input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-            "salesforce",
-        );
-        Error::check(problems)?;
-        let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
-            .json(write_contact(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = json::require_string(&response.body, &[Seg::Key("id")])
-            .map_err(|problem| unexpected(&response, problem))?;
-        get_contact(runtime, connection, &id).await
+        let span = action_span(PROVIDER.name, connection, "create_contact");
+        async move {
+            let mut problems = input.validate();
+            validate::required_by(
+                &mut problems,
+                "last_name",
+                input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+                "salesforce",
+            );
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createContact",
+                    Method::Post,
+                    "/sobjects/Contact",
+                )
+                .json(write_contact(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let id = json::require_string(&response.body, &[Seg::Key("id")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            get_contact(runtime, connection, &id).await
+        }
+            .instrument(span)
+            .await
     }
     /// The Contact request body for a ContactInput.
     fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
@@ -3042,15 +3792,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getContact",
-            Method::Get,
-            format!("/sobjects/Contact/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getContact",
+                Method::Get,
+                format!("/sobjects/Contact/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_contact(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Contact on Salesforce (`updateContact`: PATCH /sobjects/Contact/{id}).
     ///
@@ -3061,17 +3816,22 @@ pub mod salesforce {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_contact(patch, false);
-        let request = Request::new(
-                "updateContact",
-                Method::Patch,
-                format!("/sobjects/Contact/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        runtime.send(connection, &PROVIDER, request).await?;
-        get_contact(runtime, connection, id).await
+        let span = action_span(PROVIDER.name, connection, "update_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_contact(patch, false);
+            let request = Request::new(
+                    "updateContact",
+                    Method::Patch,
+                    format!("/sobjects/Contact/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            runtime.send(connection, &PROVIDER, request).await?;
+            get_contact(runtime, connection, id).await
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Contact on Salesforce (`deleteContact`: DELETE /sobjects/Contact/{id}).
     pub async fn delete_contact(
@@ -3079,14 +3839,19 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteContact",
-            Method::Delete,
-            format!("/sobjects/Contact/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_contact");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteContact",
+                Method::Delete,
+                format!("/sobjects/Contact/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Contact, page by page on Salesforce (`query`: GET /query).
     ///
@@ -3123,6 +3888,44 @@ pub mod salesforce {
                     })
             })
             .boxed()
+    }
+    /// Finds the first Contact whose email is `key` on Salesforce (`query`: GET /query).
+    ///
+    /// `Ok(None)` when nothing matches.
+    pub async fn find_contact_by_email(
+        runtime: &Runtime,
+        connection: &Connection,
+        key: &str,
+    ) -> Result<Option<super::Contact>, Error> {
+        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
+        async move {
+            if key.trim().is_empty() {
+                return Err(
+                    Error::check(vec![FieldError::new("email", "must not be empty")])
+                        .unwrap_err(),
+                );
+            }
+            let request = Request::new("query", Method::Get, "/query")
+                .query(
+                    "q",
+                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                        .replace("{key:soql}", &transform::soql_escape(key))
+                        .replace("{key}", key),
+                );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let records = json::read_array(&response.body, &[Seg::Key("records")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            match records.first() {
+                None => Ok(None),
+                Some(record) => {
+                    read_contact(record)
+                        .map(Some)
+                        .map_err(|problem| unexpected_record(record, problem))
+                }
+            }
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Contact from the provider's record.
     fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
@@ -3162,36 +3965,41 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let mut problems = input.validate();
-        validate::required_by(
-            &mut problems,
-            "name",
-            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-            "salesforce",
-        );
-        validate::required_by(
-            &mut problems,
-            "stage",
-            input.stage.as_deref().is_some_and(|value| !value.trim().is_empty()),
-            "salesforce",
-        );
-        validate::required_by(
-            &mut problems,
-            "close_date",
-            input.close_date.is_some(),
-            "salesforce",
-        );
-        Error::check(problems)?;
-        let request = Request::new(
-                "createOpportunity",
-                Method::Post,
-                "/sobjects/Opportunity",
-            )
-            .json(write_opportunity(input, true));
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = json::require_string(&response.body, &[Seg::Key("id")])
-            .map_err(|problem| unexpected(&response, problem))?;
-        get_opportunity(runtime, connection, &id).await
+        let span = action_span(PROVIDER.name, connection, "create_opportunity");
+        async move {
+            let mut problems = input.validate();
+            validate::required_by(
+                &mut problems,
+                "name",
+                input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+                "salesforce",
+            );
+            validate::required_by(
+                &mut problems,
+                "stage",
+                input.stage.as_deref().is_some_and(|value| !value.trim().is_empty()),
+                "salesforce",
+            );
+            validate::required_by(
+                &mut problems,
+                "close_date",
+                input.close_date.is_some(),
+                "salesforce",
+            );
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createOpportunity",
+                    Method::Post,
+                    "/sobjects/Opportunity",
+                )
+                .json(write_opportunity(input, true));
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            let id = json::require_string(&response.body, &[Seg::Key("id")])
+                .map_err(|problem| unexpected(&response, problem))?;
+            get_opportunity(runtime, connection, &id).await
+        }
+            .instrument(span)
+            .await
     }
     /// The Opportunity request body for a OpportunityInput.
     fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
@@ -3234,15 +4042,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "getOpportunity",
-            Method::Get,
-            format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-        );
-        let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_opportunity(record_of(&response))
-            .map_err(|problem| unexpected(&response, problem))
+        let span = action_span(PROVIDER.name, connection, "get_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "getOpportunity",
+                Method::Get,
+                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+            );
+            let response = runtime.send(connection, &PROVIDER, request).await?;
+            read_opportunity(record_of(&response))
+                .map_err(|problem| unexpected(&response, problem))
+        }
+            .instrument(span)
+            .await
     }
     /// Updates the fields set in `patch` of one Opportunity on Salesforce (`updateOpportunity`: PATCH /sobjects/Opportunity/{id}).
     ///
@@ -3253,17 +4066,22 @@ pub mod salesforce {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        Error::check(validate::record_id(id))?;
-        Error::check(patch.validate())?;
-        let body = write_opportunity(patch, false);
-        let request = Request::new(
-                "updateOpportunity",
-                Method::Patch,
-                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-            )
-            .json(body);
-        runtime.send(connection, &PROVIDER, request).await?;
-        get_opportunity(runtime, connection, id).await
+        let span = action_span(PROVIDER.name, connection, "update_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            Error::check(patch.validate())?;
+            let body = write_opportunity(patch, false);
+            let request = Request::new(
+                    "updateOpportunity",
+                    Method::Patch,
+                    format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+                )
+                .json(body);
+            runtime.send(connection, &PROVIDER, request).await?;
+            get_opportunity(runtime, connection, id).await
+        }
+            .instrument(span)
+            .await
     }
     /// Deletes one Opportunity on Salesforce (`deleteOpportunity`: DELETE /sobjects/Opportunity/{id}).
     pub async fn delete_opportunity(
@@ -3271,14 +4089,19 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        Error::check(validate::record_id(id))?;
-        let request = Request::new(
-            "deleteOpportunity",
-            Method::Delete,
-            format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-        );
-        runtime.send(connection, &PROVIDER, request).await?;
-        Ok(())
+        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
+        async move {
+            Error::check(validate::record_id(id))?;
+            let request = Request::new(
+                "deleteOpportunity",
+                Method::Delete,
+                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+            );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Lists every Opportunity, page by page on Salesforce (`query`: GET /query).
     ///
@@ -3315,6 +4138,56 @@ pub mod salesforce {
                     })
             })
             .boxed()
+    }
+    /// Links a Opportunity to a contact on Salesforce (`createOpportunityContactRole`: POST /sobjects/OpportunityContactRole).
+    pub async fn link_opportunity_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        opportunity_id: &str,
+        contact_id: &str,
+    ) -> Result<(), Error> {
+        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
+        async move {
+            let mut problems = Vec::new();
+            for (field, id) in [
+                ("opportunity_id", opportunity_id),
+                ("contact_id", contact_id),
+            ] {
+                if id.trim().is_empty() {
+                    problems.push(FieldError::new(field, "must not be empty"));
+                }
+            }
+            Error::check(problems)?;
+            let request = Request::new(
+                    "createOpportunityContactRole",
+                    Method::Post,
+                    format!("/sobjects/OpportunityContactRole",),
+                )
+                .json(
+                    Value::Object(
+                        [
+                            (
+                                "OpportunityId".to_string(),
+                                Value::String(
+                                    "{from}".to_string().replace("{from}", opportunity_id),
+                                ),
+                            ),
+                            (
+                                "ContactId".to_string(),
+                                Value::String(
+                                    "{to}".to_string().replace("{to}", contact_id),
+                                ),
+                            ),
+                        ]
+                            .into_iter()
+                            .collect(),
+                    ),
+                );
+            runtime.send(connection, &PROVIDER, request).await?;
+            Ok(())
+        }
+            .instrument(span)
+            .await
     }
     /// Reads a Opportunity from the provider's record.
     fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
