@@ -14,7 +14,10 @@ use unifold_sandbox::{Sandbox, Vendor};
 
 /// Records each `unifold.action` span with the action of its parent span.
 #[derive(Clone, Default)]
-struct ActionTree(Arc<Mutex<Vec<(String, Option<String>)>>>);
+struct ActionTree(Arc<Mutex<Vec<SeenSpan>>>);
+
+/// An action span's name and its parent action's name.
+type SeenSpan = (String, Option<String>);
 
 struct ActionName(String);
 

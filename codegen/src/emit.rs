@@ -1278,13 +1278,22 @@ impl Emitter<'_> {
             for (param, _) in &link.params {
                 template = template.replace(&format!("{{{param}}}"), "{}");
             }
-            let args = link.params.iter().map(|(_, from)| {
-                if *from {
-                    quote! { json::encode_segment(#from_ident) }
-                } else {
-                    quote! { json::encode_segment(#to_ident) }
-                }
-            });
+            let args: Vec<TokenStream> = link
+                .params
+                .iter()
+                .map(|(_, from)| {
+                    if *from {
+                        quote! { json::encode_segment(#from_ident) }
+                    } else {
+                        quote! { json::encode_segment(#to_ident) }
+                    }
+                })
+                .collect();
+            let path_expr = if args.is_empty() {
+                quote! { #template }
+            } else {
+                quote! { format!(#template, #(#args),*) }
+            };
             let body = match &link.body {
                 Some(json) => {
                     let json = json_tokens_placeholders(

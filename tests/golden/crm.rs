@@ -4161,7 +4161,7 @@ pub mod salesforce {
             let request = Request::new(
                     "createOpportunityContactRole",
                     Method::Post,
-                    format!("/sobjects/OpportunityContactRole",),
+                    "/sobjects/OpportunityContactRole",
                 )
                 .json(
                     Value::Object(
