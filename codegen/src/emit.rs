@@ -962,7 +962,7 @@ impl Emitter<'_> {
         };
         // The record in a single-record response, and the error when it does not read.
         let read_response = quote! {
-            #read_fn(record_of(&response)).map_err(|problem| unexpected(&response, problem))
+            #read_fn(record_of(&response), connection).map_err(|problem| unexpected(&response, problem))
         };
         let mut items = Vec::new();
 
@@ -1046,7 +1046,7 @@ impl Emitter<'_> {
                         let #problems_binding = input.validate();
                         #(#required)*
                         Error::check(problems)?;
-                        let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true));
+                        let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true, connection));
                         let response = runtime.send(connection, &PROVIDER, request).await?;
                         #finish
                     }
@@ -1071,7 +1071,7 @@ impl Emitter<'_> {
             let query = call
                 .query
                 .iter()
-                .map(|(name, value)| quote! { .query(#name, #value) });
+                .map(|(name, value)| query_tokens(name, value, &model.name));
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
@@ -1102,10 +1102,10 @@ impl Emitter<'_> {
                     // record with the patch laid over it.
                     let current = #get_fn(runtime, connection, id).await?;
                     let merged = patch.clone().or(super::#input_ident::from(current));
-                    let body = #write_fn(&merged, true);
+                    let body = #write_fn(&merged, true, connection);
                 }
             } else {
-                quote! { let body = #write_fn(patch, false); }
+                quote! { let body = #write_fn(patch, false, connection); }
             };
             let finish = match update.returns {
                 Returns::Record => quote! {
@@ -1165,7 +1165,7 @@ impl Emitter<'_> {
             let query = call
                 .query
                 .iter()
-                .map(|(name, value)| quote! { .query(#name, #value) });
+                .map(|(name, value)| query_tokens(name, value, &model.name));
             let body = match &list.body {
                 Some(json) => {
                     let json = json_tokens(json);
@@ -1175,14 +1175,15 @@ impl Emitter<'_> {
             };
             let since = match &list.modified_since {
                 Some(queries) => {
-                    let names = queries.iter().map(|(name, _)| name);
-                    let values = queries.iter().map(|(_, value)| value);
+                    let queries = queries
+                        .iter()
+                        .map(|(name, value)| query_tokens(name, value, &model.name));
                     quote! {
                         let request = match options.modified_since {
                             Some(since) => {
                                 let since = transform::format_datetime_seconds(&since);
                                 Request::new(#operation, Method::#method, #path)
-                                    #(.query(#names, #values.replace("{modified_since}", &since)))*
+                                    #(#queries)*
                             }
                             None => request,
                         };
@@ -1205,7 +1206,7 @@ impl Emitter<'_> {
                     #body
                     runtime
                         .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
-                        .map(|item| item.and_then(|record| #read_fn(&record).map_err(|problem| unexpected_record(&record, problem))))
+                        .map(|item| item.and_then(|record| #read_fn(&record, connection).map_err(|problem| unexpected_record(&record, problem))))
                         .boxed()
                 }
             });
@@ -1222,13 +1223,10 @@ impl Emitter<'_> {
                 &format!("Finds the first {} whose {} is `key`", model.name, find.key),
                 call,
             );
-            let query = call.query.iter().map(|(name, value)| {
-                if value.contains("{key") {
-                    quote! { .query(#name, #value.replace("{key:soql}", &transform::soql_escape(key)).replace("{key}", key)) }
-                } else {
-                    quote! { .query(#name, #value) }
-                }
-            });
+            let query = call
+                .query
+                .iter()
+                .map(|(name, value)| query_tokens(name, value, &model.name));
             let body = match &find.body {
                 Some(json) => {
                     let json = json_tokens_placeholders(json, &[("{key}", quote! { key })]);
@@ -1252,7 +1250,7 @@ impl Emitter<'_> {
                         let records = json::read_array(&response.body, #records).map_err(|problem| unexpected(&response, problem))?;
                         match records.first() {
                             None => Ok(None),
-                            Some(record) => #read_fn(record).map(Some).map_err(|problem| unexpected_record(record, problem)),
+                            Some(record) => #read_fn(record, connection).map(Some).map_err(|problem| unexpected_record(record, problem)),
                         }
                     }
                     .instrument(span)
@@ -1587,16 +1585,45 @@ impl Emitter<'_> {
                 }
             }
         }
+        let mut custom_writes = quote! {};
+        if let Some(custom) = &mapping.custom {
+            let field = field_ident(&custom.field);
+            let under = full(&custom.under);
+            let value_path = segs(&custom.value_path);
+            let model_name = &model.name;
+            let strings = custom.strings;
+            custom_writes.extend(quote! {
+                // Custom fields, through this connection's field map.
+                for (unified, provider_field) in connection.field_mappings(#model_name) {
+                    if let Some(value) = input.#field.get(unified) {
+                        json::set_dynamic(&mut body, #under, provider_field, #value_path, transform::custom_value(value, #strings));
+                    }
+                }
+            });
+        }
+        if let Some(passthrough) = &mapping.passthrough {
+            let field = field_ident(&passthrough.field);
+            let under = full(&passthrough.under);
+            custom_writes.extend(quote! {
+                // Provider-specific extras, passed through as given.
+                if let Value::Object(extras) = &input.#field {
+                    for (key, value) in extras {
+                        json::set_dynamic(&mut body, #under, key, &[], value.clone());
+                    }
+                }
+            });
+        }
         let doc_line = format!(
             " The {} request body for a {}Input.",
             mapping.model, model.name
         );
         quote! {
             #[doc = #doc_line]
-            fn #name(input: &super::#input_ident, creating: bool) -> Value {
-                let _ = creating;
+            fn #name(input: &super::#input_ident, creating: bool, connection: &Connection) -> Value {
+                let _ = (creating, connection);
                 let mut body = Value::Object(Default::default());
                 #(#steps)*
+                #custom_writes
                 body
             }
         }
@@ -1807,13 +1834,31 @@ impl Emitter<'_> {
                 }
             }
         }
+        if let Some(custom) = &mapping.custom {
+            let field = field_ident(&custom.field);
+            let under = segs(&custom.under);
+            let value_path = segs(&custom.value_path);
+            let model_name = &model.name;
+            assignments.push(quote! {
+                #field: {
+                    let mut fields = json::Map::new();
+                    for (unified, provider_field) in connection.field_mappings(#model_name) {
+                        if let Some(value) = json::get_dynamic(record, #under, provider_field, #value_path) {
+                            fields.insert(unified.clone(), value.clone());
+                        }
+                    }
+                    Value::Object(fields)
+                },
+            });
+        }
         let all_mapped = model.fields().iter().filter(|f| !f.write_only).all(|f| {
-            mapping.reads.iter().any(|r| match r {
-                Read::Scalar { field, .. }
-                | Read::Primary { field, .. }
-                | Read::Each { field, .. }
-                | Read::Record { field } => *field == f.name,
-            })
+            mapping.custom.as_ref().is_some_and(|c| c.field == f.name)
+                || mapping.reads.iter().any(|r| match r {
+                    Read::Scalar { field, .. }
+                    | Read::Primary { field, .. }
+                    | Read::Each { field, .. }
+                    | Read::Record { field } => *field == f.name,
+                })
         });
         let rest = if all_mapped {
             quote! {}
@@ -1823,7 +1868,8 @@ impl Emitter<'_> {
         let doc_line = format!(" Reads a {} from the provider's record.", model.name);
         quote! {
             #[doc = #doc_line]
-            fn #name(record: &Value) -> Result<super::#model_ident, json::ReadError> {
+            fn #name(record: &Value, connection: &Connection) -> Result<super::#model_ident, json::ReadError> {
+                let _ = connection;
                 Ok(super::#model_ident {
                     #(#assignments)*
                     #rest
@@ -1959,4 +2005,29 @@ fn key_expr(key: &KeyPath) -> TokenStream {
         };
     }
     expr
+}
+
+/// One `.query(name, value)` call. Placeholders left for run time are filled in:
+/// `{custom_fields}` (the connection's custom provider fields appended to a field
+/// list), `{key}` and `{key:soql}` (a find action's key), `{modified_since}`.
+fn query_tokens(name: &str, value: &str, model: &str) -> TokenStream {
+    if !value.contains('{') {
+        return quote! { .query(#name, #value) };
+    }
+    let mut expr = quote! { #value.to_string() };
+    if value.contains("{custom_fields}") {
+        // A SOQL select list is comma-space separated; HubSpot's `properties` comma.
+        let separator = if value.contains(", ") { ", " } else { "," };
+        expr = quote! { #expr.replace("{custom_fields}", &transform::custom_field_list(connection, #model, #separator)) };
+    }
+    if value.contains("{key:soql}") {
+        expr = quote! { #expr.replace("{key:soql}", &transform::soql_escape(key)) };
+    }
+    if value.contains("{key}") {
+        expr = quote! { #expr.replace("{key}", key) };
+    }
+    if value.contains("{modified_since}") {
+        expr = quote! { #expr.replace("{modified_since}", &since) };
+    }
+    quote! { .query(#name, #expr) }
 }

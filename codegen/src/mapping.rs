@@ -180,6 +180,26 @@ pub struct ListAction {
     pub modified_since: Option<Vec<(String, String)>>,
 }
 
+/// Per-connection custom fields: the connection maps a unified name to a provider
+/// field, written and read at `under` + provider field + `value_path`.
+#[derive(Clone, Debug)]
+pub struct CustomFields {
+    /// The unified json field holding them (`custom_fields`).
+    pub field: String,
+    pub under: Vec<Seg>,
+    pub value_path: Vec<Seg>,
+    /// The provider stores every value as a string (HubSpot).
+    pub strings: bool,
+}
+
+/// Provider-specific extras a write input passes through unmapped.
+#[derive(Clone, Debug)]
+pub struct Passthrough {
+    /// The unified json field holding them (`remote_fields`).
+    pub field: String,
+    pub under: Vec<Seg>,
+}
+
 #[derive(Clone, Debug)]
 pub struct FindAction {
     /// The name after `by_`, e.g. `email`.
@@ -215,13 +235,23 @@ pub struct Mapping {
     pub finds: Vec<FindAction>,
     /// `link_<model>_<target>`: connect this record to another.
     pub links: Vec<LinkAction>,
+    pub custom: Option<CustomFields>,
+    pub passthrough: Option<Passthrough>,
     pub writes: Vec<Write>,
     pub reads: Vec<Read>,
     /// Unified fields the provider requires on create (from the OpenAPI `required`).
     pub provider_required: Vec<String>,
 }
 
-const MAPPING_KEYS: &[&str] = &["model", "description", "actions", "fields", "write"];
+const MAPPING_KEYS: &[&str] = &[
+    "model",
+    "description",
+    "actions",
+    "fields",
+    "write",
+    "custom_fields",
+    "passthrough",
+];
 const ACTIONS: &[&str] = &[
     "create", "get", "update", "delete", "list", "find_by", "link",
 ];
@@ -272,6 +302,7 @@ pub fn read(
         read_targets: Vec::new(),
         skip_envelope: false,
         create_only: false,
+        custom_under: None,
     };
 
     let mut create_op = None;
@@ -457,6 +488,39 @@ pub fn read(
             }
         }
     }
+    let custom = root.get("custom_fields").and_then(|node| {
+        checker.reader.keys(
+            node,
+            &["field", "under", "value_path", "strings"],
+            "`custom_fields`",
+        );
+        let field = checker.json_field(node)?;
+        let under = checker.under(node, first_write)?;
+        let value_path =
+            match checker
+                .reader
+                .optional_string(node, "value_path", "a path inside each value")
+            {
+                Some((text, at)) => parse_path(checker.reader, &text, at)?,
+                None => Vec::new(),
+            };
+        let strings = checker.reader.boolean(node, "strings");
+        Some(CustomFields {
+            field,
+            under,
+            value_path,
+            strings,
+        })
+    });
+    let passthrough = root.get("passthrough").and_then(|node| {
+        checker
+            .reader
+            .keys(node, &["field", "under"], "`passthrough`");
+        let field = checker.json_field(node)?;
+        let under = checker.under(node, first_write)?;
+        Some(Passthrough { field, under })
+    });
+    checker.custom_under = custom.as_ref().map(|c| c.under.clone());
 
     let mut provider_required = Vec::new();
     let create = match create_op {
@@ -634,6 +698,8 @@ pub fn read(
         list,
         finds,
         links,
+        custom,
+        passthrough,
         writes,
         reads,
         provider_required,
@@ -652,6 +718,8 @@ struct Checker<'r, 's, 'm> {
     skip_envelope: bool,
     /// The field being checked is written on create only.
     create_only: bool,
+    /// Where custom fields live, so field lists in queries can name them.
+    custom_under: Option<Vec<Seg>>,
 }
 
 impl<'m> Checker<'_, '_, 'm> {
@@ -820,7 +888,11 @@ impl<'m> Checker<'_, '_, 'm> {
                         format!("no field of this mapping is read from under `{prefix}`"),
                     );
                 }
-                out.push((name, keys.join(",")));
+                let mut list = keys.join(",");
+                if self.custom_under.as_deref() == Some(&[Seg::Key(prefix.clone())][..]) {
+                    list.push_str("{custom_fields}");
+                }
+                out.push((name, list));
             } else if let Some(text) = self
                 .reader
                 .string(value, "a query value or `{ mapped_under: ... }`")
@@ -842,7 +914,12 @@ impl<'m> Checker<'_, '_, 'm> {
                             keys.push(first.clone());
                         }
                     }
-                    text.replace("{fields}", &keys.join(", "))
+                    let custom = if self.custom_under.as_deref() == Some(&[][..]) {
+                        "{custom_fields}"
+                    } else {
+                        ""
+                    };
+                    text.replace("{fields}", &format!("{}{custom}", keys.join(", ")))
                 } else {
                     text
                 };
@@ -1440,6 +1517,48 @@ impl<'m> Checker<'_, '_, 'm> {
                 None
             }
         }
+    }
+
+    /// The `field:` of `custom_fields`/`passthrough`: a json field of the model.
+    fn json_field(&mut self, node: &Node) -> Option<String> {
+        let (name, at) = self
+            .reader
+            .required_string(node, "field", "the unified json field")?;
+        match self.model.field(&name) {
+            Some(field) if field.ty == FieldType::Json => Some(name),
+            Some(field) => {
+                self.reader.error(
+                    at,
+                    format!(
+                        "`{name}` must be a json field; it is {}",
+                        field.ty.describe()
+                    ),
+                );
+                None
+            }
+            None => {
+                let names = self.model.fields().iter().map(|f| f.name.as_str());
+                let help = did_you_mean(&name, names).map(|c| format!("did you mean `{c}`?"));
+                self.reader
+                    .error(at, format!("unknown unified field `{name}`"))
+                    .help = help;
+                None
+            }
+        }
+    }
+
+    /// The `under:` path, which must exist in the write request body.
+    fn under(&mut self, node: &Node, write: Option<&Operation>) -> Option<Vec<Seg>> {
+        let (text, at) = self.reader.required_string(
+            node,
+            "under",
+            "where the fields live (`$` for the top level)",
+        )?;
+        let path = parse_path(self.reader, &text, at)?;
+        if write.is_some() && !path.is_empty() {
+            self.check_write(&path, at, "request body", &FieldType::Json, &text)?;
+        }
+        Some(path)
     }
 
     fn constant_json(&mut self, node: &Node) -> Json {

@@ -41,6 +41,8 @@ pub struct Connection {
     credentials: Credentials,
     config: BTreeMap<String, String>,
     origin: Option<String>,
+    /// Per model: unified custom-field name → the provider's field name.
+    field_mappings: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl Connection {
@@ -57,6 +59,7 @@ impl Connection {
             credentials,
             config: BTreeMap::new(),
             origin: None,
+            field_mappings: BTreeMap::new(),
         }
     }
 
@@ -73,6 +76,30 @@ impl Connection {
     pub fn with_origin(mut self, origin: impl Into<String>) -> Connection {
         self.origin = Some(origin.into().trim_end_matches('/').to_string());
         self
+    }
+
+    /// Maps a unified custom field of `model` (e.g. `Contact`'s `custom_fields.tier`)
+    /// to this end customer's provider field (`customer_tier__c`). Each connection has
+    /// its own map: one customer's Salesforce names fields differently from another's.
+    pub fn with_field_mapping(
+        mut self,
+        model: impl Into<String>,
+        unified: impl Into<String>,
+        provider_field: impl Into<String>,
+    ) -> Connection {
+        let entries = self.field_mappings.entry(model.into()).or_default();
+        let unified = unified.into();
+        entries.retain(|(existing, _)| *existing != unified);
+        entries.push((unified, provider_field.into()));
+        self
+    }
+
+    /// The custom-field map of `model`: `(unified name, provider field)` pairs.
+    pub fn field_mappings(&self, model: &str) -> &[(String, String)] {
+        self.field_mappings
+            .get(model)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn id(&self) -> &str {

@@ -3,7 +3,8 @@
 //! A mapping path such as `data.values.name[0].first_name` is parsed and checked by the
 //! code generator, which emits it as a `&[Seg]` constant; these functions only walk it.
 
-use serde_json::{Map, Value};
+pub use serde_json::Map;
+use serde_json::Value;
 
 /// One step of a JSON path: an object key or an array index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,6 +278,68 @@ pub fn encode_segment(segment: &str) -> String {
     out
 }
 
+/// Writes `value` at `under` + `key` + `value_path`, where `key` is only known at run
+/// time (a custom field named by the connection).
+pub fn set_dynamic(target: &mut Value, under: &[Seg], key: &str, value_path: &[Seg], value: Value) {
+    let mut holder = Value::Null;
+    set(&mut holder, value_path, value);
+    if let Some(map) = object_at(target, under) {
+        merge(map.entry(key.to_string()).or_insert(Value::Null), holder);
+    }
+}
+
+/// The value at `under` + `key` + `value_path`, if present.
+pub fn get_dynamic<'a>(
+    record: &'a Value,
+    under: &[Seg],
+    key: &str,
+    value_path: &[Seg],
+) -> Option<&'a Value> {
+    let parent = if under.is_empty() {
+        Some(record)
+    } else {
+        get(record, under)
+    }?;
+    let slot = parent.as_object()?.get(key)?;
+    get(slot, value_path)
+}
+
+/// Merges the keys of `extra` into `target` (objects recursively; anything else
+/// replaces), for provider-specific fields passed through unmapped.
+pub fn merge(target: &mut Value, extra: Value) {
+    match (target, extra) {
+        (Value::Object(existing), Value::Object(extra)) => {
+            for (key, value) in extra {
+                merge(existing.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// The object at `path`, created (with its parents) when missing.
+fn object_at<'a>(target: &'a mut Value, path: &[Seg]) -> Option<&'a mut Map<String, Value>> {
+    let mut current = target;
+    for seg in path {
+        if let Seg::Key(_) = seg
+            && !current.is_object()
+        {
+            *current = Value::Object(Map::new());
+        }
+        current = match seg {
+            Seg::Key(key) => current
+                .as_object_mut()?
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new())),
+            Seg::Index(index) => current.as_array_mut()?.get_mut(*index)?,
+        };
+    }
+    if !current.is_object() {
+        *current = Value::Object(Map::new());
+    }
+    current.as_object_mut()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +381,40 @@ mod tests {
             "expected a string at `values.name[0].first_name`, found {\"x\":1}"
         );
         assert_eq!(read_string(&record, NAME_LAST), Ok(None));
+    }
+
+    #[test]
+    fn dynamic_keys_under_a_prefix() {
+        let mut body = json!({"properties": {"email": "a@b.co"}});
+        set_dynamic(
+            &mut body,
+            &[Seg::Key("properties")],
+            "tier",
+            &[],
+            json!("gold"),
+        );
+        assert_eq!(
+            body,
+            json!({"properties": {"email": "a@b.co", "tier": "gold"}})
+        );
+        let mut attio = json!({"data": {"values": {}}});
+        let under = [Seg::Key("data"), Seg::Key("values")];
+        set_dynamic(
+            &mut attio,
+            &under,
+            "tier",
+            &[Seg::Index(0), Seg::Key("value")],
+            json!("gold"),
+        );
+        assert_eq!(
+            attio,
+            json!({"data": {"values": {"tier": [{"value": "gold"}]}}})
+        );
+        assert_eq!(
+            get_dynamic(&attio, &under, "tier", &[Seg::Index(0), Seg::Key("value")]),
+            Some(&json!("gold"))
+        );
+        assert_eq!(get_dynamic(&attio, &under, "other", &[]), None);
     }
 
     #[test]

@@ -115,6 +115,27 @@ pub fn soql_escape(text: &str) -> String {
     out
 }
 
+/// The provider field names of a connection's custom fields for `model`, each preceded
+/// by `separator`, to extend a field list (`properties=`, a SOQL select list).
+pub fn custom_field_list(connection: &crate::Connection, model: &str, separator: &str) -> String {
+    let mut out = String::new();
+    for (_, provider_field) in connection.field_mappings(model) {
+        out.push_str(separator);
+        out.push_str(provider_field);
+    }
+    out
+}
+
+/// A custom field's value as the provider stores it: providers whose fields are all
+/// strings (HubSpot) get numbers and booleans as text.
+pub fn custom_value(value: &serde_json::Value, strings: bool) -> serde_json::Value {
+    match value {
+        serde_json::Value::Number(n) if strings => serde_json::Value::String(n.to_string()),
+        serde_json::Value::Bool(b) if strings => serde_json::Value::String(b.to_string()),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,6 +297,12 @@ pub struct Company {
         skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
     )]
     pub remote_data: ::unifold::__private::serde_json::Value,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
 }
 /// The fields of a Company that can be written (create and update input).
 #[derive(
@@ -327,6 +333,18 @@ pub struct CompanyInput {
     /// The provider id of the user who owns this record.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::string::String>,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
+    /// Provider-specific fields to send as they are (a JSON object such as `{"hs_lead_status": "NEW"}` on HubSpot); not checked against the unified model.
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub remote_fields: ::unifold::__private::serde_json::Value,
 }
 impl CompanyInput {
     /// Every problem with this value under the unified model's rules; empty when valid.
@@ -361,6 +379,8 @@ impl ::std::convert::From<Company> for CompanyInput {
             website: record.website,
             number_of_employees: record.number_of_employees,
             owner: record.owner,
+            custom_fields: record.custom_fields,
+            remote_fields: ::std::default::Default::default(),
         }
     }
 }
@@ -377,6 +397,16 @@ impl CompanyInput {
                 .number_of_employees
                 .or(fallback.number_of_employees),
             owner: self.owner.or(fallback.owner),
+            custom_fields: if self.custom_fields.is_null() {
+                fallback.custom_fields
+            } else {
+                self.custom_fields
+            },
+            remote_fields: if self.remote_fields.is_null() {
+                fallback.remote_fields
+            } else {
+                self.remote_fields
+            },
         }
     }
 }
@@ -426,6 +456,12 @@ pub struct Contact {
         skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
     )]
     pub remote_data: ::unifold::__private::serde_json::Value,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
 }
 /// The fields of a Contact that can be written (create and update input).
 #[derive(
@@ -459,6 +495,18 @@ pub struct ContactInput {
     /// The provider id of the user who owns this record.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::string::String>,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
+    /// Provider-specific fields to send as they are (a JSON object such as `{"hs_lead_status": "NEW"}` on HubSpot); not checked against the unified model.
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub remote_fields: ::unifold::__private::serde_json::Value,
 }
 impl ContactInput {
     /// Every problem with this value under the unified model's rules; empty when valid.
@@ -514,6 +562,8 @@ impl ::std::convert::From<Contact> for ContactInput {
             title: record.title,
             account: record.account,
             owner: record.owner,
+            custom_fields: record.custom_fields,
+            remote_fields: ::std::default::Default::default(),
         }
     }
 }
@@ -537,6 +587,16 @@ impl ContactInput {
             title: self.title.or(fallback.title),
             account: self.account.or(fallback.account),
             owner: self.owner.or(fallback.owner),
+            custom_fields: if self.custom_fields.is_null() {
+                fallback.custom_fields
+            } else {
+                self.custom_fields
+            },
+            remote_fields: if self.remote_fields.is_null() {
+                fallback.remote_fields
+            } else {
+                self.remote_fields
+            },
         }
     }
 }
@@ -589,6 +649,12 @@ pub struct Opportunity {
         skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
     )]
     pub remote_data: ::unifold::__private::serde_json::Value,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
 }
 /// The fields of a Opportunity that can be written (create and update input).
 #[derive(
@@ -625,6 +691,18 @@ pub struct OpportunityInput {
     /// The provider id of the owning user.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::string::String>,
+    /// Fields this end customer added to their provider, by the unified names the connection's field map gives them (`Connection::with_field_mapping`).
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub custom_fields: ::unifold::__private::serde_json::Value,
+    /// Provider-specific fields to send as they are (a JSON object such as `{"hs_lead_status": "NEW"}` on HubSpot); not checked against the unified model.
+    #[serde(
+        default,
+        skip_serializing_if = "::unifold::__private::serde_json::Value::is_null"
+    )]
+    pub remote_fields: ::unifold::__private::serde_json::Value,
 }
 impl OpportunityInput {
     /// Every problem with this value under the unified model's rules; empty when valid.
@@ -661,6 +739,8 @@ impl ::std::convert::From<Opportunity> for OpportunityInput {
             close_date: record.close_date,
             account: record.account,
             owner: record.owner,
+            custom_fields: record.custom_fields,
+            remote_fields: ::std::default::Default::default(),
         }
     }
 }
@@ -677,6 +757,16 @@ impl OpportunityInput {
             close_date: self.close_date.or(fallback.close_date),
             account: self.account.or(fallback.account),
             owner: self.owner.or(fallback.owner),
+            custom_fields: if self.custom_fields.is_null() {
+                fallback.custom_fields
+            } else {
+                self.custom_fields
+            },
+            remote_fields: if self.remote_fields.is_null() {
+                fallback.remote_fields
+            } else {
+                self.remote_fields
+            },
         }
     }
 }
@@ -1253,17 +1343,21 @@ pub mod attio {
                     Method::Post,
                     "/v2/objects/companies/records",
                 )
-                .json(write_company(input, true));
+                .json(write_company(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
             .await
     }
     /// The Company request body for a CompanyInput.
-    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_company(
+        input: &super::CompanyInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(
@@ -1304,6 +1398,28 @@ pub mod attio {
                 Value::String(value.clone()),
             );
         }
+        for (unified, provider_field) in connection.field_mappings("Company") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    provider_field,
+                    &[Seg::Index(0usize), Seg::Key("value")],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Company by id on Attio (`getCompany`: GET /v2/objects/companies/records/{record_id}).
@@ -1321,7 +1437,7 @@ pub mod attio {
                 format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -1340,7 +1456,7 @@ pub mod attio {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_company(patch, false);
+            let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateCompany",
                     Method::Put,
@@ -1348,7 +1464,7 @@ pub mod attio {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -1419,7 +1535,7 @@ pub mod attio {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_company(&record)
+                        read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -1474,7 +1590,7 @@ pub mod attio {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_company(record)
+                    read_company(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -1484,7 +1600,11 @@ pub mod attio {
             .await
     }
     /// Reads a Company from the provider's record.
-    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+    fn read_company(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Company, json::ReadError> {
+        let _ = connection;
         Ok(super::Company {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
@@ -1519,6 +1639,20 @@ pub mod attio {
             )?,
             created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Company") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("values")],
+                        provider_field,
+                        &[Seg::Index(0usize), Seg::Key("value")],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
             ..Default::default()
         })
     }
@@ -1537,17 +1671,21 @@ pub mod attio {
                     Method::Post,
                     "/v2/objects/people/records",
                 )
-                .json(write_contact(input, true));
+                .json(write_contact(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
             .await
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_contact(
+        input: &super::ContactInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(
@@ -1702,6 +1840,28 @@ pub mod attio {
             }
             None => {}
         }
+        for (unified, provider_field) in connection.field_mappings("Contact") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    provider_field,
+                    &[Seg::Index(0usize), Seg::Key("value")],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Contact by id on Attio (`getPerson`: GET /v2/objects/people/records/{record_id}).
@@ -1719,7 +1879,7 @@ pub mod attio {
                 format!("/v2/objects/people/records/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -1740,7 +1900,7 @@ pub mod attio {
             Error::check(patch.validate())?;
             let current = get_contact(runtime, connection, id).await?;
             let merged = patch.clone().or(super::ContactInput::from(current));
-            let body = write_contact(&merged, true);
+            let body = write_contact(&merged, true, connection);
             let request = Request::new(
                     "updatePerson",
                     Method::Put,
@@ -1748,7 +1908,7 @@ pub mod attio {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -1819,7 +1979,7 @@ pub mod attio {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_contact(&record)
+                        read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -1874,7 +2034,7 @@ pub mod attio {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_contact(record)
+                    read_contact(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -1884,7 +2044,11 @@ pub mod attio {
             .await
     }
     /// Reads a Contact from the provider's record.
-    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+    fn read_contact(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Contact, json::ReadError> {
+        let _ = connection;
         Ok(super::Contact {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
@@ -1954,6 +2118,20 @@ pub mod attio {
             )?,
             created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Contact") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("values")],
+                        provider_field,
+                        &[Seg::Index(0usize), Seg::Key("value")],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
             ..Default::default()
         })
     }
@@ -1972,17 +2150,21 @@ pub mod attio {
                     Method::Post,
                     "/v2/objects/deals/records",
                 )
-                .json(write_opportunity(input, true));
+                .json(write_opportunity(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
-    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_opportunity(
+        input: &super::OpportunityInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(
@@ -2067,6 +2249,28 @@ pub mod attio {
                 ),
             );
         }
+        for (unified, provider_field) in connection.field_mappings("Opportunity") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    provider_field,
+                    &[Seg::Index(0usize), Seg::Key("value")],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("data"), Seg::Key("values")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Opportunity by id on Attio (`getDeal`: GET /v2/objects/deals/records/{record_id}).
@@ -2084,7 +2288,7 @@ pub mod attio {
                 format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2103,7 +2307,7 @@ pub mod attio {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_opportunity(patch, false);
+            let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateDeal",
                     Method::Put,
@@ -2111,7 +2315,7 @@ pub mod attio {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2182,7 +2386,7 @@ pub mod attio {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_opportunity(&record)
+                        read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -2259,7 +2463,11 @@ pub mod attio {
             .await
     }
     /// Reads a Opportunity from the provider's record.
-    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+    fn read_opportunity(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Opportunity, json::ReadError> {
+        let _ = connection;
         Ok(super::Opportunity {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
@@ -2319,6 +2527,21 @@ pub mod attio {
             )?,
             created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Opportunity")
+                {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("values")],
+                        provider_field,
+                        &[Seg::Index(0usize), Seg::Key("value")],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
             ..Default::default()
         })
     }
@@ -2429,17 +2652,21 @@ pub mod hubspot {
                     Method::Post,
                     "/crm/v3/objects/companies",
                 )
-                .json(write_company(input, true));
+                .json(write_company(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
             .await
     }
     /// The Company request body for a CompanyInput.
-    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_company(
+        input: &super::CompanyInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(
@@ -2483,6 +2710,28 @@ pub mod hubspot {
                 Value::String(value.clone()),
             );
         }
+        for (unified, provider_field) in connection.field_mappings("Company") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, true),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Company by id on HubSpot (`getCompany`: GET /crm/v3/objects/companies/{companyId}).
@@ -2501,10 +2750,15 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
+                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
+                        .to_string()
+                        .replace(
+                            "{custom_fields}",
+                            &transform::custom_field_list(connection, "Company", ","),
+                        ),
                 );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2523,7 +2777,7 @@ pub mod hubspot {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_company(patch, false);
+            let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateCompany",
                     Method::Patch,
@@ -2531,7 +2785,7 @@ pub mod hubspot {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2572,7 +2826,12 @@ pub mod hubspot {
             )
             .query(
                 "properties",
-                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id",
+                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Company", ","),
+                    ),
             );
         if options.modified_since.is_some() {
             let problem = FieldError::new(
@@ -2586,7 +2845,7 @@ pub mod hubspot {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_company(&record)
+                        read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -2656,7 +2915,7 @@ pub mod hubspot {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_company(record)
+                    read_company(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -2666,7 +2925,11 @@ pub mod hubspot {
             .await
     }
     /// Reads a Company from the provider's record.
-    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+    fn read_company(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Company, json::ReadError> {
+        let _ = connection;
         Ok(super::Company {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id")])?,
@@ -2709,6 +2972,20 @@ pub mod hubspot {
             created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Company") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("properties")],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// Creates a Contact on HubSpot (`createContact`: POST /crm/v3/objects/contacts).
@@ -2726,9 +3003,9 @@ pub mod hubspot {
                     Method::Post,
                     "/crm/v3/objects/contacts",
                 )
-                .json(write_contact(input, true));
+                .json(write_contact(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            let mut record = read_contact(record_of(&response))
+            let mut record = read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))?;
             if record.account.is_none() {
                 record.account = input.account.clone();
@@ -2739,8 +3016,12 @@ pub mod hubspot {
             .await
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_contact(
+        input: &super::ContactInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(
@@ -2825,6 +3106,28 @@ pub mod hubspot {
                 ),
             );
         }
+        for (unified, provider_field) in connection.field_mappings("Contact") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, true),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Contact by id on HubSpot (`getContact`: GET /crm/v3/objects/contacts/{contactId}).
@@ -2843,11 +3146,16 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
+                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
+                        .to_string()
+                        .replace(
+                            "{custom_fields}",
+                            &transform::custom_field_list(connection, "Contact", ","),
+                        ),
                 )
                 .query("associations", "companies");
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2866,7 +3174,7 @@ pub mod hubspot {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_contact(patch, false);
+            let body = write_contact(patch, false, connection);
             let request = Request::new(
                     "updateContact",
                     Method::Patch,
@@ -2874,7 +3182,7 @@ pub mod hubspot {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -2915,7 +3223,12 @@ pub mod hubspot {
             )
             .query(
                 "properties",
-                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id",
+                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Contact", ","),
+                    ),
             )
             .query("associations", "companies");
         if options.modified_since.is_some() {
@@ -2930,7 +3243,7 @@ pub mod hubspot {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_contact(&record)
+                        read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -2998,7 +3311,7 @@ pub mod hubspot {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_contact(record)
+                    read_contact(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -3008,7 +3321,11 @@ pub mod hubspot {
             .await
     }
     /// Reads a Contact from the provider's record.
-    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+    fn read_contact(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Contact, json::ReadError> {
+        let _ = connection;
         Ok(super::Contact {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id")])?,
@@ -3064,6 +3381,20 @@ pub mod hubspot {
             created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Contact") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("properties")],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// Creates a Opportunity on HubSpot (`createDeal`: POST /crm/v3/objects/deals).
@@ -3081,9 +3412,9 @@ pub mod hubspot {
                     Method::Post,
                     "/crm/v3/objects/deals",
                 )
-                .json(write_opportunity(input, true));
+                .json(write_opportunity(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            let mut record = read_opportunity(record_of(&response))
+            let mut record = read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))?;
             if record.account.is_none() {
                 record.account = input.account.clone();
@@ -3094,8 +3425,12 @@ pub mod hubspot {
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
-    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_opportunity(
+        input: &super::OpportunityInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(
@@ -3177,6 +3512,28 @@ pub mod hubspot {
                 Value::String("default".to_string()),
             );
         }
+        for (unified, provider_field) in connection.field_mappings("Opportunity") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, true),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(
+                    &mut body,
+                    &[Seg::Key("properties")],
+                    key,
+                    &[],
+                    value.clone(),
+                );
+            }
+        }
         body
     }
     /// Reads one Opportunity by id on HubSpot (`getDeal`: GET /crm/v3/objects/deals/{dealId}).
@@ -3195,11 +3552,16 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
+                    "dealname,description,amount,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                        .to_string()
+                        .replace(
+                            "{custom_fields}",
+                            &transform::custom_field_list(connection, "Opportunity", ","),
+                        ),
                 )
                 .query("associations", "companies");
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -3218,7 +3580,7 @@ pub mod hubspot {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_opportunity(patch, false);
+            let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateDeal",
                     Method::Patch,
@@ -3226,7 +3588,7 @@ pub mod hubspot {
                 )
                 .json(body);
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -3263,7 +3625,12 @@ pub mod hubspot {
         let request = Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
             .query(
                 "properties",
-                "dealname,description,amount,dealstage,closedate,hubspot_owner_id",
+                "dealname,description,amount,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Opportunity", ","),
+                    ),
             )
             .query("associations", "companies");
         if options.modified_since.is_some() {
@@ -3278,7 +3645,7 @@ pub mod hubspot {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_opportunity(&record)
+                        read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -3319,7 +3686,11 @@ pub mod hubspot {
             .await
     }
     /// Reads a Opportunity from the provider's record.
-    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+    fn read_opportunity(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Opportunity, json::ReadError> {
+        let _ = connection;
         Ok(super::Opportunity {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id")])?,
@@ -3372,6 +3743,21 @@ pub mod hubspot {
                     Seg::Key("id"),
                 ],
             )?,
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Opportunity")
+                {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[Seg::Key("properties")],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// A success response whose body does not have the documented shape.
@@ -3513,7 +3899,7 @@ pub mod salesforce {
                     Method::Post,
                     "/sobjects/Account",
                 )
-                .json(write_company(input, true));
+                .json(write_company(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let id = json::require_string(&response.body, &[Seg::Key("id")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -3523,8 +3909,12 @@ pub mod salesforce {
             .await
     }
     /// The Company request body for a CompanyInput.
-    fn write_company(input: &super::CompanyInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_company(
+        input: &super::CompanyInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
@@ -3548,6 +3938,22 @@ pub mod salesforce {
         if let Some(value) = &input.owner {
             json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
         }
+        for (unified, provider_field) in connection.field_mappings("Company") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+            }
+        }
         body
     }
     /// Reads one Company by id on Salesforce (`getAccount`: GET /sobjects/Account/{id}).
@@ -3565,7 +3971,7 @@ pub mod salesforce {
                 format!("/sobjects/Account/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response))
+            read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -3584,7 +3990,7 @@ pub mod salesforce {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_company(patch, false);
+            let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateAccount",
                     Method::Patch,
@@ -3628,7 +4034,12 @@ pub mod salesforce {
         let request = Request::new("query", Method::Get, "/query")
             .query(
                 "q",
-                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account ORDER BY CreatedDate, Id",
+                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account ORDER BY CreatedDate, Id"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Company", ", "),
+                    ),
             );
         let request = match options.modified_since {
             Some(since) => {
@@ -3636,7 +4047,12 @@ pub mod salesforce {
                 Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .to_string()
+                            .replace(
+                                "{custom_fields}",
+                                &transform::custom_field_list(connection, "Company", ", "),
+                            )
                             .replace("{modified_since}", &since),
                     )
             }
@@ -3647,7 +4063,7 @@ pub mod salesforce {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_company(&record)
+                        read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -3672,9 +4088,13 @@ pub mod salesforce {
             let request = Request::new("query", Method::Get, "/query")
                 .query(
                     "q",
-                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                        .replace("{key:soql}", &transform::soql_escape(key))
-                        .replace("{key}", key),
+                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                        .to_string()
+                        .replace(
+                            "{custom_fields}",
+                            &transform::custom_field_list(connection, "Company", ", "),
+                        )
+                        .replace("{key:soql}", &transform::soql_escape(key)),
                 );
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("records")])
@@ -3682,7 +4102,7 @@ pub mod salesforce {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_company(record)
+                    read_company(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -3692,7 +4112,11 @@ pub mod salesforce {
             .await
     }
     /// Reads a Company from the provider's record.
-    fn read_company(record: &Value) -> Result<super::Company, json::ReadError> {
+    fn read_company(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Company, json::ReadError> {
+        let _ = connection;
         Ok(super::Company {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("Id")])?,
@@ -3717,6 +4141,20 @@ pub mod salesforce {
             created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Company") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
@@ -3740,7 +4178,7 @@ pub mod salesforce {
                     Method::Post,
                     "/sobjects/Contact",
                 )
-                .json(write_contact(input, true));
+                .json(write_contact(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let id = json::require_string(&response.body, &[Seg::Key("id")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -3750,8 +4188,12 @@ pub mod salesforce {
             .await
     }
     /// The Contact request body for a ContactInput.
-    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_contact(
+        input: &super::ContactInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.first_name {
             json::set(&mut body, &[Seg::Key("FirstName")], Value::String(value.clone()));
@@ -3784,6 +4226,22 @@ pub mod salesforce {
         if let Some(value) = &input.owner {
             json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
         }
+        for (unified, provider_field) in connection.field_mappings("Contact") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+            }
+        }
         body
     }
     /// Reads one Contact by id on Salesforce (`getContact`: GET /sobjects/Contact/{id}).
@@ -3801,7 +4259,7 @@ pub mod salesforce {
                 format!("/sobjects/Contact/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response))
+            read_contact(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -3820,7 +4278,7 @@ pub mod salesforce {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_contact(patch, false);
+            let body = write_contact(patch, false, connection);
             let request = Request::new(
                     "updateContact",
                     Method::Patch,
@@ -3864,7 +4322,12 @@ pub mod salesforce {
         let request = Request::new("query", Method::Get, "/query")
             .query(
                 "q",
-                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact ORDER BY CreatedDate, Id",
+                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact ORDER BY CreatedDate, Id"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Contact", ", "),
+                    ),
             );
         let request = match options.modified_since {
             Some(since) => {
@@ -3872,7 +4335,12 @@ pub mod salesforce {
                 Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .to_string()
+                            .replace(
+                                "{custom_fields}",
+                                &transform::custom_field_list(connection, "Contact", ", "),
+                            )
                             .replace("{modified_since}", &since),
                     )
             }
@@ -3883,7 +4351,7 @@ pub mod salesforce {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_contact(&record)
+                        read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -3908,9 +4376,13 @@ pub mod salesforce {
             let request = Request::new("query", Method::Get, "/query")
                 .query(
                     "q",
-                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                        .replace("{key:soql}", &transform::soql_escape(key))
-                        .replace("{key}", key),
+                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                        .to_string()
+                        .replace(
+                            "{custom_fields}",
+                            &transform::custom_field_list(connection, "Contact", ", "),
+                        )
+                        .replace("{key:soql}", &transform::soql_escape(key)),
                 );
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("records")])
@@ -3918,7 +4390,7 @@ pub mod salesforce {
             match records.first() {
                 None => Ok(None),
                 Some(record) => {
-                    read_contact(record)
+                    read_contact(record, connection)
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
@@ -3928,7 +4400,11 @@ pub mod salesforce {
             .await
     }
     /// Reads a Contact from the provider's record.
-    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
+    fn read_contact(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Contact, json::ReadError> {
+        let _ = connection;
         Ok(super::Contact {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("Id")])?,
@@ -3957,6 +4433,20 @@ pub mod salesforce {
             created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Contact") {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// Creates a Opportunity on Salesforce (`createOpportunity`: POST /sobjects/Opportunity).
@@ -3992,7 +4482,7 @@ pub mod salesforce {
                     Method::Post,
                     "/sobjects/Opportunity",
                 )
-                .json(write_opportunity(input, true));
+                .json(write_opportunity(input, true, connection));
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let id = json::require_string(&response.body, &[Seg::Key("id")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -4002,8 +4492,12 @@ pub mod salesforce {
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
-    fn write_opportunity(input: &super::OpportunityInput, creating: bool) -> Value {
-        let _ = creating;
+    fn write_opportunity(
+        input: &super::OpportunityInput,
+        creating: bool,
+        connection: &Connection,
+    ) -> Value {
+        let _ = (creating, connection);
         let mut body = Value::Object(Default::default());
         if let Some(value) = &input.name {
             json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
@@ -4034,6 +4528,22 @@ pub mod salesforce {
         if let Some(value) = &input.owner {
             json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
         }
+        for (unified, provider_field) in connection.field_mappings("Opportunity") {
+            if let Some(value) = input.custom_fields.get(unified) {
+                json::set_dynamic(
+                    &mut body,
+                    &[],
+                    provider_field,
+                    &[],
+                    transform::custom_value(value, false),
+                );
+            }
+        }
+        if let Value::Object(extras) = &input.remote_fields {
+            for (key, value) in extras {
+                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+            }
+        }
         body
     }
     /// Reads one Opportunity by id on Salesforce (`getOpportunity`: GET /sobjects/Opportunity/{id}).
@@ -4051,7 +4561,7 @@ pub mod salesforce {
                 format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
             );
             let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response))
+            read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
         }
             .instrument(span)
@@ -4070,7 +4580,7 @@ pub mod salesforce {
         async move {
             Error::check(validate::record_id(id))?;
             Error::check(patch.validate())?;
-            let body = write_opportunity(patch, false);
+            let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateOpportunity",
                     Method::Patch,
@@ -4114,7 +4624,12 @@ pub mod salesforce {
         let request = Request::new("query", Method::Get, "/query")
             .query(
                 "q",
-                "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Opportunity ORDER BY CreatedDate, Id",
+                "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity ORDER BY CreatedDate, Id"
+                    .to_string()
+                    .replace(
+                        "{custom_fields}",
+                        &transform::custom_field_list(connection, "Opportunity", ", "),
+                    ),
             );
         let request = match options.modified_since {
             Some(since) => {
@@ -4122,7 +4637,16 @@ pub mod salesforce {
                 Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                            .to_string()
+                            .replace(
+                                "{custom_fields}",
+                                &transform::custom_field_list(
+                                    connection,
+                                    "Opportunity",
+                                    ", ",
+                                ),
+                            )
                             .replace("{modified_since}", &since),
                     )
             }
@@ -4133,7 +4657,7 @@ pub mod salesforce {
             .map(|item| {
                 item
                     .and_then(|record| {
-                        read_opportunity(&record)
+                        read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
             })
@@ -4190,7 +4714,11 @@ pub mod salesforce {
             .await
     }
     /// Reads a Opportunity from the provider's record.
-    fn read_opportunity(record: &Value) -> Result<super::Opportunity, json::ReadError> {
+    fn read_opportunity(
+        record: &Value,
+        connection: &Connection,
+    ) -> Result<super::Opportunity, json::ReadError> {
+        let _ = connection;
         Ok(super::Opportunity {
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("Id")])?,
@@ -4213,6 +4741,21 @@ pub mod salesforce {
             created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
             remote_data: json::read_json(record, &[]),
+            custom_fields: {
+                let mut fields = json::Map::new();
+                for (unified, provider_field) in connection.field_mappings("Opportunity")
+                {
+                    if let Some(value) = json::get_dynamic(
+                        record,
+                        &[],
+                        provider_field,
+                        &[],
+                    ) {
+                        fields.insert(unified.clone(), value.clone());
+                    }
+                }
+                Value::Object(fields)
+            },
         })
     }
     /// A success response whose body does not have the documented shape.
