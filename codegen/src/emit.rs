@@ -1363,6 +1363,7 @@ impl Emitter<'_> {
                     default,
                     values: Some(table),
                     create_only,
+                    ..
                 } => {
                     let ident = field_ident(field);
                     let path = full(path);
@@ -1415,9 +1416,15 @@ impl Emitter<'_> {
                     default,
                     values: None,
                     create_only,
+                    scale,
                 } => {
                     let ident = field_ident(field);
                     let path = full(path);
+                    // A scaled number is converted before it is written.
+                    let scaled = match scale {
+                        Some(factor) => quote! { let value = &(*value * #factor); },
+                        None => quote! {},
+                    };
                     let gate = if *create_only {
                         quote! { creating && }
                     } else {
@@ -1440,6 +1447,7 @@ impl Emitter<'_> {
                         };
                         steps.push(quote! {
                             if #gate let Some(value) = &input.#ident {
+                                #scaled
                                 json::set(&mut body, #path, #value);
                             } #fallback
                         });
@@ -1447,6 +1455,7 @@ impl Emitter<'_> {
                         steps.push(quote! {
                             #open {
                                 let value = &input.#ident;
+                                #scaled
                                 json::set(&mut body, #path, #value);
                             }
                         });
@@ -1730,6 +1739,7 @@ impl Emitter<'_> {
                     path,
                     required,
                     values: Some(table),
+                    ..
                 } => {
                     let ident = field_ident(field);
                     let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
@@ -1772,15 +1782,27 @@ impl Emitter<'_> {
                     path,
                     required,
                     values: None,
+                    scale,
                 } => {
                     let ident = field_ident(field);
                     let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
-                    let expr = self.read_expr(
-                        ty,
-                        quote! { record },
-                        full(path),
-                        *required || !optional_in_struct,
-                    );
+                    let expr = match scale {
+                        Some(factor) => {
+                            let path = full(path);
+                            let scaled = quote! { json::read_number(record, #path)?.map(|value| value / #factor) };
+                            if *required || !optional_in_struct {
+                                quote! { json::required(#scaled, #path)? }
+                            } else {
+                                scaled
+                            }
+                        }
+                        None => self.read_expr(
+                            ty,
+                            quote! { record },
+                            full(path),
+                            *required || !optional_in_struct,
+                        ),
+                    };
                     assignments.push(quote! { #ident: #expr, });
                 }
                 Read::Primary {

@@ -58,6 +58,8 @@ pub enum Write {
         values: Option<ValueMap>,
         /// Sent on create only (e.g. HubSpot's inline associations).
         create_only: bool,
+        /// provider value = unified value × scale (percent 0..100 vs fraction 0..1).
+        scale: Option<f64>,
     },
     /// A JSON object written at `path` with the unified value in place of `$value`
     /// (a link: `{to: {id: $value}, types: [...]}`).
@@ -122,6 +124,7 @@ pub enum Read {
         path: Vec<Seg>,
         required: bool,
         values: Option<ValueMap>,
+        scale: Option<f64>,
     },
     Primary {
         field: String,
@@ -261,6 +264,7 @@ const FIELD_RULE_KEYS: &[&str] = &[
     "write_only",
     "default",
     "read_path",
+    "scale",
     "template",
     "create_only",
     "values",
@@ -990,7 +994,22 @@ impl<'m> Checker<'_, '_, 'm> {
         let mut read_path = None;
         let mut template = None;
         let mut create_only = false;
+        let mut scale = None;
         if let Some(rule) = rule_map {
+            if let Some(node) = rule.get("scale") {
+                scale = match (&node.value, &field.ty) {
+                    (Value::Int(n), FieldType::Number) if *n != 0 => Some(*n as f64),
+                    (Value::Float(n), FieldType::Number) if *n != 0.0 => Some(*n),
+                    (_, FieldType::Number) => {
+                        self.reader.error(node, "`scale` must be a non-zero number");
+                        None
+                    }
+                    _ => {
+                        self.reader.error(node, format!("`scale` converts number fields; `{name}` is {}", field.ty.describe()));
+                        None
+                    }
+                };
+            }
             read_only |= self.reader.boolean(rule, "read_only");
             write_only |= self.reader.boolean(rule, "write_only");
             default = rule.get("default").and_then(|d| self.constant(d));
@@ -1174,6 +1193,7 @@ impl<'m> Checker<'_, '_, 'm> {
                     default,
                     values: values.clone(),
                     create_only,
+                    scale,
                 });
             }
         }
@@ -1190,6 +1210,7 @@ impl<'m> Checker<'_, '_, 'm> {
                 path,
                 required: field.required && field.read_only,
                 values,
+                scale,
             });
         }
     }
