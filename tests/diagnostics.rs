@@ -275,3 +275,66 @@ fn every_problem_is_reported_at_once() {
     assert!(files[1].starts_with("providers/salesforce/"));
     assert_eq!(found[1].help.as_deref(), Some("did you mean `Title`?"));
 }
+
+#[test]
+fn unknown_enum_value_in_a_value_map() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/opportunity.yaml",
+        "values: { WON: closedwon",
+        "values: { WONN: closedwon",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].message, "`WONN` is not a value of `OpportunityStatus`");
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `WON`?"));
+    let line = line_of(&root, "providers/hubspot/mappings/opportunity.yaml", "WONN");
+    assert!(found[0].location().starts_with(&format!("providers/hubspot/mappings/opportunity.yaml:{line}:")));
+}
+
+#[test]
+fn composite_steps_are_checked() {
+    let (_dir, root) = broken(
+        "unified-models/opportunity.yaml",
+        "find: { action: find_company_by_domain, key: company.website }",
+        "find: { action: find_company_by_domian, key: company.websit }",
+    );
+    let found = problems(&root);
+    let messages: Vec<(&str, Option<&str>)> = found.iter().map(|p| (p.message.as_str(), p.help.as_deref())).collect();
+    assert_eq!(
+        messages,
+        [
+            ("unknown action `find_company_by_domian`", Some("did you mean `find_company_by_domain`?")),
+            ("`Company` has no writable field `websit`", Some("did you mean `website`?")),
+        ]
+    );
+    assert!(found.iter().all(|p| p.file == "unified-models/opportunity.yaml"));
+}
+
+#[test]
+fn link_path_parameters_must_be_bound() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/opportunity.yaml",
+        "path_params: { dealId: from, contactId: to }",
+        "path_params: { dealId: from }",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "path parameter `contactId` of `associateDealWithContact` is not bound: add it to `path_params` as `from` or `to`"
+    );
+}
+
+#[test]
+fn a_list_needs_the_providers_pagination() {
+    let (_dir, root) = broken("providers/attio/provider.yaml", "pagination:\n", "unused_pagination:\n");
+    let found = problems(&root);
+    assert!(
+        found.iter().any(|p| p.message == "unknown key `unused_pagination` in a provider definition"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.message == "`list` needs the provider's pagination, but `attio`'s provider.yaml has no `pagination:`"),
+        "{found:?}"
+    );
+}

@@ -250,14 +250,20 @@ fn read_step(
         "find_or_create" => {
             let find = match step.get("find") {
                 None => None,
+                // A bad `find` is reported, and the step still counts as producing its
+                // record, so later steps are not reported as broken too.
                 Some(find) => {
                     reader.keys(find, &["action", "key"], "`find`");
-                    let (action, action_node) =
-                        reader.required_string(find, "action", "the find action")?;
-                    check_action(reader, action_node, &action, actions);
-                    let (key, key_node) = reader.required_string(find, "key", "the key path")?;
-                    let key = key_path(reader, key_node, &key, models, inputs)?;
-                    Some((action, key))
+                    let action = reader
+                        .required_string(find, "action", "the find action")
+                        .map(|(action, node)| {
+                            check_action(reader, node, &action, actions);
+                            action
+                        });
+                    let key = reader
+                        .required_string(find, "key", "the key path")
+                        .and_then(|(key, node)| key_path(reader, node, &key, models, inputs));
+                    action.zip(key)
                 }
             };
             Step::FindOrCreate {
