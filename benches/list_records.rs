@@ -63,7 +63,10 @@ async fn measure(runtime: &Runtime, vendor: Vendor, count: usize) -> (f64, f64) 
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
     rt.block_on(async {
         let runtime = Runtime::new().expect("runtime");
         println!("list_contacts over seeded sandboxes (largest page each provider allows)");

@@ -328,7 +328,11 @@ async fn probability_is_a_fraction_everywhere_and_percent_on_salesforce() {
     let runtime = Runtime::new().unwrap();
     for (vendor, stored_at, stored) in [
         (Vendor::Salesforce, "/Probability", serde_json::json!(25.0)),
-        (Vendor::HubSpot, "/properties/hs_deal_stage_probability", serde_json::json!("0.25")),
+        (
+            Vendor::HubSpot,
+            "/properties/hs_deal_stage_probability",
+            serde_json::json!("0.25"),
+        ),
     ] {
         let (sandbox, connection) = start(vendor).await;
         let (open, _) = stages(vendor);
@@ -339,10 +343,16 @@ async fn probability_is_a_fraction_everywhere_and_percent_on_salesforce() {
             probability: Some(0.25),
             ..Default::default()
         };
-        let created = create_opportunity(&runtime, &connection, &input).await.unwrap();
+        let created = create_opportunity(&runtime, &connection, &input)
+            .await
+            .unwrap();
         assert_eq!(created.probability, Some(0.25), "{}", vendor.name());
         let record = &sandbox.records(deals_of(vendor))[0];
         let value = record.pointer(stored_at).unwrap();
-        assert!(value == &stored || value.as_f64() == stored.as_f64(), "{}: {value}", vendor.name());
+        assert!(
+            value == &stored || value.as_f64() == stored.as_f64(),
+            "{}: {value}",
+            vendor.name()
+        );
     }
 }

@@ -225,29 +225,47 @@ async fn page_size_is_honoured_and_capped() {
 #[tokio::test]
 async fn modified_since_filters_where_the_provider_can() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::Salesforce).await;
-    let ids = sandbox.seed("Contact", 10);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let since = chrono::Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let patch = ContactInput {
-        title: Some("Changed".into()),
-        ..Default::default()
-    };
-    update_contact(&runtime, &connection, &ids[3], &patch)
-        .await
-        .unwrap();
+    for vendor in [Vendor::Salesforce, Vendor::HubSpot] {
+        let (sandbox, connection) = start(vendor).await;
+        let ids = sandbox.seed(object_of(vendor), 150);
+        // SOQL compares to the second: leave a clear second on each side.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let since = chrono::Utc::now();
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let patch = ContactInput {
+            title: Some("Changed".into()),
+            ..Default::default()
+        };
+        for id in [&ids[3], &ids[120]] {
+            update_contact(&runtime, &connection, id, &patch)
+                .await
+                .unwrap();
+        }
+        let options = ListOptions {
+            modified_since: Some(since),
+            page_size: Some(1),
+        };
+        let changed: Vec<_> = list_contacts(&runtime, &connection, &options)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        let changed_ids: Vec<&str> = changed.iter().map(|c| c.remote_id.as_str()).collect();
+        assert_eq!(
+            changed_ids,
+            [ids[3].as_str(), ids[120].as_str()],
+            "{}",
+            vendor.name()
+        );
+        assert!(
+            changed
+                .iter()
+                .all(|c| c.title.as_deref() == Some("Changed"))
+        );
+    }
     let options = ListOptions {
-        modified_since: Some(since),
+        modified_since: Some(chrono::Utc::now()),
         ..Default::default()
     };
-    let changed: Vec<_> = list_contacts(&runtime, &connection, &options)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].remote_id, ids[3]);
-    assert_eq!(changed[0].title.as_deref(), Some("Changed"));
 
     // Attio records carry no modification time: the option is refused up front.
     let (attio, connection) = start(Vendor::Attio).await;

@@ -285,10 +285,15 @@ fn unknown_enum_value_in_a_value_map() {
     );
     let found = problems(&root);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].message, "`WONN` is not a value of `OpportunityStatus`");
+    assert_eq!(
+        found[0].message,
+        "`WONN` is not a value of `OpportunityStatus`"
+    );
     assert_eq!(found[0].help.as_deref(), Some("did you mean `WON`?"));
     let line = line_of(&root, "providers/hubspot/mappings/opportunity.yaml", "WONN");
-    assert!(found[0].location().starts_with(&format!("providers/hubspot/mappings/opportunity.yaml:{line}:")));
+    assert!(found[0].location().starts_with(&format!(
+        "providers/hubspot/mappings/opportunity.yaml:{line}:"
+    )));
 }
 
 #[test]
@@ -299,15 +304,28 @@ fn composite_steps_are_checked() {
         "find: { action: find_company_by_domian, key: company.websit }",
     );
     let found = problems(&root);
-    let messages: Vec<(&str, Option<&str>)> = found.iter().map(|p| (p.message.as_str(), p.help.as_deref())).collect();
+    let messages: Vec<(&str, Option<&str>)> = found
+        .iter()
+        .map(|p| (p.message.as_str(), p.help.as_deref()))
+        .collect();
     assert_eq!(
         messages,
         [
-            ("unknown action `find_company_by_domian`", Some("did you mean `find_company_by_domain`?")),
-            ("`Company` has no writable field `websit`", Some("did you mean `website`?")),
+            (
+                "unknown action `find_company_by_domian`",
+                Some("did you mean `find_company_by_domain`?")
+            ),
+            (
+                "`Company` has no writable field `websit`",
+                Some("did you mean `website`?")
+            ),
         ]
     );
-    assert!(found.iter().all(|p| p.file == "unified-models/opportunity.yaml"));
+    assert!(
+        found
+            .iter()
+            .all(|p| p.file == "unified-models/opportunity.yaml")
+    );
 }
 
 #[test]
@@ -327,10 +345,16 @@ fn link_path_parameters_must_be_bound() {
 
 #[test]
 fn a_list_needs_the_providers_pagination() {
-    let (_dir, root) = broken("providers/attio/provider.yaml", "pagination:\n", "unused_pagination:\n");
+    let (_dir, root) = broken(
+        "providers/attio/provider.yaml",
+        "pagination:\n",
+        "unused_pagination:\n",
+    );
     let found = problems(&root);
     assert!(
-        found.iter().any(|p| p.message == "unknown key `unused_pagination` in a provider definition"),
+        found
+            .iter()
+            .any(|p| p.message == "unknown key `unused_pagination` in a provider definition"),
         "{found:?}"
     );
     assert!(

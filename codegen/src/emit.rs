@@ -828,38 +828,10 @@ impl Emitter<'_> {
         let pagination = match &provider.pagination {
             None => quote! {},
             Some(p) => {
-                let style = match &p.style {
-                    PageStyle::Cursor { param, path } => {
-                        let path = segs(path);
-                        quote! { PageStyle::Cursor { param: #param, path: #path } }
-                    }
-                    PageStyle::NextUrl { path } => {
-                        let path = segs(path);
-                        quote! { PageStyle::NextUrl { path: #path } }
-                    }
-                    PageStyle::Offset { param } => quote! { PageStyle::Offset { param: #param } },
-                };
-                let records = segs(&p.records);
-                let limit_param = match &p.limit_param {
-                    Some(param) => quote! { Some(#param) },
-                    None => quote! { None },
-                };
-                let limit_header = match &p.limit_header {
-                    Some((name, value)) => quote! { Some((#name, #value)) },
-                    None => quote! { None },
-                };
-                let max = p.max_page_size;
-                let in_body = p.params_in_body;
+                let literal = pagination_literal(p, p.params_in_body);
                 quote! {
                     /// How lists page, from `provider.yaml`.
-                    pub static PAGINATION: Pagination = Pagination {
-                        style: #style,
-                        records: #records,
-                        limit_param: #limit_param,
-                        limit_header: #limit_header,
-                        max_page_size: #max,
-                        params_in_body: #in_body,
-                    };
+                    pub static PAGINATION: Pagination = #literal;
                 }
             }
         };
@@ -1166,31 +1138,57 @@ impl Emitter<'_> {
                 .query
                 .iter()
                 .map(|(name, value)| query_tokens(name, value, &model.name));
-            let body = match &list.body {
+            let plain_body = match &list.body {
                 Some(json) => {
                     let json = json_tokens(json);
-                    quote! { let request = request.json(#json); }
+                    quote! { .json(#json) }
                 }
                 None => quote! {},
             };
             let since = match &list.modified_since {
-                Some(queries) => {
-                    let queries = queries
+                Some(since) => {
+                    let since_operation = &since.call.operation;
+                    let since_method = method_variant(&since.call.method);
+                    let since_path = &since.call.path;
+                    let queries = since
+                        .call
+                        .query
                         .iter()
                         .map(|(name, value)| query_tokens(name, value, &model.name));
+                    let since_body = match &since.body {
+                        Some(json) => {
+                            let json = json_tokens_placeholders(
+                                json,
+                                &[
+                                    ("{modified_since_ms}", quote! { &since_ms }),
+                                    ("{modified_since}", quote! { &since }),
+                                ],
+                            );
+                            quote! { .json(#json) }
+                        }
+                        None => quote! {},
+                    };
+                    let pagination = match (&provider.pagination, since.params_in_body) {
+                        (Some(p), Some(in_body)) if in_body != p.params_in_body => {
+                            let literal = pagination_literal(p, in_body);
+                            quote! { { static SINCE: Pagination = #literal; &SINCE } }
+                        }
+                        _ => quote! { &PAGINATION },
+                    };
                     quote! {
-                        let request = match options.modified_since {
-                            Some(since) => {
-                                let since = transform::format_datetime_seconds(&since);
-                                Request::new(#operation, Method::#method, #path)
-                                    #(#queries)*
-                            }
-                            None => request,
-                        };
+                        Some(since) => {
+                            let since_ms = since.timestamp_millis().to_string();
+                            let since = transform::format_datetime_seconds(&since);
+                            let _ = (&since, &since_ms);
+                            let request = Request::new(#since_operation, Method::#since_method, #since_path)
+                                #(#queries)*
+                                #since_body;
+                            (request, #pagination)
+                        }
                     }
                 }
                 None => quote! {
-                    if options.modified_since.is_some() {
+                    Some(_) => {
                         let problem = FieldError::new("modified_since", format!("is not supported by {}", PROVIDER.name));
                         return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
                     }
@@ -1201,11 +1199,12 @@ impl Emitter<'_> {
                 ///
                 /// Follows the provider's pagination lazily: one page is held in memory at a time.
                 pub fn #list_fn<'a>(runtime: &'a Runtime, connection: &'a Connection, options: &ListOptions) -> RecordStream<'a, super::#model_ident> {
-                    let request = Request::new(#operation, Method::#method, #path)#(#query)*;
-                    #since
-                    #body
+                    let (request, pagination) = match options.modified_since {
+                        None => (Request::new(#operation, Method::#method, #path)#(#query)* #plain_body, &PAGINATION),
+                        #since
+                    };
                     runtime
-                        .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+                        .paginate(connection, &PROVIDER, pagination, request, options.page_size)
                         .map(|item| item.and_then(|record| #read_fn(&record, connection).map_err(|problem| unexpected_record(&record, problem))))
                         .boxed()
                 }
@@ -2052,4 +2051,39 @@ fn query_tokens(name: &str, value: &str, model: &str) -> TokenStream {
         expr = quote! { #expr.replace("{modified_since}", &since) };
     }
     quote! { .query(#name, #expr) }
+}
+
+/// A `Pagination` literal from `provider.yaml`, with parameters in the body or not.
+fn pagination_literal(p: &crate::provider::Pagination, in_body: bool) -> TokenStream {
+    let style = match &p.style {
+        PageStyle::Cursor { param, path } => {
+            let path = segs(path);
+            quote! { PageStyle::Cursor { param: #param, path: #path } }
+        }
+        PageStyle::NextUrl { path } => {
+            let path = segs(path);
+            quote! { PageStyle::NextUrl { path: #path } }
+        }
+        PageStyle::Offset { param } => quote! { PageStyle::Offset { param: #param } },
+    };
+    let records = segs(&p.records);
+    let limit_param = match &p.limit_param {
+        Some(param) => quote! { Some(#param) },
+        None => quote! { None },
+    };
+    let limit_header = match &p.limit_header {
+        Some((name, value)) => quote! { Some((#name, #value)) },
+        None => quote! { None },
+    };
+    let max = p.max_page_size;
+    quote! {
+        Pagination {
+            style: #style,
+            records: #records,
+            limit_param: #limit_param,
+            limit_header: #limit_header,
+            max_page_size: #max,
+            params_in_body: #in_body,
+        }
+    }
 }

@@ -174,13 +174,24 @@ pub struct UpdateAction {
     pub merge_current: bool,
 }
 
+/// A list filtered on modification time: its own operation (HubSpot search) or the
+/// list operation with other query values (a SOQL `WHERE`); strings may use
+/// `{modified_since}` (ISO-8601) and `{modified_since_ms}` (epoch milliseconds).
+#[derive(Clone, Debug)]
+pub struct SinceAction {
+    pub call: HttpCall,
+    pub body: Option<Json>,
+    /// Overrides where pagination parameters go (search endpoints take them in the body).
+    pub params_in_body: Option<bool>,
+}
+
 #[derive(Clone, Debug)]
 pub struct ListAction {
     pub call: HttpCall,
     /// A constant JSON body (POST queries), to which pagination adds its parameters.
     pub body: Option<Json>,
-    /// Query values that replace `call.query` when `modified_since` is given.
-    pub modified_since: Option<Vec<(String, String)>>,
+    /// The request to send instead when `modified_since` is given.
+    pub modified_since: Option<SinceAction>,
 }
 
 /// Per-connection custom fields: the connection maps a unified name to a provider
@@ -410,6 +421,24 @@ pub fn read(
             read_targets.push((op, item, false));
         }
     }
+    let mut since_op = None;
+    if let Some(since) = root
+        .get("actions")
+        .and_then(|a| a.get("list"))
+        .and_then(|l| l.get("modified_since"))
+        && since.get("operation").is_some()
+        && let Some(pagination) = &provider.pagination
+        && let Some((op, _)) = checker.operation(since, &["get", "post"])
+    {
+        if let Some(schema) = op.response.clone() {
+            let mut records = pagination.records.clone();
+            records.push(Seg::Index(0));
+            if let Some(item) = checker.schema_at(&schema, &records) {
+                read_targets.push((op, item, false));
+            }
+        }
+        since_op = Some(op);
+    }
     let mut find_ops = Vec::new();
     if let Some(finds) = root.get("actions").and_then(|a| a.get("find_by")) {
         for (key_node, spec) in finds.entries() {
@@ -566,18 +595,34 @@ pub fn read(
             let query = checker.query(op, node, &reads);
             let body = node.get("body").map(|b| checker.constant_json(b));
             let modified_since = node.get("modified_since").map(|since| {
-                checker.reader.keys(since, &["query"], "`modified_since`");
-                let query = checker.query(op, since, &reads);
-                if !query
-                    .iter()
-                    .any(|(_, value)| value.contains("{modified_since}"))
-                {
+                checker.reader.keys(since, &["operation", "query", "body", "params_in"], "`modified_since`");
+                let since_operation = since_op.unwrap_or(op);
+                let query = checker.query(since_operation, since, &reads);
+                let body = since.get("body").map(|b| {
+                    let json = checker.constant_json(b);
+                    expand_mapped_under(&json, &reads)
+                });
+                let params_in_body = match checker.reader.optional_string(since, "params_in", "where parameters go") {
+                    None => None,
+                    Some((place, _)) if place == "body" => Some(true),
+                    Some((place, _)) if place == "query" => Some(false),
+                    Some((_, bad)) => {
+                        checker.reader.error(bad, "`params_in` is `query` or `body`");
+                        None
+                    }
+                };
+                let uses = |text: &str| text.contains("{modified_since}") || text.contains("{modified_since_ms}");
+                if !query.iter().any(|(_, value)| uses(value)) && !body.as_ref().is_some_and(|b| uses(&format!("{b:?}"))) {
                     checker.reader.error(
                         since,
-                        "`modified_since` must use `{modified_since}` in one of its query values",
+                        "`modified_since` must use `{modified_since}` or `{modified_since_ms}` in a query value or its body",
                     );
                 }
-                query
+                SinceAction {
+                    call: checker.call(since_operation, None, Some(query)),
+                    body,
+                    params_in_body,
+                }
             });
             Some(ListAction {
                 call: checker.call(op, None, Some(query)),
@@ -1005,7 +1050,13 @@ impl<'m> Checker<'_, '_, 'm> {
                         None
                     }
                     _ => {
-                        self.reader.error(node, format!("`scale` converts number fields; `{name}` is {}", field.ty.describe()));
+                        self.reader.error(
+                            node,
+                            format!(
+                                "`scale` converts number fields; `{name}` is {}",
+                                field.ty.describe()
+                            ),
+                        );
                         None
                     }
                 };

@@ -622,6 +622,9 @@ pub struct Opportunity {
     /// Value of the deal in the account's currency (a decimal, not Merge's integer).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub amount: ::std::option::Option<f64>,
+    /// Chance of winning, as a fraction from 0 to 1 (Salesforce stores percent).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub probability: ::std::option::Option<f64>,
     /// The provider's stage (HubSpot dealstage id, Salesforce StageName, Attio status title).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub stage: ::std::option::Option<::std::string::String>,
@@ -676,6 +679,9 @@ pub struct OpportunityInput {
     /// Value of the deal in the account's currency (a decimal, not Merge's integer).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub amount: ::std::option::Option<f64>,
+    /// Chance of winning, as a fraction from 0 to 1 (Salesforce stores percent).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub probability: ::std::option::Option<f64>,
     /// The provider's stage (HubSpot dealstage id, Salesforce StageName, Attio status title).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub stage: ::std::option::Option<::std::string::String>,
@@ -734,6 +740,7 @@ impl ::std::convert::From<Opportunity> for OpportunityInput {
             name: record.name,
             description: record.description,
             amount: record.amount,
+            probability: record.probability,
             stage: record.stage,
             status: record.status,
             close_date: record.close_date,
@@ -752,6 +759,7 @@ impl OpportunityInput {
             name: self.name.or(fallback.name),
             description: self.description.or(fallback.description),
             amount: self.amount.or(fallback.amount),
+            probability: self.probability.or(fallback.probability),
             stage: self.stage.or(fallback.stage),
             status: self.status.or(fallback.status),
             close_date: self.close_date.or(fallback.close_date),
@@ -1498,40 +1506,47 @@ pub mod attio {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Company> {
-        let request = Request::new(
-            "queryCompanies",
-            Method::Post,
-            "/v2/objects/companies/records/query",
-        );
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
-        let request = request
-            .json(
-                Value::Object(
-                    [
-                        (
-                            "sorts".to_string(),
-                            Value::Array(
-                                vec![
-                                    Value::Object([("direction".to_string(), Value::String("asc"
-                                    .to_string())), ("attribute".to_string(),
-                                    Value::String("created_at".to_string()))].into_iter()
-                                    .collect())
-                                ],
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new(
+                            "queryCompanies",
+                            Method::Post,
+                            "/v2/objects/companies/records/query",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("direction".to_string(), Value::String("asc"
+                                                .to_string())), ("attribute".to_string(),
+                                                Value::String("created_at".to_string()))].into_iter()
+                                                .collect())
+                                            ],
+                                        ),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
                         ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+                    &PAGINATION,
+                )
+            }
+            Some(_) => {
+                let problem = FieldError::new(
+                    "modified_since",
+                    format!("is not supported by {}", PROVIDER.name),
+                );
+                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
+                    .boxed();
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -1942,40 +1957,47 @@ pub mod attio {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Contact> {
-        let request = Request::new(
-            "queryPeople",
-            Method::Post,
-            "/v2/objects/people/records/query",
-        );
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
-        let request = request
-            .json(
-                Value::Object(
-                    [
-                        (
-                            "sorts".to_string(),
-                            Value::Array(
-                                vec![
-                                    Value::Object([("direction".to_string(), Value::String("asc"
-                                    .to_string())), ("attribute".to_string(),
-                                    Value::String("created_at".to_string()))].into_iter()
-                                    .collect())
-                                ],
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new(
+                            "queryPeople",
+                            Method::Post,
+                            "/v2/objects/people/records/query",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("direction".to_string(), Value::String("asc"
+                                                .to_string())), ("attribute".to_string(),
+                                                Value::String("created_at".to_string()))].into_iter()
+                                                .collect())
+                                            ],
+                                        ),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
                         ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+                    &PAGINATION,
+                )
+            }
+            Some(_) => {
+                let problem = FieldError::new(
+                    "modified_since",
+                    format!("is not supported by {}", PROVIDER.name),
+                );
+                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
+                    .boxed();
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -2349,40 +2371,47 @@ pub mod attio {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Opportunity> {
-        let request = Request::new(
-            "queryDeals",
-            Method::Post,
-            "/v2/objects/deals/records/query",
-        );
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
-        let request = request
-            .json(
-                Value::Object(
-                    [
-                        (
-                            "sorts".to_string(),
-                            Value::Array(
-                                vec![
-                                    Value::Object([("direction".to_string(), Value::String("asc"
-                                    .to_string())), ("attribute".to_string(),
-                                    Value::String("created_at".to_string()))].into_iter()
-                                    .collect())
-                                ],
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new(
+                            "queryDeals",
+                            Method::Post,
+                            "/v2/objects/deals/records/query",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("direction".to_string(), Value::String("asc"
+                                                .to_string())), ("attribute".to_string(),
+                                                Value::String("created_at".to_string()))].into_iter()
+                                                .collect())
+                                            ],
+                                        ),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
                         ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+                    &PAGINATION,
+                )
+            }
+            Some(_) => {
+                let problem = FieldError::new(
+                    "modified_since",
+                    format!("is not supported by {}", PROVIDER.name),
+                );
+                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
+                    .boxed();
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -2819,29 +2848,108 @@ pub mod hubspot {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Company> {
-        let request = Request::new(
-                "listCompanies",
-                Method::Get,
-                "/crm/v3/objects/companies",
-            )
-            .query(
-                "properties",
-                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Company", ","),
-                    ),
-            );
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new(
+                            "listCompanies",
+                            Method::Get,
+                            "/crm/v3/objects/companies",
+                        )
+                        .query(
+                            "properties",
+                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(connection, "Company", ","),
+                                ),
+                        ),
+                    &PAGINATION,
+                )
+            }
+            Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
+                let since = transform::format_datetime_seconds(&since);
+                let _ = (&since, &since_ms);
+                let request = Request::new(
+                        "searchCompanies",
+                        Method::Post,
+                        "/crm/v3/objects/companies/search",
+                    )
+                    .json(
+                        Value::Object(
+                            [
+                                (
+                                    "filterGroups".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("filters".to_string(),
+                                            Value::Array(vec![Value::Object([("propertyName"
+                                            .to_string(), Value::String("hs_lastmodifieddate"
+                                            .to_string())), ("operator".to_string(), Value::String("GT"
+                                            .to_string())), ("value".to_string(),
+                                            Value::String("{modified_since_ms}".to_string()
+                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                            .collect())]))].into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "sorts".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("propertyName".to_string(),
+                                            Value::String("hs_lastmodifieddate".to_string())),
+                                            ("direction".to_string(), Value::String("ASCENDING"
+                                            .to_string()))].into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "properties".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::String("name".to_string()),
+                                            Value::String("description".to_string()),
+                                            Value::String("industry".to_string()),
+                                            Value::String("domain".to_string()),
+                                            Value::String("numberofemployees".to_string()),
+                                            Value::String("phone".to_string()),
+                                            Value::String("hubspot_owner_id".to_string())
+                                        ],
+                                    ),
+                                ),
+                            ]
+                                .into_iter()
+                                .collect(),
+                        ),
+                    );
+                (
+                    request,
+                    {
+                        static SINCE: Pagination = Pagination {
+                            style: PageStyle::Cursor {
+                                param: "after",
+                                path: &[
+                                    Seg::Key("paging"),
+                                    Seg::Key("next"),
+                                    Seg::Key("after"),
+                                ],
+                            },
+                            records: &[Seg::Key("results")],
+                            limit_param: Some("limit"),
+                            limit_header: None,
+                            max_page_size: 100u32,
+                            params_in_body: true,
+                        };
+                        &SINCE
+                    },
+                )
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -3216,30 +3324,103 @@ pub mod hubspot {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Contact> {
-        let request = Request::new(
-                "listContacts",
-                Method::Get,
-                "/crm/v3/objects/contacts",
-            )
-            .query(
-                "properties",
-                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Contact", ","),
-                    ),
-            )
-            .query("associations", "companies");
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new("listContacts", Method::Get, "/crm/v3/objects/contacts")
+                        .query(
+                            "properties",
+                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(connection, "Contact", ","),
+                                ),
+                        )
+                        .query("associations", "companies"),
+                    &PAGINATION,
+                )
+            }
+            Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
+                let since = transform::format_datetime_seconds(&since);
+                let _ = (&since, &since_ms);
+                let request = Request::new(
+                        "searchContacts",
+                        Method::Post,
+                        "/crm/v3/objects/contacts/search",
+                    )
+                    .json(
+                        Value::Object(
+                            [
+                                (
+                                    "filterGroups".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("filters".to_string(),
+                                            Value::Array(vec![Value::Object([("propertyName"
+                                            .to_string(), Value::String("lastmodifieddate"
+                                            .to_string())), ("operator".to_string(), Value::String("GT"
+                                            .to_string())), ("value".to_string(),
+                                            Value::String("{modified_since_ms}".to_string()
+                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                            .collect())]))].into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "sorts".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("propertyName".to_string(),
+                                            Value::String("lastmodifieddate".to_string())), ("direction"
+                                            .to_string(), Value::String("ASCENDING".to_string()))]
+                                            .into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "properties".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::String("firstname".to_string()),
+                                            Value::String("lastname".to_string()), Value::String("email"
+                                            .to_string()), Value::String("phone".to_string()),
+                                            Value::String("jobtitle".to_string()),
+                                            Value::String("hubspot_owner_id".to_string())
+                                        ],
+                                    ),
+                                ),
+                            ]
+                                .into_iter()
+                                .collect(),
+                        ),
+                    );
+                (
+                    request,
+                    {
+                        static SINCE: Pagination = Pagination {
+                            style: PageStyle::Cursor {
+                                param: "after",
+                                path: &[
+                                    Seg::Key("paging"),
+                                    Seg::Key("next"),
+                                    Seg::Key("after"),
+                                ],
+                            },
+                            records: &[Seg::Key("results")],
+                            limit_param: Some("limit"),
+                            limit_header: None,
+                            max_page_size: 100u32,
+                            params_in_body: true,
+                        };
+                        &SINCE
+                    },
+                )
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -3453,6 +3634,13 @@ pub mod hubspot {
                 Value::String(value.to_string()),
             );
         }
+        if let Some(value) = &input.probability {
+            json::set(
+                &mut body,
+                &[Seg::Key("properties"), Seg::Key("hs_deal_stage_probability")],
+                Value::String(value.to_string()),
+            );
+        }
         if let Some(value) = &input.stage {
             json::set(
                 &mut body,
@@ -3552,7 +3740,7 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "dealname,description,amount,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                    "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields}"
                         .to_string()
                         .replace(
                             "{custom_fields}",
@@ -3622,26 +3810,109 @@ pub mod hubspot {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Opportunity> {
-        let request = Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
-            .query(
-                "properties",
-                "dealname,description,amount,dealstage,closedate,hubspot_owner_id{custom_fields}"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Opportunity", ","),
-                    ),
-            )
-            .query("associations", "companies");
-        if options.modified_since.is_some() {
-            let problem = FieldError::new(
-                "modified_since",
-                format!("is not supported by {}", PROVIDER.name),
-            );
-            return stream::iter([Err(Error::check(vec![problem]).unwrap_err())]).boxed();
-        }
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
+                        .query(
+                            "properties",
+                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(
+                                        connection,
+                                        "Opportunity",
+                                        ",",
+                                    ),
+                                ),
+                        )
+                        .query("associations", "companies"),
+                    &PAGINATION,
+                )
+            }
+            Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
+                let since = transform::format_datetime_seconds(&since);
+                let _ = (&since, &since_ms);
+                let request = Request::new(
+                        "searchDeals",
+                        Method::Post,
+                        "/crm/v3/objects/deals/search",
+                    )
+                    .json(
+                        Value::Object(
+                            [
+                                (
+                                    "filterGroups".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("filters".to_string(),
+                                            Value::Array(vec![Value::Object([("propertyName"
+                                            .to_string(), Value::String("hs_lastmodifieddate"
+                                            .to_string())), ("operator".to_string(), Value::String("GT"
+                                            .to_string())), ("value".to_string(),
+                                            Value::String("{modified_since_ms}".to_string()
+                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                            .collect())]))].into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "sorts".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("propertyName".to_string(),
+                                            Value::String("hs_lastmodifieddate".to_string())),
+                                            ("direction".to_string(), Value::String("ASCENDING"
+                                            .to_string()))].into_iter().collect())
+                                        ],
+                                    ),
+                                ),
+                                (
+                                    "properties".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::String("dealname".to_string()),
+                                            Value::String("description".to_string()),
+                                            Value::String("amount".to_string()),
+                                            Value::String("hs_deal_stage_probability".to_string()),
+                                            Value::String("dealstage".to_string()),
+                                            Value::String("closedate".to_string()),
+                                            Value::String("hubspot_owner_id".to_string())
+                                        ],
+                                    ),
+                                ),
+                            ]
+                                .into_iter()
+                                .collect(),
+                        ),
+                    );
+                (
+                    request,
+                    {
+                        static SINCE: Pagination = Pagination {
+                            style: PageStyle::Cursor {
+                                param: "after",
+                                path: &[
+                                    Seg::Key("paging"),
+                                    Seg::Key("next"),
+                                    Seg::Key("after"),
+                                ],
+                            },
+                            records: &[Seg::Key("results")],
+                            limit_param: Some("limit"),
+                            limit_header: None,
+                            max_page_size: 100u32,
+                            params_in_body: true,
+                        };
+                        &SINCE
+                    },
+                )
+            }
+        };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -3707,6 +3978,10 @@ pub mod hubspot {
             amount: json::read_number(
                 record,
                 &[Seg::Key("properties"), Seg::Key("amount")],
+            )?,
+            probability: json::read_number(
+                record,
+                &[Seg::Key("properties"), Seg::Key("hs_deal_stage_probability")],
             )?,
             stage: json::read_string(
                 record,
@@ -4031,20 +4306,27 @@ pub mod salesforce {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Company> {
-        let request = Request::new("query", Method::Get, "/query")
-            .query(
-                "q",
-                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account ORDER BY CreatedDate, Id"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Company", ", "),
-                    ),
-            );
-        let request = match options.modified_since {
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account ORDER BY CreatedDate, Id"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(connection, "Company", ", "),
+                                ),
+                        ),
+                    &PAGINATION,
+                )
+            }
             Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                Request::new("query", Method::Get, "/query")
+                let _ = (&since, &since_ms);
+                let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
                         "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
@@ -4054,12 +4336,12 @@ pub mod salesforce {
                                 &transform::custom_field_list(connection, "Company", ", "),
                             )
                             .replace("{modified_since}", &since),
-                    )
+                    );
+                (request, &PAGINATION)
             }
-            None => request,
         };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -4319,20 +4601,27 @@ pub mod salesforce {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Contact> {
-        let request = Request::new("query", Method::Get, "/query")
-            .query(
-                "q",
-                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact ORDER BY CreatedDate, Id"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Contact", ", "),
-                    ),
-            );
-        let request = match options.modified_since {
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact ORDER BY CreatedDate, Id"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(connection, "Contact", ", "),
+                                ),
+                        ),
+                    &PAGINATION,
+                )
+            }
             Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                Request::new("query", Method::Get, "/query")
+                let _ = (&since, &since_ms);
+                let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
                         "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
@@ -4342,12 +4631,12 @@ pub mod salesforce {
                                 &transform::custom_field_list(connection, "Contact", ", "),
                             )
                             .replace("{modified_since}", &since),
-                    )
+                    );
+                (request, &PAGINATION)
             }
-            None => request,
         };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -4512,6 +4801,10 @@ pub mod salesforce {
         if let Some(value) = &input.amount {
             json::set(&mut body, &[Seg::Key("Amount")], Value::from(*value));
         }
+        if let Some(value) = &input.probability {
+            let value = &(*value * 100f64);
+            json::set(&mut body, &[Seg::Key("Probability")], Value::from(*value));
+        }
         if let Some(value) = &input.stage {
             json::set(&mut body, &[Seg::Key("StageName")], Value::String(value.clone()));
         }
@@ -4621,23 +4914,34 @@ pub mod salesforce {
         connection: &'a Connection,
         options: &ListOptions,
     ) -> RecordStream<'a, super::Opportunity> {
-        let request = Request::new("query", Method::Get, "/query")
-            .query(
-                "q",
-                "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity ORDER BY CreatedDate, Id"
-                    .to_string()
-                    .replace(
-                        "{custom_fields}",
-                        &transform::custom_field_list(connection, "Opportunity", ", "),
-                    ),
-            );
-        let request = match options.modified_since {
+        let (request, pagination) = match options.modified_since {
+            None => {
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity ORDER BY CreatedDate, Id"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields}",
+                                    &transform::custom_field_list(
+                                        connection,
+                                        "Opportunity",
+                                        ", ",
+                                    ),
+                                ),
+                        ),
+                    &PAGINATION,
+                )
+            }
             Some(since) => {
+                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                Request::new("query", Method::Get, "/query")
+                let _ = (&since, &since_ms);
+                let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Amount, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
                             .to_string()
                             .replace(
                                 "{custom_fields}",
@@ -4648,12 +4952,12 @@ pub mod salesforce {
                                 ),
                             )
                             .replace("{modified_since}", &since),
-                    )
+                    );
+                (request, &PAGINATION)
             }
-            None => request,
         };
         runtime
-            .paginate(connection, &PROVIDER, &PAGINATION, request, options.page_size)
+            .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
                     .and_then(|record| {
@@ -4727,6 +5031,8 @@ pub mod salesforce {
             name: json::read_string(record, &[Seg::Key("Name")])?,
             description: json::read_string(record, &[Seg::Key("Description")])?,
             amount: json::read_number(record, &[Seg::Key("Amount")])?,
+            probability: json::read_number(record, &[Seg::Key("Probability")])?
+                .map(|value| value / 100f64),
             stage: json::read_string(record, &[Seg::Key("StageName")])?,
             status: json::read_string(record, &[Seg::Key("StageName")])?
                 .map(|raw| match raw.as_str() {
