@@ -271,3 +271,36 @@ async fn a_last_name_alone_is_enough_everywhere() {
         assert_eq!(sandbox.records(object_of(vendor)).len(), 1);
     }
 }
+
+#[tokio::test]
+async fn fields_a_provider_cannot_take_are_refused_or_skipped() {
+    let runtime = Runtime::new().unwrap();
+    // HubSpot links a contact to its company on create only: an update is refused.
+    let (sandbox, connection) = start(Vendor::HubSpot).await;
+    let patch = ContactInput {
+        account: Some("9001".into()),
+        ..Default::default()
+    };
+    let error = unifold_providers::update_contact(&runtime, &connection, "512", &patch)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid input: account: cannot be updated on hubspot"
+    );
+    assert_eq!(sandbox.request_count(), 0);
+
+    // Attio people have no owner: the mapping lists it under `ignore_on_write`, so the
+    // same cross-provider input still works there (with a warning) and nothing is sent.
+    let (sandbox, connection) = start(Vendor::Attio).await;
+    let input = ContactInput {
+        last_name: Some("Lovelace".into()),
+        owner: Some("user-1".into()),
+        ..Default::default()
+    };
+    create_contact(&runtime, &connection, &input).await.unwrap();
+    assert_eq!(
+        sandbox.requests()[0].body.to_string().contains("user-1"),
+        false
+    );
+}

@@ -641,6 +641,53 @@ impl Emitter<'_> {
         quote! { #(#out)* }
     }
 
+    /// Checks that refuse input this provider would drop: a writable unified field
+    /// that no write rule of the mapping sends (`owner: cannot be written on attio`),
+    /// unless the mapping lists it under `ignore_on_write`, which logs a warning instead.
+    fn refusals(
+        &self,
+        model: &TypeDef,
+        mapping: &Mapping,
+        provider: &Provider,
+        updating: bool,
+        input: TokenStream,
+    ) -> Vec<TokenStream> {
+        let written = |name: &str| writes_field(mapping, name, updating);
+        let verb = if updating { "updated" } else { "written" };
+        let provider_name = &provider.name;
+        model
+            .fields()
+            .iter()
+            .filter(|f| !f.read_only && !written(&f.name))
+            .map(|field| {
+                let ident = field_ident(&field.name);
+                let name = &field.name;
+                let set = match &field.ty {
+                    FieldType::List(_) => quote! { !#input.#ident.is_empty() },
+                    FieldType::Json => quote! { !#input.#ident.is_null() },
+                    _ if Emitter::is_optional(field) => quote! { #input.#ident.is_some() },
+                    _ => quote! { true },
+                };
+                if mapping.ignore_on_write.contains(&field.name) {
+                    let message =
+                        format!("{provider_name} does not take this field; it is not sent");
+                    quote! {
+                        if #set {
+                            tracing::warn!(field = #name, #message);
+                        }
+                    }
+                } else {
+                    let message = format!("cannot be {verb} on {provider_name}");
+                    quote! {
+                        if #set {
+                            problems.push(FieldError::new(#name, #message));
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// A composite action: its input and output types and a function that runs its
     /// steps through the unified actions, inside its own span.
     fn composite(&self, composite: &Composite) -> TokenStream {
@@ -882,7 +929,7 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{action_span, json, serde_json::Value, stream, transform, validate, Instrument, Seg, StreamExt};
+                use #rt::__private::{action_span, json, serde_json::Value, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, Runtime};
 
@@ -937,17 +984,25 @@ impl Emitter<'_> {
             #read_fn(record_of(&response), connection).map_err(|problem| unexpected(&response, problem))
         };
         let mut items = Vec::new();
+        let create_refusals = self.refusals(model, mapping, provider, false, quote! { input });
+        let update_refusals = self.refusals(model, mapping, provider, true, quote! { patch });
+        let patch_binding = if !refuses(model, mapping, true) {
+            quote! { problems }
+        } else {
+            quote! { mut problems }
+        };
 
         if let Some((call, returns)) = &mapping.create {
             let operation = &call.operation;
             let method = method_variant(&call.method);
             let path = &call.path;
             let doc_line = describe(&format!("Creates a {}", model.name), call);
-            let problems_binding = if mapping.provider_required.is_empty() {
-                quote! { problems }
-            } else {
-                quote! { mut problems }
-            };
+            let problems_binding =
+                if mapping.provider_required.is_empty() && !refuses(model, mapping, false) {
+                    quote! { problems }
+                } else {
+                    quote! { mut problems }
+                };
             let required = mapping.provider_required.iter().map(|field| {
                 let ident = field_ident(field);
                 let present = match model.field(field) {
@@ -1017,6 +1072,7 @@ impl Emitter<'_> {
                     async move {
                         let #problems_binding = input.validate();
                         #(#required)*
+                        #(#create_refusals)*
                         Error::check(problems)?;
                         let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true, connection));
                         let response = runtime.send(connection, &PROVIDER, request).await?;
@@ -1098,7 +1154,9 @@ impl Emitter<'_> {
                     let span = action_span(PROVIDER.name, connection, #update_fn_name);
                     async move {
                         Error::check(validate::record_id(id))?;
-                        Error::check(patch.validate())?;
+                        let #patch_binding = patch.validate();
+                        #(#update_refusals)*
+                        Error::check(problems)?;
                         #body
                         let request = Request::new(#operation, Method::#method, #path).json(body);
                         #finish
@@ -2086,4 +2144,32 @@ fn pagination_literal(p: &crate::provider::Pagination, in_body: bool) -> TokenSt
             params_in_body: #in_body,
         }
     }
+}
+
+/// Whether the mapping sends unified field `name` (on update: not create-only writes).
+fn writes_field(mapping: &Mapping, name: &str, updating: bool) -> bool {
+    mapping.writes.iter().any(|write| match write {
+        Write::Scalar {
+            field, create_only, ..
+        }
+        | Write::Template {
+            field, create_only, ..
+        } => field == name && !(updating && *create_only),
+        Write::Primary { field, .. } | Write::Each { field, .. } => field == name,
+        Write::Join { parts, .. } => parts.iter().any(|p| p == name),
+        Write::Const { .. } | Write::Now { .. } => false,
+    }) || mapping.custom.as_ref().is_some_and(|c| c.field == name)
+        || mapping
+            .passthrough
+            .as_ref()
+            .is_some_and(|p| p.field == name)
+}
+
+/// Whether some writable field would be refused (so `problems` must be mutable).
+fn refuses(model: &TypeDef, mapping: &Mapping, updating: bool) -> bool {
+    model.fields().iter().any(|f| {
+        !f.read_only
+            && !writes_field(mapping, &f.name, updating)
+            && !mapping.ignore_on_write.contains(&f.name)
+    })
 }

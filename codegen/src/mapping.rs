@@ -251,6 +251,9 @@ pub struct Mapping {
     pub links: Vec<LinkAction>,
     pub custom: Option<CustomFields>,
     pub passthrough: Option<Passthrough>,
+    /// Writable unified fields this provider does not take and that are dropped
+    /// silently (with a warning) instead of refused.
+    pub ignore_on_write: Vec<String>,
     pub writes: Vec<Write>,
     pub reads: Vec<Read>,
     /// Unified fields the provider requires on create (from the OpenAPI `required`).
@@ -259,6 +262,7 @@ pub struct Mapping {
 
 const MAPPING_KEYS: &[&str] = &[
     "model",
+    "ignore_on_write",
     "description",
     "actions",
     "fields",
@@ -554,6 +558,29 @@ pub fn read(
         Some(Passthrough { field, under })
     });
     checker.custom_under = custom.as_ref().map(|c| c.under.clone());
+    let mut ignore_on_write = Vec::new();
+    for node in root.get("ignore_on_write").map(Node::items).unwrap_or(&[]) {
+        let Some(name) = checker.reader.string(node, "a unified field") else {
+            continue;
+        };
+        if model.field(&name).is_some_and(|f| !f.read_only) {
+            ignore_on_write.push(name);
+        } else {
+            let names = model
+                .fields()
+                .iter()
+                .filter(|f| !f.read_only)
+                .map(|f| f.name.as_str());
+            let help = did_you_mean(&name, names).map(|c| format!("did you mean `{c}`?"));
+            checker
+                .reader
+                .error(
+                    node,
+                    format!("`{name}` is not a writable field of `{}`", model.name),
+                )
+                .help = help;
+        }
+    }
 
     let mut provider_required = Vec::new();
     let create = match create_op {
@@ -749,6 +776,7 @@ pub fn read(
         links,
         custom,
         passthrough,
+        ignore_on_write,
         writes,
         reads,
         provider_required,

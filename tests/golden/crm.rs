@@ -1270,8 +1270,8 @@ pub async fn create_opportunity_with_links(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
-        Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, tracing, transform, validate,
+        Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -1345,6 +1345,22 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "create_company");
         async move {
             let problems = input.validate();
+            if input.industry.is_some() {
+                tracing::warn!(
+                    field = "industry", "attio does not take this field; it is not sent"
+                );
+            }
+            if input.number_of_employees.is_some() {
+                tracing::warn!(
+                    field = "number_of_employees",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if input.owner.is_some() {
+                tracing::warn!(
+                    field = "owner", "attio does not take this field; it is not sent"
+                );
+            }
             Error::check(problems)?;
             let request = Request::new(
                     "createCompany",
@@ -1463,7 +1479,24 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "update_company");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            if patch.industry.is_some() {
+                tracing::warn!(
+                    field = "industry", "attio does not take this field; it is not sent"
+                );
+            }
+            if patch.number_of_employees.is_some() {
+                tracing::warn!(
+                    field = "number_of_employees",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if patch.owner.is_some() {
+                tracing::warn!(
+                    field = "owner", "attio does not take this field; it is not sent"
+                );
+            }
+            Error::check(problems)?;
             let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateCompany",
@@ -1680,6 +1713,11 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "create_contact");
         async move {
             let problems = input.validate();
+            if input.owner.is_some() {
+                tracing::warn!(
+                    field = "owner", "attio does not take this field; it is not sent"
+                );
+            }
             Error::check(problems)?;
             let request = Request::new(
                     "createPerson",
@@ -1912,7 +1950,13 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "update_contact");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            if patch.owner.is_some() {
+                tracing::warn!(
+                    field = "owner", "attio does not take this field; it is not sent"
+                );
+            }
+            Error::check(problems)?;
             let current = get_contact(runtime, connection, id).await?;
             let merged = patch.clone().or(super::ContactInput::from(current));
             let body = write_contact(&merged, true, connection);
@@ -2166,6 +2210,29 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "create_opportunity");
         async move {
             let problems = input.validate();
+            if input.description.is_some() {
+                tracing::warn!(
+                    field = "description",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if input.probability.is_some() {
+                tracing::warn!(
+                    field = "probability",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if input.status.is_some() {
+                tracing::warn!(
+                    field = "status", "attio does not take this field; it is not sent"
+                );
+            }
+            if input.close_date.is_some() {
+                tracing::warn!(
+                    field = "close_date",
+                    "attio does not take this field; it is not sent"
+                );
+            }
             Error::check(problems)?;
             let request = Request::new(
                     "createDeal",
@@ -2328,7 +2395,31 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "update_opportunity");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            if patch.description.is_some() {
+                tracing::warn!(
+                    field = "description",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if patch.probability.is_some() {
+                tracing::warn!(
+                    field = "probability",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            if patch.status.is_some() {
+                tracing::warn!(
+                    field = "status", "attio does not take this field; it is not sent"
+                );
+            }
+            if patch.close_date.is_some() {
+                tracing::warn!(
+                    field = "close_date",
+                    "attio does not take this field; it is not sent"
+                );
+            }
+            Error::check(problems)?;
             let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateDeal",
@@ -2602,8 +2693,8 @@ pub mod attio {
 pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
-        Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, tracing, transform, validate,
+        Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -2805,7 +2896,8 @@ pub mod hubspot {
         let span = action_span(PROVIDER.name, connection, "update_company");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            Error::check(problems)?;
             let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateCompany",
@@ -3281,7 +3373,12 @@ pub mod hubspot {
         let span = action_span(PROVIDER.name, connection, "update_contact");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let mut problems = patch.validate();
+            if patch.account.is_some() {
+                problems
+                    .push(FieldError::new("account", "cannot be updated on hubspot"));
+            }
+            Error::check(problems)?;
             let body = write_contact(patch, false, connection);
             let request = Request::new(
                     "updateContact",
@@ -3587,6 +3684,11 @@ pub mod hubspot {
         let span = action_span(PROVIDER.name, connection, "create_opportunity");
         async move {
             let problems = input.validate();
+            if input.status.is_some() {
+                tracing::warn!(
+                    field = "status", "hubspot does not take this field; it is not sent"
+                );
+            }
             Error::check(problems)?;
             let request = Request::new(
                     "createDeal",
@@ -3767,7 +3869,17 @@ pub mod hubspot {
         let span = action_span(PROVIDER.name, connection, "update_opportunity");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let mut problems = patch.validate();
+            if patch.status.is_some() {
+                tracing::warn!(
+                    field = "status", "hubspot does not take this field; it is not sent"
+                );
+            }
+            if patch.account.is_some() {
+                problems
+                    .push(FieldError::new("account", "cannot be updated on hubspot"));
+            }
+            Error::check(problems)?;
             let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateDeal",
@@ -4063,8 +4175,8 @@ pub mod hubspot {
 pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, transform, validate, Instrument,
-        Seg, StreamExt,
+        action_span, json, serde_json::Value, stream, tracing, transform, validate,
+        Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -4264,7 +4376,8 @@ pub mod salesforce {
         let span = action_span(PROVIDER.name, connection, "update_company");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            Error::check(problems)?;
             let body = write_company(patch, false, connection);
             let request = Request::new(
                     "updateAccount",
@@ -4559,7 +4672,8 @@ pub mod salesforce {
         let span = action_span(PROVIDER.name, connection, "update_contact");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            Error::check(problems)?;
             let body = write_contact(patch, false, connection);
             let request = Request::new(
                     "updateContact",
@@ -4765,6 +4879,12 @@ pub mod salesforce {
                 input.close_date.is_some(),
                 "salesforce",
             );
+            if input.status.is_some() {
+                tracing::warn!(
+                    field = "status",
+                    "salesforce does not take this field; it is not sent"
+                );
+            }
             Error::check(problems)?;
             let request = Request::new(
                     "createOpportunity",
@@ -4872,7 +4992,14 @@ pub mod salesforce {
         let span = action_span(PROVIDER.name, connection, "update_opportunity");
         async move {
             Error::check(validate::record_id(id))?;
-            Error::check(patch.validate())?;
+            let problems = patch.validate();
+            if patch.status.is_some() {
+                tracing::warn!(
+                    field = "status",
+                    "salesforce does not take this field; it is not sent"
+                );
+            }
+            Error::check(problems)?;
             let body = write_opportunity(patch, false, connection);
             let request = Request::new(
                     "updateOpportunity",
