@@ -299,8 +299,5 @@ async fn fields_a_provider_cannot_take_are_refused_or_skipped() {
         ..Default::default()
     };
     create_contact(&runtime, &connection, &input).await.unwrap();
-    assert_eq!(
-        sandbox.requests()[0].body.to_string().contains("user-1"),
-        false
-    );
+    assert!(!sandbox.requests()[0].body.to_string().contains("user-1"));
 }
