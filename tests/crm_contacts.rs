@@ -277,3 +277,32 @@ async fn modified_since_filters_where_the_provider_can() {
     );
     assert_eq!(attio.request_count(), 0);
 }
+
+#[tokio::test]
+async fn upsert_creates_then_updates_the_record_holding_the_email() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = start(vendor).await;
+        let first = unifold_providers::upsert_contact(&runtime, &connection, &ada())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        let mut again = ada();
+        again.title = Some("Countess".into());
+        let second = unifold_providers::upsert_contact(&runtime, &connection, &again)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(second.remote_id, first.remote_id, "{}", vendor.name());
+        assert_eq!(
+            second.title.as_deref(),
+            Some("Countess"),
+            "{}",
+            vendor.name()
+        );
+        assert_eq!(
+            sandbox.records(object_of(vendor)).len(),
+            1,
+            "{}",
+            vendor.name()
+        );
+    }
+}

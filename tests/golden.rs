@@ -35,6 +35,27 @@ fn generated_code_matches_the_golden_file() {
     }
 }
 
+/// The test-only constructs fixture (`split`, `when`) has a golden file too.
+#[test]
+fn constructs_fixture_matches_its_golden_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let layout = unifold_codegen::Layout::conventional(root.join("tests/fixtures/constructs"));
+    let generated = match unifold_codegen::generate(&layout, "::unifold") {
+        Ok(generated) => generated.code,
+        Err((problems, _)) => panic!("{problems}"),
+    };
+    let golden = root.join("tests/golden/constructs.rs");
+    if std::env::var_os("UNIFOLD_BLESS").is_some() {
+        std::fs::write(&golden, &generated).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+    assert!(
+        expected == generated,
+        "tests/golden/constructs.rs is out of date; rerun with UNIFOLD_BLESS=1 cargo test --test golden"
+    );
+}
+
 #[test]
 fn generation_is_deterministic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

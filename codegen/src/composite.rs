@@ -327,7 +327,7 @@ fn step_ref(
 }
 
 /// `contact.email_addresses[0].email_address`: a string inside an input.
-fn key_path(
+pub(crate) fn key_path(
     reader: &mut Reader,
     node: &Node,
     text: &str,

@@ -547,6 +547,49 @@ impl Emitter<'_> {
                 });
             }
         }
+        for model in project.models.models() {
+            let supported: Vec<&Provider> = project
+                .providers
+                .iter()
+                .filter(|(_, mappings)| {
+                    mappings
+                        .iter()
+                        .any(|m| m.model == model.name && m.upsert.is_some())
+                })
+                .map(|(p, _)| p)
+                .collect();
+            if supported.is_empty() {
+                continue;
+            }
+            let model_ident = format_ident!("{}", model.name);
+            let input_ident = format_ident!("{}Input", model.name);
+            let fn_name = format!("upsert_{}", snake(&model.name));
+            let fn_ident = format_ident!("{}", fn_name);
+            let available = supported
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let names = supported.iter().map(|p| p.name.as_str());
+            let modules = supported.iter().map(|p| format_ident!("{}", p.name));
+            let doc_line = format!(
+                " Creates a {}, or updates the existing one holding its unique values, on the connection's provider ({available}).",
+                model.name
+            );
+            out.push(quote! {
+                #[doc = #doc_line]
+                pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &#input_ident) -> ::std::result::Result<#model_ident, #rt::Error> {
+                    match connection.provider() {
+                        #(#names => #modules::#fn_ident(runtime, connection, input).await,)*
+                        other => ::std::result::Result::Err(#rt::Error::Unsupported {
+                            provider: other.to_string(),
+                            action: #fn_name.to_string(),
+                            available: #available.to_string(),
+                        }),
+                    }
+                }
+            });
+        }
         // find_<model>_by_<key> and link_<model>_<target>, for the providers that have them.
         for model in project.models.models() {
             let model_ident = format_ident!("{}", model.name);
@@ -1383,6 +1426,73 @@ impl Emitter<'_> {
                 }
             });
         }
+        if let Some(upsert) = &mapping.upsert {
+            let fn_name = format!("upsert_{snake_name}");
+            let fn_ident = format_ident!("{}", fn_name);
+            let find_fn = format_ident!("find_{}_by_{}", snake_name, upsert.find_by);
+            let key = key_expr_from(quote! { input }, &upsert.key);
+            // Links sent inline on create cannot be updated: leave them out of the update.
+            let clears: Vec<TokenStream> = mapping
+                .writes
+                .iter()
+                .filter_map(|write| match write {
+                    Write::Template {
+                        field,
+                        create_only: true,
+                        ..
+                    }
+                    | Write::Scalar {
+                        field,
+                        create_only: true,
+                        ..
+                    } => {
+                        let ident = field_ident(field);
+                        Some(quote! { patch.#ident = Default::default(); })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let patch = if clears.is_empty() {
+                quote! { let patch = input; }
+            } else {
+                quote! {
+                    let mut patch = input.clone();
+                    #(#clears)*
+                    let patch = &patch;
+                }
+            };
+            let doc_line = format!(
+                " Creates a {} on {}, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by {}).",
+                model.name, provider.display_name, upsert.find_by
+            );
+            items.push(quote! {
+                #[doc = #doc_line]
+                pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
+                    let span = action_span(PROVIDER.name, connection, #fn_name);
+                    async move {
+                        #patch
+                        match #create_fn(runtime, connection, input).await {
+                            Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                                #update_fn(runtime, connection, &id, patch).await
+                            }
+                            Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                                let found = match #key {
+                                    Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
+                                    _ => None,
+                                };
+                                match found {
+                                    Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
+                                    None => Err(conflict),
+                                }
+                            }
+                            other => other,
+                        }
+                    }
+                    .instrument(span)
+                    .await
+                }
+            });
+        }
         if mapping.get.is_some()
             || mapping.list.is_some()
             || !mapping.finds.is_empty()
@@ -1391,6 +1501,282 @@ impl Emitter<'_> {
             items.push(self.read_fn(&read_fn, &model_ident, model, mapping, &[]));
         }
         quote! { #(#items)* }
+    }
+
+    /// The statements that write one rule into `body`.
+    fn write_step(&self, write: &Write, model: &TypeDef, envelope: &[Seg]) -> TokenStream {
+        let full = |path: &[Seg]| -> TokenStream {
+            let joined: Vec<Seg> = envelope
+                .iter()
+                .cloned()
+                .chain(path.iter().cloned())
+                .collect();
+            segs(&joined)
+        };
+        let mut steps = Vec::new();
+        match write {
+            Write::Scalar {
+                field,
+                ty,
+                path,
+                provider_type,
+                default,
+                values: Some(table),
+                create_only,
+                ..
+            } => {
+                let ident = field_ident(field);
+                let path = full(path);
+                let gate = if *create_only {
+                    quote! { creating && }
+                } else {
+                    quote! {}
+                };
+                let open = if *create_only {
+                    quote! { if creating }
+                } else {
+                    quote! {}
+                };
+                let unified = table.pairs.iter().map(|(u, _)| u);
+                let provider = table.pairs.iter().map(|(_, p)| p);
+                let otherwise = match &table.write_fallback {
+                    Some(value) => quote! { Some(#value) },
+                    None => quote! { None },
+                };
+                let set = quote! {
+                    let mapped = match value.as_str() {
+                        #(#unified => Some(#provider),)*
+                        _ => #otherwise,
+                    };
+                    if let Some(mapped) = mapped {
+                        json::set(&mut body, #path, Value::String(mapped.to_string()));
+                    }
+                };
+                let fallback = match default {
+                    Some(constant) => {
+                        let constant = const_json(constant);
+                        quote! { else if creating { json::set(&mut body, #path, #constant); } }
+                    }
+                    None => quote! {},
+                };
+                if model.field(field).is_some_and(Emitter::is_optional) {
+                    steps.push(
+                        quote! { if #gate let Some(value) = &input.#ident { #set } #fallback },
+                    );
+                } else {
+                    steps.push(quote! { #open { let value = &input.#ident; #set } });
+                }
+                let _ = (ty, provider_type);
+            }
+            Write::Scalar {
+                field,
+                ty,
+                path,
+                provider_type,
+                default,
+                values: None,
+                create_only,
+                scale,
+            } => {
+                let ident = field_ident(field);
+                let path = full(path);
+                // A scaled number is converted before it is written.
+                let scaled = match scale {
+                    Some(factor) => quote! { let value = &(*value * #factor); },
+                    None => quote! {},
+                };
+                let gate = if *create_only {
+                    quote! { creating && }
+                } else {
+                    quote! {}
+                };
+                let open = if *create_only {
+                    quote! { if creating }
+                } else {
+                    quote! {}
+                };
+                let optional = model.field(field).is_some_and(Emitter::is_optional);
+                let value = self.to_json(ty, provider_type.as_deref(), quote! { value });
+                if optional {
+                    let fallback = match default {
+                        Some(constant) => {
+                            let constant = const_json(constant);
+                            quote! { else if creating { json::set(&mut body, #path, #constant); } }
+                        }
+                        None => quote! {},
+                    };
+                    steps.push(quote! {
+                        if #gate let Some(value) = &input.#ident {
+                            #scaled
+                            json::set(&mut body, #path, #value);
+                        } #fallback
+                    });
+                } else {
+                    steps.push(quote! {
+                        #open {
+                            let value = &input.#ident;
+                            #scaled
+                            json::set(&mut body, #path, #value);
+                        }
+                    });
+                }
+            }
+            Write::Template {
+                field,
+                ty,
+                path,
+                template,
+                create_only,
+            } => {
+                let ident = field_ident(field);
+                let path = full(path);
+                let gate = if *create_only {
+                    quote! { creating && }
+                } else {
+                    quote! {}
+                };
+                let open = if *create_only {
+                    quote! { if creating }
+                } else {
+                    quote! {}
+                };
+                let value = self.to_json(ty, None, quote! { value });
+                let filled = json_tokens_with(template, &value);
+                if model.field(field).is_some_and(Emitter::is_optional) {
+                    steps.push(quote! {
+                        if #gate let Some(value) = &input.#ident {
+                            json::set(&mut body, #path, #filled);
+                        }
+                    });
+                } else {
+                    steps.push(quote! {
+                        #open {
+                            let value = &input.#ident;
+                            json::set(&mut body, #path, #filled);
+                        }
+                    });
+                }
+            }
+            Write::Primary {
+                field,
+                item_field,
+                item_ty,
+                path,
+                provider_type,
+            } => {
+                let ident = field_ident(field);
+                let item_ident = field_ident(item_field);
+                let shown = crate::path::display(path);
+                let path = full(path);
+                let item_optional = self.item_optional(model, field, item_field);
+                let value = self.to_json(item_ty, provider_type.as_deref(), quote! { value });
+                let body_step = if item_optional {
+                    quote! { if let Some(value) = &item.#item_ident { json::set(&mut body, #path, #value); } }
+                } else {
+                    quote! { let value = &item.#item_ident; json::set(&mut body, #path, #value); }
+                };
+                steps.push(quote! {
+                    if let Some(item) = transform::primary(&input.#ident, #field, #shown) {
+                        #body_step
+                    }
+                });
+            }
+            Write::Each { field, subs, path } => {
+                let ident = field_ident(field);
+                let path = full(path);
+                let sub_steps = subs.iter().map(|(sub, ty, sub_path)| {
+                    let sub_ident = field_ident(sub);
+                    let sub_path = segs(sub_path);
+                    let value = self.to_json(ty, None, quote! { value });
+                    if self.item_optional(model, field, sub) {
+                        quote! { if let Some(value) = &item.#sub_ident { json::set(&mut element, #sub_path, #value); } }
+                    } else {
+                        quote! { let value = &item.#sub_ident; json::set(&mut element, #sub_path, #value); }
+                    }
+                });
+                steps.push(quote! {
+                    if !input.#ident.is_empty() {
+                        let mut elements = Vec::with_capacity(input.#ident.len());
+                        for item in &input.#ident {
+                            let mut element = Value::Object(Default::default());
+                            #(#sub_steps)*
+                            elements.push(element);
+                        }
+                        json::set(&mut body, #path, Value::Array(elements));
+                    }
+                });
+            }
+            Write::Join {
+                parts,
+                separator,
+                path,
+                default,
+            } => {
+                let path = full(path);
+                let part_exprs = parts.iter().map(|part| {
+                    let ident = field_ident(part);
+                    if model.field(part).is_some_and(Emitter::is_optional) {
+                        quote! { input.#ident.as_deref() }
+                    } else {
+                        quote! { Some(input.#ident.as_str()) }
+                    }
+                });
+                let joined = quote! { transform::join(&[#(#part_exprs),*], #separator) };
+                steps.push(match default {
+                    // Defaults fill a create; an update sends only what is set.
+                    Some(default) => quote! {
+                        match #joined {
+                            Some(joined) => json::set(&mut body, #path, Value::String(joined)),
+                            None if creating => json::set(&mut body, #path, Value::String(#default.to_string())),
+                            None => {}
+                        }
+                    },
+                    None => quote! {
+                        if let Some(joined) = #joined {
+                            json::set(&mut body, #path, Value::String(joined));
+                        }
+                    },
+                });
+            }
+            Write::Const { path, value } => {
+                let path = full(path);
+                let value = const_json(value);
+                // Constants fill creates; an update sends only what the patch sets.
+                steps.push(quote! { if creating { json::set(&mut body, #path, #value); } });
+            }
+            Write::When {
+                field,
+                present,
+                write,
+            } => {
+                let inner = self.write_step(write, model, envelope);
+                let ident = field_ident(field);
+                let is_set = match model.field(field).map(|f| &f.ty) {
+                    Some(FieldType::List(_)) => quote! { !input.#ident.is_empty() },
+                    Some(FieldType::Json) => quote! { !input.#ident.is_null() },
+                    _ if model.field(field).is_some_and(Emitter::is_optional) => {
+                        quote! { input.#ident.is_some() }
+                    }
+                    _ => quote! { true },
+                };
+                let condition = if *present {
+                    is_set
+                } else {
+                    quote! { !(#is_set) }
+                };
+                steps.push(quote! { if #condition { #inner } });
+            }
+            Write::Now { path } => {
+                let path = full(path);
+                steps.push(quote! {
+                    if creating {
+                    json::set(&mut body, #path, Value::String(transform::format_datetime(&transform::now())));
+                }
+                });
+            }
+        }
+
+        quote! { #(#steps)* }
     }
 
     fn write_fn(
@@ -1409,248 +1795,11 @@ impl Emitter<'_> {
                 .collect();
             segs(&joined)
         };
-        let mut steps = Vec::new();
-        for write in &mapping.writes {
-            match write {
-                Write::Scalar {
-                    field,
-                    ty,
-                    path,
-                    provider_type,
-                    default,
-                    values: Some(table),
-                    create_only,
-                    ..
-                } => {
-                    let ident = field_ident(field);
-                    let path = full(path);
-                    let gate = if *create_only {
-                        quote! { creating && }
-                    } else {
-                        quote! {}
-                    };
-                    let open = if *create_only {
-                        quote! { if creating }
-                    } else {
-                        quote! {}
-                    };
-                    let unified = table.pairs.iter().map(|(u, _)| u);
-                    let provider = table.pairs.iter().map(|(_, p)| p);
-                    let otherwise = match &table.write_fallback {
-                        Some(value) => quote! { Some(#value) },
-                        None => quote! { None },
-                    };
-                    let set = quote! {
-                        let mapped = match value.as_str() {
-                            #(#unified => Some(#provider),)*
-                            _ => #otherwise,
-                        };
-                        if let Some(mapped) = mapped {
-                            json::set(&mut body, #path, Value::String(mapped.to_string()));
-                        }
-                    };
-                    let fallback = match default {
-                        Some(constant) => {
-                            let constant = const_json(constant);
-                            quote! { else if creating { json::set(&mut body, #path, #constant); } }
-                        }
-                        None => quote! {},
-                    };
-                    if model.field(field).is_some_and(Emitter::is_optional) {
-                        steps.push(
-                            quote! { if #gate let Some(value) = &input.#ident { #set } #fallback },
-                        );
-                    } else {
-                        steps.push(quote! { #open { let value = &input.#ident; #set } });
-                    }
-                    let _ = (ty, provider_type);
-                }
-                Write::Scalar {
-                    field,
-                    ty,
-                    path,
-                    provider_type,
-                    default,
-                    values: None,
-                    create_only,
-                    scale,
-                } => {
-                    let ident = field_ident(field);
-                    let path = full(path);
-                    // A scaled number is converted before it is written.
-                    let scaled = match scale {
-                        Some(factor) => quote! { let value = &(*value * #factor); },
-                        None => quote! {},
-                    };
-                    let gate = if *create_only {
-                        quote! { creating && }
-                    } else {
-                        quote! {}
-                    };
-                    let open = if *create_only {
-                        quote! { if creating }
-                    } else {
-                        quote! {}
-                    };
-                    let optional = model.field(field).is_some_and(Emitter::is_optional);
-                    let value = self.to_json(ty, provider_type.as_deref(), quote! { value });
-                    if optional {
-                        let fallback = match default {
-                            Some(constant) => {
-                                let constant = const_json(constant);
-                                quote! { else if creating { json::set(&mut body, #path, #constant); } }
-                            }
-                            None => quote! {},
-                        };
-                        steps.push(quote! {
-                            if #gate let Some(value) = &input.#ident {
-                                #scaled
-                                json::set(&mut body, #path, #value);
-                            } #fallback
-                        });
-                    } else {
-                        steps.push(quote! {
-                            #open {
-                                let value = &input.#ident;
-                                #scaled
-                                json::set(&mut body, #path, #value);
-                            }
-                        });
-                    }
-                }
-                Write::Template {
-                    field,
-                    ty,
-                    path,
-                    template,
-                    create_only,
-                } => {
-                    let ident = field_ident(field);
-                    let path = full(path);
-                    let gate = if *create_only {
-                        quote! { creating && }
-                    } else {
-                        quote! {}
-                    };
-                    let open = if *create_only {
-                        quote! { if creating }
-                    } else {
-                        quote! {}
-                    };
-                    let value = self.to_json(ty, None, quote! { value });
-                    let filled = json_tokens_with(template, &value);
-                    if model.field(field).is_some_and(Emitter::is_optional) {
-                        steps.push(quote! {
-                            if #gate let Some(value) = &input.#ident {
-                                json::set(&mut body, #path, #filled);
-                            }
-                        });
-                    } else {
-                        steps.push(quote! {
-                            #open {
-                                let value = &input.#ident;
-                                json::set(&mut body, #path, #filled);
-                            }
-                        });
-                    }
-                }
-                Write::Primary {
-                    field,
-                    item_field,
-                    item_ty,
-                    path,
-                    provider_type,
-                } => {
-                    let ident = field_ident(field);
-                    let item_ident = field_ident(item_field);
-                    let shown = crate::path::display(path);
-                    let path = full(path);
-                    let item_optional = self.item_optional(model, field, item_field);
-                    let value = self.to_json(item_ty, provider_type.as_deref(), quote! { value });
-                    let body_step = if item_optional {
-                        quote! { if let Some(value) = &item.#item_ident { json::set(&mut body, #path, #value); } }
-                    } else {
-                        quote! { let value = &item.#item_ident; json::set(&mut body, #path, #value); }
-                    };
-                    steps.push(quote! {
-                        if let Some(item) = transform::primary(&input.#ident, #field, #shown) {
-                            #body_step
-                        }
-                    });
-                }
-                Write::Each { field, subs, path } => {
-                    let ident = field_ident(field);
-                    let path = full(path);
-                    let sub_steps = subs.iter().map(|(sub, ty, sub_path)| {
-                        let sub_ident = field_ident(sub);
-                        let sub_path = segs(sub_path);
-                        let value = self.to_json(ty, None, quote! { value });
-                        if self.item_optional(model, field, sub) {
-                            quote! { if let Some(value) = &item.#sub_ident { json::set(&mut element, #sub_path, #value); } }
-                        } else {
-                            quote! { let value = &item.#sub_ident; json::set(&mut element, #sub_path, #value); }
-                        }
-                    });
-                    steps.push(quote! {
-                        if !input.#ident.is_empty() {
-                            let mut elements = Vec::with_capacity(input.#ident.len());
-                            for item in &input.#ident {
-                                let mut element = Value::Object(Default::default());
-                                #(#sub_steps)*
-                                elements.push(element);
-                            }
-                            json::set(&mut body, #path, Value::Array(elements));
-                        }
-                    });
-                }
-                Write::Join {
-                    parts,
-                    separator,
-                    path,
-                    default,
-                } => {
-                    let path = full(path);
-                    let part_exprs = parts.iter().map(|part| {
-                        let ident = field_ident(part);
-                        if model.field(part).is_some_and(Emitter::is_optional) {
-                            quote! { input.#ident.as_deref() }
-                        } else {
-                            quote! { Some(input.#ident.as_str()) }
-                        }
-                    });
-                    let joined = quote! { transform::join(&[#(#part_exprs),*], #separator) };
-                    steps.push(match default {
-                        // Defaults fill a create; an update sends only what is set.
-                        Some(default) => quote! {
-                            match #joined {
-                                Some(joined) => json::set(&mut body, #path, Value::String(joined)),
-                                None if creating => json::set(&mut body, #path, Value::String(#default.to_string())),
-                                None => {}
-                            }
-                        },
-                        None => quote! {
-                            if let Some(joined) = #joined {
-                                json::set(&mut body, #path, Value::String(joined));
-                            }
-                        },
-                    });
-                }
-                Write::Const { path, value } => {
-                    let path = full(path);
-                    let value = const_json(value);
-                    // Constants fill creates; an update sends only what the patch sets.
-                    steps.push(quote! { if creating { json::set(&mut body, #path, #value); } });
-                }
-                Write::Now { path } => {
-                    let path = full(path);
-                    steps.push(quote! {
-                        if creating {
-                        json::set(&mut body, #path, Value::String(transform::format_datetime(&transform::now())));
-                    }
-                    });
-                }
-            }
-        }
+        let steps: Vec<TokenStream> = mapping
+            .writes
+            .iter()
+            .map(|write| self.write_step(write, model, envelope))
+            .collect();
         let mut custom_writes = quote! {};
         if let Some(custom) = &mapping.custom {
             let field = field_ident(&custom.field);
@@ -1840,25 +1989,37 @@ impl Emitter<'_> {
                     required,
                     values: None,
                     scale,
+                    split,
                 } => {
                     let ident = field_ident(field);
                     let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
-                    let expr = match scale {
-                        Some(factor) => {
+                    let expr = match (scale, split) {
+                        (_, Some(first)) => {
                             let path = full(path);
-                            let scaled = quote! { json::read_number(record, #path)?.map(|value| value / #factor) };
+                            let part = quote! { json::read_string(record, #path)?.and_then(|full| transform::split_name(&full, #first)) };
                             if *required || !optional_in_struct {
-                                quote! { json::required(#scaled, #path)? }
+                                quote! { json::required(#part, #path)? }
                             } else {
-                                scaled
+                                part
                             }
                         }
-                        None => self.read_expr(
-                            ty,
-                            quote! { record },
-                            full(path),
-                            *required || !optional_in_struct,
-                        ),
+                        (scale, None) => match scale {
+                            Some(factor) => {
+                                let path = full(path);
+                                let scaled = quote! { json::read_number(record, #path)?.map(|value| value / #factor) };
+                                if *required || !optional_in_struct {
+                                    quote! { json::required(#scaled, #path)? }
+                                } else {
+                                    scaled
+                                }
+                            }
+                            None => self.read_expr(
+                                ty,
+                                quote! { record },
+                                full(path),
+                                *required || !optional_in_struct,
+                            ),
+                        },
                     };
                     assignments.push(quote! { #ident: #expr, });
                 }
@@ -2074,7 +2235,12 @@ fn json_tokens(json: &Json) -> TokenStream {
 /// `Option<&str>` for a key inside a composite's input.
 fn key_expr(key: &KeyPath) -> TokenStream {
     let input = field_ident(&key.input);
-    let mut expr = quote! { Some(&input.#input) };
+    key_expr_from(quote! { &input.#input }, key)
+}
+
+/// `Option<&str>` for a key below `root` (an expression of the input's type).
+fn key_expr_from(root: TokenStream, key: &KeyPath) -> TokenStream {
+    let mut expr = quote! { Some(#root) };
     for (field, optional, list) in &key.steps {
         let field = field_ident(field);
         expr = match (list, optional) {
@@ -2157,7 +2323,7 @@ fn writes_field(mapping: &Mapping, name: &str, updating: bool) -> bool {
         } => field == name && !(updating && *create_only),
         Write::Primary { field, .. } | Write::Each { field, .. } => field == name,
         Write::Join { parts, .. } => parts.iter().any(|p| p == name),
-        Write::Const { .. } | Write::Now { .. } => false,
+        Write::Const { .. } | Write::Now { .. } | Write::When { .. } => false,
     }) || mapping.custom.as_ref().is_some_and(|c| c.field == name)
         || mapping
             .passthrough

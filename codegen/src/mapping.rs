@@ -99,6 +99,12 @@ pub enum Write {
     Now {
         path: Vec<Seg>,
     },
+    /// `write` only when unified field `field` is set (`present`) or unset.
+    When {
+        field: String,
+        present: bool,
+        write: Box<Write>,
+    },
 }
 
 impl Write {
@@ -111,6 +117,7 @@ impl Write {
             | Write::Join { path, .. }
             | Write::Const { path, .. }
             | Write::Now { path } => path,
+            Write::When { write, .. } => write.path(),
         }
     }
 }
@@ -125,6 +132,8 @@ pub enum Read {
         required: bool,
         values: Option<ValueMap>,
         scale: Option<f64>,
+        /// Read one part of a full name: `Some(true)` the first, `Some(false)` the last.
+        split: Option<bool>,
     },
     Primary {
         field: String,
@@ -214,6 +223,14 @@ pub struct Passthrough {
     pub under: Vec<Seg>,
 }
 
+/// Create, and on a uniqueness conflict update the existing record: the one the
+/// conflict names, or else the one `find_by` finds with the key from the input.
+#[derive(Clone, Debug)]
+pub struct Upsert {
+    pub find_by: String,
+    pub key: crate::composite::KeyPath,
+}
+
 #[derive(Clone, Debug)]
 pub struct FindAction {
     /// The name after `by_`, e.g. `email`.
@@ -251,6 +268,8 @@ pub struct Mapping {
     pub links: Vec<LinkAction>,
     pub custom: Option<CustomFields>,
     pub passthrough: Option<Passthrough>,
+    /// `upsert_<model>`: create, or update the record a conflict points at.
+    pub upsert: Option<Upsert>,
     /// Writable unified fields this provider does not take and that are dropped
     /// silently (with a warning) instead of refused.
     pub ignore_on_write: Vec<String>,
@@ -271,7 +290,7 @@ const MAPPING_KEYS: &[&str] = &[
     "passthrough",
 ];
 const ACTIONS: &[&str] = &[
-    "create", "get", "update", "delete", "list", "find_by", "link",
+    "create", "get", "update", "delete", "list", "find_by", "link", "upsert",
 ];
 const FIELD_RULE_KEYS: &[&str] = &[
     "path",
@@ -280,6 +299,7 @@ const FIELD_RULE_KEYS: &[&str] = &[
     "default",
     "read_path",
     "scale",
+    "split",
     "template",
     "create_only",
     "values",
@@ -765,6 +785,46 @@ pub fn read(
             });
         }
     }
+    let upsert = action("upsert").and_then(|node| {
+        checker
+            .reader
+            .keys(node, &["find_by", "key"], "the `upsert` action");
+        let (find_by, find_node) = checker.reader.required_string(
+            node,
+            "find_by",
+            "the find_by key used when a conflict does not name the record",
+        )?;
+        if root
+            .get("actions")
+            .and_then(|a| a.get("find_by"))
+            .is_none_or(|f| f.get(&find_by).is_none())
+        {
+            checker.reader.error(
+                find_node,
+                format!("`upsert` uses `find_by.{find_by}`, which this mapping does not declare"),
+            );
+        }
+        if root.get("actions").and_then(|a| a.get("update")).is_none()
+            || root.get("actions").and_then(|a| a.get("create")).is_none()
+        {
+            checker
+                .reader
+                .error(node, "`upsert` needs both `create` and `update` actions");
+        }
+        let (key, key_node) =
+            checker
+                .reader
+                .required_string(node, "key", "the input path of the key")?;
+        let inputs = [("input".to_string(), model.name.clone())];
+        let key = crate::composite::key_path(
+            checker.reader,
+            key_node,
+            &format!("input.{key}"),
+            models,
+            &inputs,
+        )?;
+        Some(Upsert { find_by, key })
+    });
     Some(Mapping {
         model: model.name.clone(),
         create,
@@ -777,6 +837,7 @@ pub fn read(
         custom,
         passthrough,
         ignore_on_write,
+        upsert,
         writes,
         reads,
         provider_required,
@@ -1068,7 +1129,37 @@ impl<'m> Checker<'_, '_, 'm> {
         let mut template = None;
         let mut create_only = false;
         let mut scale = None;
+        let mut split = None;
         if let Some(rule) = rule_map {
+            if let Some((part, node)) =
+                self.reader
+                    .optional_string(rule, "split", "`first` or `last`")
+            {
+                split = match part.as_str() {
+                    "first" => Some(true),
+                    "last" => Some(false),
+                    _ => {
+                        self.reader.error(
+                            node,
+                            format!("`split` takes `first` or `last`, not `{part}`"),
+                        );
+                        None
+                    }
+                };
+                if field.ty != FieldType::String {
+                    self.reader.error(
+                        node,
+                        format!(
+                            "`split` reads part of a string; `{name}` is {}",
+                            field.ty.describe()
+                        ),
+                    );
+                }
+                if !self.reader.boolean(rule, "read_only") && !field.read_only {
+                    self.reader.error(node, "`split` only reads: add `read_only: true` and write the whole value with `join`").help =
+                        Some("e.g. `write: { <path>: { join: [first_name, last_name] } }`".into());
+                }
+            }
             if let Some(node) = rule.get("scale") {
                 scale = match (&node.value, &field.ty) {
                     (Value::Int(n), FieldType::Number) if *n != 0 => Some(*n as f64),
@@ -1290,6 +1381,7 @@ impl<'m> Checker<'_, '_, 'm> {
                 required: field.required && field.read_only,
                 values,
                 scale,
+                split,
             });
         }
     }
@@ -1711,19 +1803,20 @@ impl<'m> Checker<'_, '_, 'm> {
         };
         let write = match kind {
             "const" => {
-                self.reader.keys(rule, &["const"], "a `const` value");
+                self.reader
+                    .keys(rule, &["const", "when"], "a `const` value");
                 Write::Const {
                     path: path.clone(),
                     value: rule.get("const").and_then(|c| self.constant(c))?,
                 }
             }
             "now" => {
-                self.reader.keys(rule, &["now"], "a `now` value");
+                self.reader.keys(rule, &["now", "when"], "a `now` value");
                 Write::Now { path: path.clone() }
             }
             _ => {
                 self.reader
-                    .keys(rule, &["join", "separator", "default"], "a `join`");
+                    .keys(rule, &["join", "separator", "default", "when"], "a `join`");
                 let mut parts = Vec::new();
                 for part in rule.get("join").map(Node::items).unwrap_or(&[]) {
                     let Some(name) = self.reader.string(part, "a unified field") else {
@@ -1768,9 +1861,62 @@ impl<'m> Checker<'_, '_, 'm> {
             }
         };
         if create.is_some() {
-            self.check_write(&path, path_node, "request body", &FieldType::String, &text);
+            // A constant is checked with its own JSON type (a number for an integer
+            // property); joins and instants are strings.
+            let ty = match &write {
+                Write::Const {
+                    value: Const::Int(_),
+                    ..
+                } => FieldType::Integer,
+                Write::Const {
+                    value: Const::Float(_),
+                    ..
+                } => FieldType::Number,
+                Write::Const {
+                    value: Const::Bool(_),
+                    ..
+                } => FieldType::Boolean,
+                _ => FieldType::String,
+            };
+            self.check_write(&path, path_node, "request body", &ty, &text);
         }
-        Some(write)
+        let Some(condition) = rule.get("when") else {
+            return Some(write);
+        };
+        self.reader
+            .keys(condition, &["present", "absent"], "`when`");
+        let (field, present, node) = match (condition.get("present"), condition.get("absent")) {
+            (Some(node), None) => (self.reader.string(node, "a unified field")?, true, node),
+            (None, Some(node)) => (self.reader.string(node, "a unified field")?, false, node),
+            _ => {
+                self.reader.error(
+                    condition,
+                    "`when` takes one of `present: <field>` or `absent: <field>`",
+                );
+                return None;
+            }
+        };
+        if self.model.field(&field).is_none_or(|f| f.read_only) {
+            let names = self
+                .model
+                .fields()
+                .iter()
+                .filter(|f| !f.read_only)
+                .map(|f| f.name.as_str());
+            let help = did_you_mean(&field, names).map(|c| format!("did you mean `{c}`?"));
+            self.reader
+                .error(
+                    node,
+                    format!("`{field}` is not a writable field of `{}`", self.model.name),
+                )
+                .help = help;
+            return None;
+        }
+        Some(Write::When {
+            field,
+            present,
+            write: Box::new(write),
+        })
     }
 
     /// Every property the create operation's schema marks `required`, at every level a

@@ -136,6 +136,19 @@ pub fn custom_value(value: &serde_json::Value, strings: bool) -> serde_json::Val
     }
 }
 
+/// One part of a full name, for providers that store a single name. The rule: the
+/// last word is the last name and everything before it the first name ("Mary Ann
+/// Smith" → "Mary Ann" / "Smith"); a single word is a last name only.
+pub fn split_name(full: &str, first: bool) -> Option<String> {
+    let full = full.trim();
+    let (given, family) = match full.rsplit_once(char::is_whitespace) {
+        Some((given, family)) => (Some(given.trim()), family),
+        None => (None, full),
+    };
+    let part = if first { given } else { Some(family) };
+    part.filter(|p| !p.is_empty()).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +158,21 @@ mod tests {
     fn soql_literals_cannot_be_broken_out_of() {
         assert_eq!(soql_escape("o'brien@example.com"), "o\\'brien@example.com");
         assert_eq!(soql_escape("a\\' OR Name != '"), "a\\\\\\' OR Name != \\'");
+    }
+
+    #[test]
+    fn names_split_on_the_last_space() {
+        assert_eq!(
+            split_name("Mary Ann Smith", true).as_deref(),
+            Some("Mary Ann")
+        );
+        assert_eq!(
+            split_name("Mary Ann Smith", false).as_deref(),
+            Some("Smith")
+        );
+        assert_eq!(split_name("Cher", true), None);
+        assert_eq!(split_name("Cher", false).as_deref(), Some("Cher"));
+        assert_eq!(split_name("  ", false), None);
     }
 
     #[test]

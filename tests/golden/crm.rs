@@ -1077,6 +1077,25 @@ pub fn list_opportunities<'a>(
         }
     }
 }
+/// Creates a Contact, or updates the existing one holding its unique values, on the connection's provider (attio, hubspot, salesforce).
+pub async fn upsert_contact(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &ContactInput,
+) -> ::std::result::Result<Contact, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::upsert_contact(runtime, connection, input).await,
+        "hubspot" => hubspot::upsert_contact(runtime, connection, input).await,
+        "salesforce" => salesforce::upsert_contact(runtime, connection, input).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "upsert_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
 /// Finds the first Company whose domain is `key` on the connection's provider (attio, hubspot, salesforce); `Ok(None)` when nothing matches.
 pub async fn find_company_by_domain(
     runtime: &::unifold::Runtime,
@@ -2104,6 +2123,43 @@ pub mod attio {
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
+            }
+        }
+            .instrument(span)
+            .await
+    }
+    /// Creates a Contact on Attio, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
+    pub async fn upsert_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_contact");
+        async move {
+            let patch = input;
+            match create_contact(runtime, connection, input).await {
+                Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                    update_contact(runtime, connection, &id, patch).await
+                }
+                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                    let found = match Some(input)
+                        .and_then(|value| value.email_addresses.first())
+                        .map(|value| value.email_address.as_str())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_contact_by_email(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_contact(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => Err(conflict),
+                    }
+                }
+                other => other,
             }
         }
             .instrument(span)
@@ -3598,6 +3654,45 @@ pub mod hubspot {
             .instrument(span)
             .await
     }
+    /// Creates a Contact on HubSpot, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
+    pub async fn upsert_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_contact");
+        async move {
+            let mut patch = input.clone();
+            patch.account = Default::default();
+            let patch = &patch;
+            match create_contact(runtime, connection, input).await {
+                Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                    update_contact(runtime, connection, &id, patch).await
+                }
+                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                    let found = match Some(input)
+                        .and_then(|value| value.email_addresses.first())
+                        .map(|value| value.email_address.as_str())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_contact_by_email(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_contact(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => Err(conflict),
+                    }
+                }
+                other => other,
+            }
+        }
+            .instrument(span)
+            .await
+    }
     /// Reads a Contact from the provider's record.
     fn read_contact(
         record: &Value,
@@ -4797,6 +4892,43 @@ pub mod salesforce {
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
+            }
+        }
+            .instrument(span)
+            .await
+    }
+    /// Creates a Contact on Salesforce, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
+    pub async fn upsert_contact(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_contact");
+        async move {
+            let patch = input;
+            match create_contact(runtime, connection, input).await {
+                Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                    update_contact(runtime, connection, &id, patch).await
+                }
+                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                    let found = match Some(input)
+                        .and_then(|value| value.email_addresses.first())
+                        .map(|value| value.email_address.as_str())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_contact_by_email(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_contact(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => Err(conflict),
+                    }
+                }
+                other => other,
             }
         }
             .instrument(span)
