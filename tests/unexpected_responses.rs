@@ -4,7 +4,9 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use unifold_providers::{get_contact, list_contacts};
-use unifold_runtime::{Connection, Credentials, Error, ErrorCategory, ListOptions, Runtime, StreamExt};
+use unifold_runtime::{
+    Connection, Credentials, Error, ErrorCategory, ListOptions, Runtime, StreamExt,
+};
 
 /// Serves one fixed HTTP response to every request, until the test ends.
 async fn serve(status: &'static str, content_type: &'static str, body: &'static str) -> String {
@@ -33,9 +35,16 @@ fn connection(url: &str) -> Connection {
 
 #[tokio::test]
 async fn a_record_of_the_wrong_shape_is_an_unexpected_response() {
-    let url = serve("200 OK", "application/json", r#"{"id":{"nested":1},"properties":{}}"#).await;
+    let url = serve(
+        "200 OK",
+        "application/json",
+        r#"{"id":{"nested":1},"properties":{}}"#,
+    )
+    .await;
     let runtime = Runtime::new().unwrap();
-    let error = get_contact(&runtime, &connection(&url), "1").await.unwrap_err();
+    let error = get_contact(&runtime, &connection(&url), "1")
+        .await
+        .unwrap_err();
     assert_eq!(error.category(), ErrorCategory::UnexpectedResponse);
     assert_eq!(error.status(), Some(200));
     assert_eq!(error.body(), Some(r#"{"id":{"nested":1},"properties":{}}"#));
@@ -49,8 +58,13 @@ async fn a_record_of_the_wrong_shape_is_an_unexpected_response() {
 async fn a_body_that_is_not_json_is_an_unexpected_response() {
     let url = serve("200 OK", "text/html", "<html>maintenance</html>").await;
     let runtime = Runtime::new().unwrap();
-    let error = get_contact(&runtime, &connection(&url), "1").await.unwrap_err();
-    assert!(matches!(error, Error::UnexpectedResponse { status: 200, .. }), "{error:?}");
+    let error = get_contact(&runtime, &connection(&url), "1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::UnexpectedResponse { status: 200, .. }),
+        "{error:?}"
+    );
     assert_eq!(error.body(), Some("<html>maintenance</html>"));
 }
 
@@ -58,10 +72,15 @@ async fn a_body_that_is_not_json_is_an_unexpected_response() {
 async fn a_5xx_page_is_a_provider_error_with_its_status_and_body() {
     let url = serve("503 Service Unavailable", "text/html", "<h1>down</h1>").await;
     let runtime = Runtime::new().unwrap();
-    let error = get_contact(&runtime, &connection(&url), "1").await.unwrap_err();
+    let error = get_contact(&runtime, &connection(&url), "1")
+        .await
+        .unwrap_err();
     assert_eq!(error.category(), ErrorCategory::Provider);
     assert_eq!(error.status(), Some(503));
-    assert_eq!(error.to_string(), "hubspot failed (HTTP 503): <h1>down</h1>");
+    assert_eq!(
+        error.to_string(),
+        "hubspot failed (HTTP 503): <h1>down</h1>"
+    );
 }
 
 #[tokio::test]
@@ -72,6 +91,9 @@ async fn a_page_without_its_records_array_ends_the_list_with_an_error() {
     let mut stream = list_contacts(&runtime, &connection, &ListOptions::default());
     let error = stream.next().await.unwrap().unwrap_err();
     assert_eq!(error.category(), ErrorCategory::UnexpectedResponse);
-    assert_eq!(error.to_string(), "unexpected response from hubspot (HTTP 200): expected an array of records at `results`");
+    assert_eq!(
+        error.to_string(),
+        "unexpected response from hubspot (HTTP 200): expected an array of records at `results`"
+    );
     assert!(stream.next().await.is_none());
 }

@@ -2067,6 +2067,24 @@ impl Emitter<'_> {
                             .collect::<Result<Vec<_>, json::ReadError>>()?,
                     });
                 }
+                Read::EachString { field, path, sub } => {
+                    let ident = field_ident(field);
+                    let path = full(path);
+                    let sub = segs(sub);
+                    assignments.push(quote! {
+                        #ident: {
+                            let mut ids: Vec<String> = Vec::new();
+                            for item in json::read_array(record, #path)? {
+                                if let Some(id) = json::read_string(item, #sub)?
+                                    && !ids.contains(&id)
+                                {
+                                    ids.push(id);
+                                }
+                            }
+                            ids
+                        },
+                    });
+                }
                 Read::Record { field } => {
                     let ident = field_ident(field);
                     let path = segs(envelope);
@@ -2097,6 +2115,7 @@ impl Emitter<'_> {
                     Read::Scalar { field, .. }
                     | Read::Primary { field, .. }
                     | Read::Each { field, .. }
+                    | Read::EachString { field, .. }
                     | Read::Record { field } => *field == f.name,
                 })
         });

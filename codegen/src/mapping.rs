@@ -148,6 +148,13 @@ pub enum Read {
         subs: Vec<(String, FieldType, Vec<Seg>)>,
         path: Vec<Seg>,
     },
+    /// A list of strings, one per element of a provider array, without duplicates
+    /// (the ids of linked records).
+    EachString {
+        field: String,
+        path: Vec<Seg>,
+        sub: Vec<Seg>,
+    },
     /// The whole provider record (`$`), e.g. into `remote_data`.
     Record { field: String },
 }
@@ -1011,6 +1018,7 @@ impl<'m> Checker<'_, '_, 'm> {
                         Read::Scalar { path, .. }
                         | Read::Primary { path, .. }
                         | Read::Each { path, .. } => path,
+                        Read::EachString { path, .. } => path,
                         Read::Record { .. } => continue,
                     };
                     if let [Seg::Key(first), Seg::Key(key), ..] = path.as_slice()
@@ -1044,6 +1052,7 @@ impl<'m> Checker<'_, '_, 'm> {
                             Read::Scalar { path, .. }
                             | Read::Primary { path, .. }
                             | Read::Each { path, .. } => path,
+                            Read::EachString { path, .. } => path,
                             Read::Record { .. } => continue,
                         };
                         if let Some(Seg::Key(first)) = path.first()
@@ -1269,6 +1278,46 @@ impl<'m> Checker<'_, '_, 'm> {
             return;
         }
 
+        if let Some(each_node) = each
+            && let Some(sub_text) = each_node.as_str()
+        {
+            // A list of strings (linked record ids) read from one key of each element.
+            if field.ty != FieldType::List(Box::new(FieldType::String)) {
+                self.reader.error(
+                    each_node,
+                    format!(
+                        "`each: <path>` reads a list of strings; `{name}` is {}",
+                        field.ty.describe()
+                    ),
+                );
+                return;
+            }
+            if !read_only {
+                self.reader.error(each_node, format!("a list of ids is read-only here: add `read_only: true` to `{name}` (write links with a `link` action)"));
+                return;
+            }
+            let Some(sub) = parse_path(self.reader, sub_text, each_node) else {
+                return;
+            };
+            let mut full = path.clone();
+            full.push(Seg::Index(0));
+            full.extend(sub.iter().cloned());
+            self.check_read(
+                create,
+                get,
+                returns,
+                &full,
+                each_node,
+                &FieldType::String,
+                &format!("{name}[]"),
+            );
+            reads.push(Read::EachString {
+                field: name,
+                path,
+                sub,
+            });
+            return;
+        }
         if let Some(each_node) = each {
             let Some(item_type) = item_type else {
                 self.reader.error(
@@ -2126,6 +2175,7 @@ fn expand_mapped_under(json: &Json, reads: &[Read]) -> Json {
                     Read::Scalar { path, .. }
                     | Read::Primary { path, .. }
                     | Read::Each { path, .. } => path,
+                    Read::EachString { path, .. } => path,
                     Read::Record { .. } => continue,
                 };
                 if let [Seg::Key(first), Seg::Key(key), ..] = path.as_slice()

@@ -282,6 +282,9 @@ pub struct Company {
     /// Phone numbers (read only, as in Merge).
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub phone_numbers: ::std::vec::Vec<PhoneNumber>,
+    /// The provider ids of the contacts at this company (read; set `account` on a contact to link it).
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub contacts: ::std::vec::Vec<::std::string::String>,
     /// The provider id of the user who owns this record.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::string::String>,
@@ -637,6 +640,9 @@ pub struct Opportunity {
     /// The provider id of the company.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub account: ::std::option::Option<::std::string::String>,
+    /// The provider ids of the contacts linked to this opportunity (read; link with `link_opportunity_contact`).
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub contacts: ::std::vec::Vec<::std::string::String>,
     /// The provider id of the owning user.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<::std::string::String>,
@@ -1673,6 +1679,22 @@ pub mod attio {
     ) -> Result<super::Company, json::ReadError> {
         let _ = connection;
         Ok(super::Company {
+            contacts: {
+                let mut ids: Vec<String> = Vec::new();
+                for item in json::read_array(
+                    record,
+                    &[Seg::Key("values"), Seg::Key("team")],
+                )? {
+                    if let Some(id) = json::read_string(
+                        item,
+                        &[Seg::Key("target_record_id")],
+                    )? && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                ids
+            },
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
                 &[Seg::Key("id"), Seg::Key("record_id")],
@@ -2645,6 +2667,22 @@ pub mod attio {
     ) -> Result<super::Opportunity, json::ReadError> {
         let _ = connection;
         Ok(super::Opportunity {
+            contacts: {
+                let mut ids: Vec<String> = Vec::new();
+                for item in json::read_array(
+                    record,
+                    &[Seg::Key("values"), Seg::Key("associated_people")],
+                )? {
+                    if let Some(id) = json::read_string(
+                        item,
+                        &[Seg::Key("target_record_id")],
+                    )? && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                ids
+            },
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
                 &[Seg::Key("id"), Seg::Key("record_id")],
@@ -2932,7 +2970,8 @@ pub mod hubspot {
                             "{custom_fields}",
                             &transform::custom_field_list(connection, "Company", ","),
                         ),
-                );
+                )
+                .query("associations", "contacts");
             let response = runtime.send(connection, &PROVIDER, request).await?;
             read_company(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
@@ -3012,7 +3051,8 @@ pub mod hubspot {
                                     "{custom_fields}",
                                     &transform::custom_field_list(connection, "Company", ","),
                                 ),
-                        ),
+                        )
+                        .query("associations", "contacts"),
                     &PAGINATION,
                 )
             }
@@ -3187,6 +3227,24 @@ pub mod hubspot {
     ) -> Result<super::Company, json::ReadError> {
         let _ = connection;
         Ok(super::Company {
+            contacts: {
+                let mut ids: Vec<String> = Vec::new();
+                for item in json::read_array(
+                    record,
+                    &[
+                        Seg::Key("associations"),
+                        Seg::Key("contacts"),
+                        Seg::Key("results"),
+                    ],
+                )? {
+                    if let Some(id) = json::read_string(item, &[Seg::Key("id")])?
+                        && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                ids
+            },
             remote_id: json::required(
                 json::read_string(record, &[Seg::Key("id")])?,
                 &[Seg::Key("id")],
@@ -3944,7 +4002,7 @@ pub mod hubspot {
                             &transform::custom_field_list(connection, "Opportunity", ","),
                         ),
                 )
-                .query("associations", "companies");
+                .query("associations", "companies,contacts");
             let response = runtime.send(connection, &PROVIDER, request).await?;
             read_opportunity(record_of(&response), connection)
                 .map_err(|problem| unexpected(&response, problem))
@@ -4034,7 +4092,7 @@ pub mod hubspot {
                                     ),
                                 ),
                         )
-                        .query("associations", "companies"),
+                        .query("associations", "companies,contacts"),
                     &PAGINATION,
                 )
             }
@@ -4215,6 +4273,24 @@ pub mod hubspot {
             created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
             modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
             remote_data: json::read_json(record, &[]),
+            contacts: {
+                let mut ids: Vec<String> = Vec::new();
+                for item in json::read_array(
+                    record,
+                    &[
+                        Seg::Key("associations"),
+                        Seg::Key("contacts"),
+                        Seg::Key("results"),
+                    ],
+                )? {
+                    if let Some(id) = json::read_string(item, &[Seg::Key("id")])?
+                        && !ids.contains(&id)
+                    {
+                        ids.push(id);
+                    }
+                }
+                ids
+            },
             account: json::read_string(
                 record,
                 &[
@@ -4645,6 +4721,7 @@ pub mod salesforce {
                 }
                 Value::Object(fields)
             },
+            ..Default::default()
         })
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
@@ -5321,6 +5398,7 @@ pub mod salesforce {
                 }
                 Value::Object(fields)
             },
+            ..Default::default()
         })
     }
     /// A success response whose body does not have the documented shape.
