@@ -1,25 +1,17 @@
 //! `create_opportunity_with_links`, the composite action declared in
 //! `unified-models/opportunity.yaml`, and the find/link actions it is made of.
 
+mod common;
+
 use unifold_providers::{
     CompanyInput, ContactInput, CreateOpportunityWithLinksInput, EmailAddress, OpportunityInput,
     create_company, create_contact, create_opportunity_with_links, find_company_by_domain,
     find_contact_by_email,
 };
-use unifold_runtime::{Connection, Credentials, ErrorCategory, Runtime};
-use unifold_sandbox::{Sandbox, Vendor};
+use unifold_runtime::{ErrorCategory, Runtime};
+use unifold_sandbox::Vendor;
 
 const TOKEN: &str = "composite-token-3";
-
-async fn start(vendor: Vendor) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::start(vendor, TOKEN).await.expect("sandbox starts");
-    let connection = Connection::new("customer-9", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
-    (sandbox, connection)
-}
 
 fn open_stage(vendor: Vendor) -> &'static str {
     match vendor {
@@ -54,25 +46,11 @@ fn request(vendor: Vendor, email: &str) -> CreateOpportunityWithLinksInput {
     }
 }
 
-fn table(vendor: Vendor, model: &str) -> &'static str {
-    match (vendor, model) {
-        (Vendor::HubSpot, "company") => "companies",
-        (Vendor::HubSpot, "contact") => "contacts",
-        (Vendor::HubSpot, _) => "deals",
-        (Vendor::Salesforce, "company") => "Account",
-        (Vendor::Salesforce, "contact") => "Contact",
-        (Vendor::Salesforce, _) => "Opportunity",
-        (Vendor::Attio, "company") => "companies",
-        (Vendor::Attio, "contact") => "people",
-        (Vendor::Attio, _) => "deals",
-    }
-}
-
 #[tokio::test]
 async fn finds_existing_records_creates_the_rest_and_links_them() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         // The company already exists; the contact does not.
         let existing = create_company(
             &runtime,
@@ -125,19 +103,21 @@ async fn finds_existing_records_creates_the_rest_and_links_them() {
         assert_ne!(second.opportunity.remote_id, first.opportunity.remote_id);
 
         assert_eq!(
-            sandbox.records(table(vendor, "company")).len(),
+            sandbox.records(common::object_of(vendor, "company")).len(),
             1,
             "{}",
             vendor.name()
         );
         assert_eq!(
-            sandbox.records(table(vendor, "contact")).len(),
+            sandbox.records(common::object_of(vendor, "contact")).len(),
             1,
             "{}",
             vendor.name()
         );
         assert_eq!(
-            sandbox.records(table(vendor, "opportunity")).len(),
+            sandbox
+                .records(common::object_of(vendor, "opportunity"))
+                .len(),
             2,
             "{}",
             vendor.name()
@@ -189,7 +169,7 @@ async fn finds_existing_records_creates_the_rest_and_links_them() {
 async fn every_input_is_validated_before_the_first_request() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let mut input = request(vendor, "not-an-email");
         input.company.name = Some("x".repeat(300));
         let error = create_opportunity_with_links(&runtime, &connection, &input)
@@ -213,7 +193,7 @@ async fn every_input_is_validated_before_the_first_request() {
 async fn find_actions_return_none_or_the_record() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (_sandbox, connection) = start(vendor).await;
+        let (_sandbox, connection) = common::start(vendor, TOKEN).await;
         assert!(
             find_contact_by_email(&runtime, &connection, "nobody@example.com")
                 .await

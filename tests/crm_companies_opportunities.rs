@@ -1,6 +1,8 @@
 //! Companies and opportunities on every provider, and the links between records,
 //! checked in the sandboxes' state.
 
+mod common;
+
 use std::collections::HashSet;
 use unifold_providers::{
     CompanyInput, ContactInput, OpportunityInput, OpportunityStatus, create_company,
@@ -8,35 +10,17 @@ use unifold_providers::{
     get_contact, get_opportunity, list_companies, list_opportunities, update_company,
     update_opportunity,
 };
-use unifold_runtime::{Connection, Credentials, ErrorCategory, ListOptions, Runtime, TryStreamExt};
-use unifold_sandbox::{Sandbox, Vendor};
+use unifold_runtime::{ErrorCategory, ListOptions, Runtime, TryStreamExt};
+use unifold_sandbox::Vendor;
 
 const TOKEN: &str = "crm-token-91";
 
-async fn start(vendor: Vendor) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::start(vendor, TOKEN).await.expect("sandbox starts");
-    let connection = Connection::new("customer-1", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
-    (sandbox, connection)
-}
-
 fn companies_of(vendor: Vendor) -> &'static str {
-    match vendor {
-        Vendor::HubSpot => "companies",
-        Vendor::Salesforce => "Account",
-        Vendor::Attio => "companies",
-    }
+    common::object_of(vendor, "company")
 }
 
 fn deals_of(vendor: Vendor) -> &'static str {
-    match vendor {
-        Vendor::HubSpot => "deals",
-        Vendor::Salesforce => "Opportunity",
-        Vendor::Attio => "deals",
-    }
+    common::object_of(vendor, "opportunity")
 }
 
 /// A stage that is open, and one that is won, in each provider's own vocabulary.
@@ -60,7 +44,7 @@ fn acme() -> CompanyInput {
 async fn company_crud_on_every_provider() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let created = create_company(&runtime, &connection, &acme())
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
@@ -109,7 +93,7 @@ async fn company_crud_on_every_provider() {
 async fn opportunity_status_is_derived_from_each_providers_stage() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let (open, won) = stages(vendor);
         let input = OpportunityInput {
             name: Some("Engine No. 2".into()),
@@ -165,7 +149,7 @@ async fn opportunity_status_is_derived_from_each_providers_stage() {
 #[tokio::test]
 async fn salesforce_requires_what_opportunities_need_before_sending() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::Salesforce).await;
+    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
     let input = OpportunityInput {
         name: Some("Engine".into()),
         ..Default::default()
@@ -184,7 +168,7 @@ async fn salesforce_requires_what_opportunities_need_before_sending() {
 async fn contacts_and_opportunities_link_to_their_company() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let company = create_company(&runtime, &connection, &acme())
             .await
             .unwrap();
@@ -292,7 +276,7 @@ async fn contacts_and_opportunities_link_to_their_company() {
 async fn lists_page_through_companies_and_opportunities() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let companies: HashSet<String> = sandbox
             .seed(companies_of(vendor), 230)
             .into_iter()
@@ -334,7 +318,7 @@ async fn probability_is_a_fraction_everywhere_and_percent_on_salesforce() {
             serde_json::json!("0.25"),
         ),
     ] {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let (open, _) = stages(vendor);
         let input = OpportunityInput {
             name: Some("Engine No. 5".into()),

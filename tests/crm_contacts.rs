@@ -1,34 +1,20 @@
 //! Update, delete and list of contacts on every provider, checked against the
 //! sandboxes' state and request logs.
 
+mod common;
+
 use std::collections::HashSet;
 use unifold_providers::{
     ContactInput, EmailAddress, create_contact, delete_contact, get_contact, list_contacts,
     update_contact,
 };
-use unifold_runtime::{
-    Connection, Credentials, ErrorCategory, ListOptions, Runtime, StreamExt, TryStreamExt,
-};
-use unifold_sandbox::{Sandbox, Vendor};
+use unifold_runtime::{ErrorCategory, ListOptions, Runtime, StreamExt, TryStreamExt};
+use unifold_sandbox::Vendor;
 
 const TOKEN: &str = "crm-token-77";
 
-async fn start(vendor: Vendor) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::start(vendor, TOKEN).await.expect("sandbox starts");
-    let connection = Connection::new("customer-1", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
-    (sandbox, connection)
-}
-
 fn object_of(vendor: Vendor) -> &'static str {
-    match vendor {
-        Vendor::HubSpot => "contacts",
-        Vendor::Salesforce => "Contact",
-        Vendor::Attio => "people",
-    }
+    common::object_of(vendor, "contact")
 }
 
 fn ada() -> ContactInput {
@@ -47,7 +33,7 @@ fn ada() -> ContactInput {
 async fn update_sends_only_what_is_set() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let created = create_contact(&runtime, &connection, &ada()).await.unwrap();
         let patch = ContactInput {
             title: Some("Countess".into()),
@@ -87,7 +73,7 @@ async fn update_sends_only_what_is_set() {
 #[tokio::test]
 async fn attio_updates_of_one_name_part_keep_the_other() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::Attio).await;
+    let (sandbox, connection) = common::start(Vendor::Attio, TOKEN).await;
     let created = create_contact(&runtime, &connection, &ada()).await.unwrap();
     let patch = ContactInput {
         last_name: Some("King".into()),
@@ -111,7 +97,7 @@ async fn attio_updates_of_one_name_part_keep_the_other() {
 async fn delete_removes_and_missing_records_are_not_found() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let created = create_contact(&runtime, &connection, &ada()).await.unwrap();
         delete_contact(&runtime, &connection, &created.remote_id)
             .await
@@ -159,7 +145,7 @@ async fn delete_removes_and_missing_records_are_not_found() {
 async fn invalid_patches_never_reach_the_provider() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let patch = ContactInput {
             email_addresses: vec![EmailAddress {
                 email_address: "nope".into(),
@@ -179,7 +165,7 @@ async fn invalid_patches_never_reach_the_provider() {
 async fn listing_2500_records_returns_each_exactly_once() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let seeded: HashSet<String> = sandbox.seed(object_of(vendor), 2500).into_iter().collect();
         let listed: Vec<String> = list_contacts(&runtime, &connection, &ListOptions::default())
             .map_ok(|contact| contact.remote_id)
@@ -202,7 +188,7 @@ async fn listing_2500_records_returns_each_exactly_once() {
 #[tokio::test]
 async fn page_size_is_honoured_and_capped() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::HubSpot).await;
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
     sandbox.seed("contacts", 120);
     let options = ListOptions {
         page_size: Some(50),
@@ -226,7 +212,7 @@ async fn page_size_is_honoured_and_capped() {
 async fn modified_since_filters_where_the_provider_can() {
     let runtime = Runtime::new().unwrap();
     for vendor in [Vendor::Salesforce, Vendor::HubSpot] {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let ids = sandbox.seed(object_of(vendor), 150);
         // SOQL compares to the second: leave a clear second on each side.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -268,7 +254,7 @@ async fn modified_since_filters_where_the_provider_can() {
     };
 
     // Attio records carry no modification time: the option is refused up front.
-    let (attio, connection) = start(Vendor::Attio).await;
+    let (attio, connection) = common::start(Vendor::Attio, TOKEN).await;
     let mut stream = list_contacts(&runtime, &connection, &options);
     let error = stream.next().await.unwrap().unwrap_err();
     assert_eq!(
@@ -282,7 +268,7 @@ async fn modified_since_filters_where_the_provider_can() {
 async fn upsert_creates_then_updates_the_record_holding_the_email() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let first = unifold_providers::upsert_contact(&runtime, &connection, &ada())
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));

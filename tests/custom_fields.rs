@@ -1,21 +1,13 @@
 //! Per-connection custom fields and pass-through extras, checked in the sandboxes.
 
+mod common;
+
 use serde_json::{Value, json};
 use unifold_providers::{ContactInput, create_contact, get_contact, list_contacts, update_contact};
 use unifold_runtime::{Connection, Credentials, ErrorCategory, ListOptions, Runtime, TryStreamExt};
-use unifold_sandbox::{Sandbox, Vendor};
+use unifold_sandbox::Vendor;
 
 const TOKEN: &str = "custom-token-5";
-
-async fn start(vendor: Vendor) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::start(vendor, TOKEN).await.expect("sandbox starts");
-    let connection = Connection::new("customer-7", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
-    (sandbox, connection)
-}
 
 /// A provider field the unified Contact does not map, standing in for a field this
 /// customer added, and where the sandbox stores it.
@@ -28,18 +20,14 @@ fn customer_field(vendor: Vendor) -> (&'static str, &'static str) {
 }
 
 fn object_of(vendor: Vendor) -> &'static str {
-    match vendor {
-        Vendor::HubSpot => "contacts",
-        Vendor::Salesforce => "Contact",
-        Vendor::Attio => "people",
-    }
+    common::object_of(vendor, "contact")
 }
 
 #[tokio::test]
 async fn custom_fields_round_trip_through_the_connections_field_map() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let (provider_field, stored_at) = customer_field(vendor);
         let connection = connection.with_field_mapping("Contact", "team", provider_field);
         let input = ContactInput {
@@ -116,7 +104,7 @@ async fn custom_fields_round_trip_through_the_connections_field_map() {
 async fn remote_fields_pass_through_and_provider_refusals_are_typed() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let (provider_field, stored_at) = customer_field(vendor);
         let extra = match vendor {
             Vendor::Attio => json!({ provider_field: [{"value": "Passed"}] }),

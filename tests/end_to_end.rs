@@ -1,24 +1,14 @@
 //! The unified contact actions against the three sandboxes: what lands in the
 //! provider's state, what comes back, and that bad input never reaches the wire.
 
+mod common;
+
 use serde_json::Value;
 use unifold_providers::{ContactInput, EmailAddress, PhoneNumber, create_contact, get_contact};
 use unifold_runtime::{Connection, Credentials, ErrorCategory, Runtime};
-use unifold_sandbox::{Sandbox, Vendor};
+use unifold_sandbox::Vendor;
 
 const TOKEN: &str = "test-token-5f2c9e";
-
-/// A sandbox and a connection to it, configured the way a live connection would be:
-/// Salesforce through its instance URL, the others by overriding the API's origin.
-async fn start(vendor: Vendor) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::start(vendor, TOKEN).await.expect("sandbox starts");
-    let connection = Connection::new("customer-1", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
-    (sandbox, connection)
-}
 
 fn ada() -> ContactInput {
     ContactInput {
@@ -38,11 +28,7 @@ fn ada() -> ContactInput {
 }
 
 fn object_of(vendor: Vendor) -> &'static str {
-    match vendor {
-        Vendor::HubSpot => "contacts",
-        Vendor::Salesforce => "Contact",
-        Vendor::Attio => "people",
-    }
+    common::object_of(vendor, "contact")
 }
 
 /// The stored record's first name, email and title, read in the vendor's own shape.
@@ -73,7 +59,7 @@ fn stored(vendor: Vendor, record: &Value) -> (String, String, String) {
 async fn create_then_get_on_every_provider() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let created = create_contact(&runtime, &connection, &ada())
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
@@ -112,7 +98,7 @@ async fn create_then_get_on_every_provider() {
 #[tokio::test]
 async fn attio_receives_the_full_name_it_requires() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::Attio).await;
+    let (sandbox, connection) = common::start(Vendor::Attio, TOKEN).await;
     create_contact(&runtime, &connection, &ada()).await.unwrap();
     let record = &sandbox.records("people")[0];
     assert_eq!(
@@ -125,7 +111,7 @@ async fn attio_receives_the_full_name_it_requires() {
 async fn invalid_email_is_refused_before_any_request() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let mut input = ada();
         input.email_addresses[0].email_address = "ada at example.com".into();
         let error = create_contact(&runtime, &connection, &input)
@@ -143,7 +129,7 @@ async fn invalid_email_is_refused_before_any_request() {
 #[tokio::test]
 async fn salesforce_requires_a_last_name_before_sending() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::Salesforce).await;
+    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
     let input = ContactInput {
         first_name: Some("Ada".into()),
         ..Default::default()
@@ -159,7 +145,7 @@ async fn salesforce_requires_a_last_name_before_sending() {
     assert_eq!(sandbox.request_count(), 0);
 
     // HubSpot does not require one: the same input is sent and stored.
-    let (hubspot, connection) = start(Vendor::HubSpot).await;
+    let (hubspot, connection) = common::start(Vendor::HubSpot, TOKEN).await;
     create_contact(&runtime, &connection, &input).await.unwrap();
     assert_eq!(hubspot.records("contacts").len(), 1);
 }
@@ -168,7 +154,7 @@ async fn salesforce_requires_a_last_name_before_sending() {
 async fn duplicates_are_conflicts_naming_the_existing_record_where_the_provider_does() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let first = create_contact(&runtime, &connection, &ada()).await.unwrap();
         let error = create_contact(&runtime, &connection, &ada())
             .await
@@ -197,7 +183,7 @@ async fn duplicates_are_conflicts_naming_the_existing_record_where_the_provider_
 async fn wrong_token_and_missing_record_are_typed() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, _) = start(vendor).await;
+        let (sandbox, _) = common::start(vendor, TOKEN).await;
         let wrong = Connection::new(
             "customer-2",
             vendor.name(),
@@ -238,7 +224,7 @@ async fn wrong_token_and_missing_record_are_typed() {
 #[tokio::test]
 async fn empty_ids_and_unknown_providers_never_send() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = start(Vendor::HubSpot).await;
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
     let error = get_contact(&runtime, &connection, " ").await.unwrap_err();
     assert_eq!(error.to_string(), "invalid input: id: must not be empty");
     let pipedrive = Connection::new("c", "pipedrive", Credentials::bearer("x"));
@@ -262,7 +248,7 @@ async fn a_last_name_alone_is_enough_everywhere() {
         ..Default::default()
     };
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = start(vendor).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
         let created = create_contact(&runtime, &connection, &input)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
@@ -276,7 +262,7 @@ async fn a_last_name_alone_is_enough_everywhere() {
 async fn fields_a_provider_cannot_take_are_refused_or_skipped() {
     let runtime = Runtime::new().unwrap();
     // HubSpot links a contact to its company on create only: an update is refused.
-    let (sandbox, connection) = start(Vendor::HubSpot).await;
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
     let patch = ContactInput {
         account: Some("9001".into()),
         ..Default::default()
@@ -292,7 +278,7 @@ async fn fields_a_provider_cannot_take_are_refused_or_skipped() {
 
     // Attio people have no owner: the mapping lists it under `ignore_on_write`, so the
     // same cross-provider input still works there (with a warning) and nothing is sent.
-    let (sandbox, connection) = start(Vendor::Attio).await;
+    let (sandbox, connection) = common::start(Vendor::Attio, TOKEN).await;
     let input = ContactInput {
         last_name: Some("Lovelace".into()),
         owner: Some("user-1".into()),

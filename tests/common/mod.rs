@@ -1,0 +1,40 @@
+//! What the end-to-end test binaries share: a sandbox and a connection to it, and the
+//! sandboxes' names for the unified models.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use unifold_runtime::{Connection, Credentials};
+use unifold_sandbox::{Sandbox, Vendor};
+
+/// A sandbox for `vendor` accepting `token`, and a connection to it configured the way
+/// a live connection would be: Salesforce through its instance URL, the others by
+/// pointing the API's origin at the sandbox.
+pub async fn start(vendor: Vendor, token: &str) -> (Sandbox, Connection) {
+    let sandbox = Sandbox::start(vendor, token).await.expect("sandbox starts");
+    let connection = connect(&sandbox, vendor, token);
+    (sandbox, connection)
+}
+
+/// Another connection (another end customer) to a running sandbox.
+pub fn connect(sandbox: &Sandbox, vendor: Vendor, token: &str) -> Connection {
+    let connection = Connection::new("customer-1", vendor.name(), Credentials::bearer(token));
+    match vendor {
+        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
+        _ => connection.with_origin(sandbox.url()),
+    }
+}
+
+/// The sandbox's object name for a unified model.
+pub fn object_of(vendor: Vendor, model: &str) -> &'static str {
+    match (vendor, model) {
+        (Vendor::HubSpot, "company") => "companies",
+        (Vendor::HubSpot, "contact") => "contacts",
+        (Vendor::HubSpot, _) => "deals",
+        (Vendor::Salesforce, "company") => "Account",
+        (Vendor::Salesforce, "contact") => "Contact",
+        (Vendor::Salesforce, _) => "Opportunity",
+        (Vendor::Attio, "company") => "companies",
+        (Vendor::Attio, "contact") => "people",
+        (Vendor::Attio, _) => "deals",
+    }
+}
