@@ -428,218 +428,133 @@ impl Emitter<'_> {
         }
     }
 
+    /// The unified actions: each dispatches on `connection.provider()` to the providers
+    /// whose mappings have it, and says which ones do when called for another.
     fn unified(&self, project: &Project) -> TokenStream {
         let rt = &self.rt;
+        let result = |ok: TokenStream| quote! { ::std::result::Result<#ok, #rt::Error> };
         let mut out = Vec::new();
         for model in project.models.models() {
+            let name = &model.name;
             let model_ident = format_ident!("{}", model.name);
             let input_ident = format_ident!("{}Input", model.name);
             let snake_name = snake(&model.name);
-            for action in ["create", "get", "update", "delete", "list"] {
-                let supported: Vec<&Provider> = project
+            let supporting = |has: &dyn Fn(&Mapping) -> bool| -> Vec<&Provider> {
+                project
                     .providers
                     .iter()
                     .filter(|(_, mappings)| {
-                        mappings.iter().any(|m| {
-                            m.model == model.name
-                                && match action {
-                                    "create" => m.create.is_some(),
-                                    "get" => m.get.is_some(),
-                                    "update" => m.update.is_some(),
-                                    "delete" => m.delete.is_some(),
-                                    _ => m.list.is_some(),
-                                }
-                        })
+                        mappings.iter().any(|m| m.model == model.name && has(m))
                     })
                     .map(|(p, _)| p)
-                    .collect();
-                if supported.is_empty() {
+                    .collect()
+            };
+            let mut actions: Vec<UnifiedAction> = vec![
+                (
+                    format!("create_{snake_name}"),
+                    format!("Creates a {name}"),
+                    quote! { input: &#input_ident },
+                    quote! { input },
+                    result(quote! { #model_ident }),
+                    supporting(&|m| m.create.is_some()),
+                ),
+                (
+                    format!("get_{snake_name}"),
+                    format!("Reads one {name} by its provider id"),
+                    quote! { id: &str },
+                    quote! { id },
+                    result(quote! { #model_ident }),
+                    supporting(&|m| m.get.is_some()),
+                ),
+                (
+                    format!("update_{snake_name}"),
+                    format!("Updates the fields set in `patch` of one {name}"),
+                    quote! { id: &str, patch: &#input_ident },
+                    quote! { id, patch },
+                    result(quote! { #model_ident }),
+                    supporting(&|m| m.update.is_some()),
+                ),
+                (
+                    format!("delete_{snake_name}"),
+                    format!("Deletes one {name}"),
+                    quote! { id: &str },
+                    quote! { id },
+                    result(quote! { () }),
+                    supporting(&|m| m.delete.is_some()),
+                ),
+                (
+                    format!("upsert_{snake_name}"),
+                    format!(
+                        "Creates a {name}, or updates the existing one holding its unique values,"
+                    ),
+                    quote! { input: &#input_ident },
+                    quote! { input },
+                    result(quote! { #model_ident }),
+                    supporting(&|m| m.upsert.is_some()),
+                ),
+            ];
+            let mut keys: Vec<&str> = Vec::new();
+            let mut targets: Vec<&str> = Vec::new();
+            for (_, mappings) in &project.providers {
+                for mapping in mappings.iter().filter(|m| m.model == model.name) {
+                    keys.extend(
+                        mapping
+                            .finds
+                            .iter()
+                            .map(|f| f.key.as_str())
+                            .filter(|k| !keys.contains(k))
+                            .collect::<Vec<_>>(),
+                    );
+                    targets.extend(
+                        mapping
+                            .links
+                            .iter()
+                            .map(|l| l.target.as_str())
+                            .filter(|t| !targets.contains(t))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
+            for key in keys {
+                actions.push((
+                    format!("find_{snake_name}_by_{key}"),
+                    format!("Finds the first {name} whose {key} is `key` (`Ok(None)` when nothing matches)"),
+                    quote! { key: &str },
+                    quote! { key },
+                    result(quote! { ::std::option::Option<#model_ident> }),
+                    supporting(&|m| m.finds.iter().any(|f| f.key == key)),
+                ));
+            }
+            for target in targets {
+                let from = format_ident!("{}_id", snake_name);
+                let to = format_ident!("{}_id", target);
+                actions.push((
+                    format!("link_{snake_name}_{target}"),
+                    format!("Links a {name} to a {target}"),
+                    quote! { #from: &str, #to: &str },
+                    quote! { #from, #to },
+                    result(quote! { () }),
+                    supporting(&|m| m.links.iter().any(|l| l.target == target)),
+                ));
+            }
+            for (fn_name, doc, params, args, output, providers) in actions {
+                if providers.is_empty() {
                     continue;
                 }
-                let fn_name = if action == "list" {
-                    format!("list_{}", plural(&snake_name))
-                } else {
-                    format!("{action}_{snake_name}")
-                };
                 let fn_ident = format_ident!("{}", fn_name);
-                let available = supported
+                let available = providers
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                let names: Vec<&str> = supported.iter().map(|p| p.name.as_str()).collect();
-                let modules: Vec<Ident> = supported
-                    .iter()
-                    .map(|p| format_ident!("{}", p.name))
-                    .collect();
-                let unsupported = quote! {
-                    #rt::Error::Unsupported {
-                        provider: other.to_string(),
-                        action: #fn_name.to_string(),
-                        available: #available.to_string(),
-                    }
-                };
-                let name = &model.name;
-                let (doc_line, (params, output), args) = match action {
-                    "create" => (
-                        format!(" Creates a {name} on the connection's provider ({available})."),
-                        (
-                            quote! { input: &#input_ident },
-                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
-                        ),
-                        quote! { input },
-                    ),
-                    "get" => (
-                        format!(
-                            " Reads one {name} by its provider id on the connection's provider ({available})."
-                        ),
-                        (
-                            quote! { id: &str },
-                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
-                        ),
-                        quote! { id },
-                    ),
-                    "update" => (
-                        format!(
-                            " Updates the fields set in `patch` of one {name} on the connection's provider ({available})."
-                        ),
-                        (
-                            quote! { id: &str, patch: &#input_ident },
-                            quote! { ::std::result::Result<#model_ident, #rt::Error> },
-                        ),
-                        quote! { id, patch },
-                    ),
-                    _ => (
-                        format!(" Deletes one {name} on the connection's provider ({available})."),
-                        (
-                            quote! { id: &str },
-                            quote! { ::std::result::Result<(), #rt::Error> },
-                        ),
-                        quote! { id },
-                    ),
-                };
-                if action == "list" {
-                    let doc_line = format!(
-                        " Streams every {name} on the connection's provider ({available}), following its pagination."
-                    );
-                    out.push(quote! {
-                        #[doc = #doc_line]
-                        pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
-                            match connection.provider() {
-                                #(#names => #modules::#fn_ident(runtime, connection, options),)*
-                                other => {
-                                    let error = #unsupported;
-                                    #rt::__private::StreamExt::boxed(#rt::__private::stream::iter([::std::result::Result::Err(error)]))
-                                }
-                            }
-                        }
-                    });
-                    continue;
-                }
+                let names = providers.iter().map(|p| p.name.as_str());
+                let modules = providers.iter().map(|p| format_ident!("{}", p.name));
+                let doc_line = format!(" {doc} on the connection's provider ({available}).");
                 out.push(quote! {
                     #[doc = #doc_line]
                     pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #params) -> #output {
                         match connection.provider() {
                             #(#names => #modules::#fn_ident(runtime, connection, #args).await,)*
-                            other => ::std::result::Result::Err(#unsupported),
-                        }
-                    }
-                });
-            }
-        }
-        for model in project.models.models() {
-            let supported: Vec<&Provider> = project
-                .providers
-                .iter()
-                .filter(|(_, mappings)| {
-                    mappings
-                        .iter()
-                        .any(|m| m.model == model.name && m.upsert.is_some())
-                })
-                .map(|(p, _)| p)
-                .collect();
-            if supported.is_empty() {
-                continue;
-            }
-            let model_ident = format_ident!("{}", model.name);
-            let input_ident = format_ident!("{}Input", model.name);
-            let fn_name = format!("upsert_{}", snake(&model.name));
-            let fn_ident = format_ident!("{}", fn_name);
-            let available = supported
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let names = supported.iter().map(|p| p.name.as_str());
-            let modules = supported.iter().map(|p| format_ident!("{}", p.name));
-            let doc_line = format!(
-                " Creates a {}, or updates the existing one holding its unique values, on the connection's provider ({available}).",
-                model.name
-            );
-            out.push(quote! {
-                #[doc = #doc_line]
-                pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &#input_ident) -> ::std::result::Result<#model_ident, #rt::Error> {
-                    match connection.provider() {
-                        #(#names => #modules::#fn_ident(runtime, connection, input).await,)*
-                        other => ::std::result::Result::Err(#rt::Error::Unsupported {
-                            provider: other.to_string(),
-                            action: #fn_name.to_string(),
-                            available: #available.to_string(),
-                        }),
-                    }
-                }
-            });
-        }
-        // find_<model>_by_<key> and link_<model>_<target>, for the providers that have them.
-        for model in project.models.models() {
-            let model_ident = format_ident!("{}", model.name);
-            let snake_name = snake(&model.name);
-            let mut keys: Vec<String> = Vec::new();
-            let mut targets: Vec<String> = Vec::new();
-            for (_, mappings) in &project.providers {
-                for mapping in mappings.iter().filter(|m| m.model == model.name) {
-                    for find in &mapping.finds {
-                        if !keys.contains(&find.key) {
-                            keys.push(find.key.clone());
-                        }
-                    }
-                    for link in &mapping.links {
-                        if !targets.contains(&link.target) {
-                            targets.push(link.target.clone());
-                        }
-                    }
-                }
-            }
-            let with = |pred: &dyn Fn(&Mapping) -> bool| -> Vec<&Provider> {
-                project
-                    .providers
-                    .iter()
-                    .filter(|(_, mappings)| {
-                        mappings.iter().any(|m| m.model == model.name && pred(m))
-                    })
-                    .map(|(p, _)| p)
-                    .collect()
-            };
-            for key in keys {
-                let supported = with(&|m: &Mapping| m.finds.iter().any(|f| f.key == key));
-                let fn_name = format!("find_{snake_name}_by_{key}");
-                let fn_ident = format_ident!("{}", fn_name);
-                let available = supported
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let names = supported.iter().map(|p| p.name.as_str());
-                let modules = supported.iter().map(|p| format_ident!("{}", p.name));
-                let doc_line = format!(
-                    " Finds the first {} whose {key} is `key` on the connection's provider ({available}); `Ok(None)` when nothing matches.",
-                    model.name
-                );
-                out.push(quote! {
-                    #[doc = #doc_line]
-                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, key: &str) -> ::std::result::Result<::std::option::Option<#model_ident>, #rt::Error> {
-                        match connection.provider() {
-                            #(#names => #modules::#fn_ident(runtime, connection, key).await,)*
                             other => ::std::result::Result::Err(#rt::Error::Unsupported {
                                 provider: other.to_string(),
                                 action: #fn_name.to_string(),
@@ -649,33 +564,33 @@ impl Emitter<'_> {
                     }
                 });
             }
-            for target in targets {
-                let supported = with(&|m: &Mapping| m.links.iter().any(|l| l.target == target));
-                let fn_name = format!("link_{snake_name}_{target}");
+            let providers = supporting(&|m| m.list.is_some());
+            if !providers.is_empty() {
+                let fn_name = format!("list_{}", plural(&snake_name));
                 let fn_ident = format_ident!("{}", fn_name);
-                let from_ident = format_ident!("{}_id", snake_name);
-                let to_ident = format_ident!("{}_id", target);
-                let available = supported
+                let available = providers
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                let names = supported.iter().map(|p| p.name.as_str());
-                let modules = supported.iter().map(|p| format_ident!("{}", p.name));
+                let names = providers.iter().map(|p| p.name.as_str());
+                let modules = providers.iter().map(|p| format_ident!("{}", p.name));
                 let doc_line = format!(
-                    " Links a {} to a {target} on the connection's provider ({available}).",
-                    model.name
+                    " Streams every {name} on the connection's provider ({available}), following its pagination."
                 );
                 out.push(quote! {
                     #[doc = #doc_line]
-                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #from_ident: &str, #to_ident: &str) -> ::std::result::Result<(), #rt::Error> {
+                    pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
                         match connection.provider() {
-                            #(#names => #modules::#fn_ident(runtime, connection, #from_ident, #to_ident).await,)*
-                            other => ::std::result::Result::Err(#rt::Error::Unsupported {
-                                provider: other.to_string(),
-                                action: #fn_name.to_string(),
-                                available: #available.to_string(),
-                            }),
+                            #(#names => #modules::#fn_ident(runtime, connection, options),)*
+                            other => {
+                                let error = #rt::Error::Unsupported {
+                                    provider: other.to_string(),
+                                    action: #fn_name.to_string(),
+                                    available: #available.to_string(),
+                                };
+                                #rt::__private::StreamExt::boxed(#rt::__private::stream::iter([::std::result::Result::Err(error)]))
+                            }
                         }
                     }
                 });
@@ -2171,6 +2086,17 @@ fn const_json(constant: &Const) -> TokenStream {
         Const::Bool(b) => quote! { #json::Bool(#b) },
     }
 }
+
+/// A unified action to emit: function name, doc, parameters, arguments, output type,
+/// and the providers that have it.
+type UnifiedAction<'p> = (
+    String,
+    String,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    Vec<&'p Provider>,
+);
 
 /// English plural of a snake_case model name, for `list_*` actions.
 pub fn plural(name: &str) -> String {

@@ -861,6 +861,27 @@ pub async fn delete_company(
         }
     }
 }
+/// Finds the first Company whose domain is `key` (`Ok(None)` when nothing matches) on the connection's provider (attio, hubspot, salesforce).
+pub async fn find_company_by_domain(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    key: &str,
+) -> ::std::result::Result<::std::option::Option<Company>, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::find_company_by_domain(runtime, connection, key).await,
+        "hubspot" => hubspot::find_company_by_domain(runtime, connection, key).await,
+        "salesforce" => {
+            salesforce::find_company_by_domain(runtime, connection, key).await
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "find_company_by_domain".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
 /// Streams every Company on the connection's provider (attio, hubspot, salesforce), following its pagination.
 pub fn list_companies<'a>(
     runtime: &'a ::unifold::Runtime,
@@ -955,6 +976,44 @@ pub async fn delete_contact(
             ::std::result::Result::Err(::unifold::Error::Unsupported {
                 provider: other.to_string(),
                 action: "delete_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Creates a Contact, or updates the existing one holding its unique values, on the connection's provider (attio, hubspot, salesforce).
+pub async fn upsert_contact(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &ContactInput,
+) -> ::std::result::Result<Contact, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::upsert_contact(runtime, connection, input).await,
+        "hubspot" => hubspot::upsert_contact(runtime, connection, input).await,
+        "salesforce" => salesforce::upsert_contact(runtime, connection, input).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "upsert_contact".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
+/// Finds the first Contact whose email is `key` (`Ok(None)` when nothing matches) on the connection's provider (attio, hubspot, salesforce).
+pub async fn find_contact_by_email(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    key: &str,
+) -> ::std::result::Result<::std::option::Option<Contact>, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::find_contact_by_email(runtime, connection, key).await,
+        "hubspot" => hubspot::find_contact_by_email(runtime, connection, key).await,
+        "salesforce" => salesforce::find_contact_by_email(runtime, connection, key).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "find_contact_by_email".to_string(),
                 available: "attio, hubspot, salesforce".to_string(),
             })
         }
@@ -1061,87 +1120,6 @@ pub async fn delete_opportunity(
         }
     }
 }
-/// Streams every Opportunity on the connection's provider (attio, hubspot, salesforce), following its pagination.
-pub fn list_opportunities<'a>(
-    runtime: &'a ::unifold::Runtime,
-    connection: &'a ::unifold::Connection,
-    options: &::unifold::ListOptions,
-) -> ::unifold::RecordStream<'a, Opportunity> {
-    match connection.provider() {
-        "attio" => attio::list_opportunities(runtime, connection, options),
-        "hubspot" => hubspot::list_opportunities(runtime, connection, options),
-        "salesforce" => salesforce::list_opportunities(runtime, connection, options),
-        other => {
-            let error = ::unifold::Error::Unsupported {
-                provider: other.to_string(),
-                action: "list_opportunities".to_string(),
-                available: "attio, hubspot, salesforce".to_string(),
-            };
-            ::unifold::__private::StreamExt::boxed(
-                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
-            )
-        }
-    }
-}
-/// Creates a Contact, or updates the existing one holding its unique values, on the connection's provider (attio, hubspot, salesforce).
-pub async fn upsert_contact(
-    runtime: &::unifold::Runtime,
-    connection: &::unifold::Connection,
-    input: &ContactInput,
-) -> ::std::result::Result<Contact, ::unifold::Error> {
-    match connection.provider() {
-        "attio" => attio::upsert_contact(runtime, connection, input).await,
-        "hubspot" => hubspot::upsert_contact(runtime, connection, input).await,
-        "salesforce" => salesforce::upsert_contact(runtime, connection, input).await,
-        other => {
-            ::std::result::Result::Err(::unifold::Error::Unsupported {
-                provider: other.to_string(),
-                action: "upsert_contact".to_string(),
-                available: "attio, hubspot, salesforce".to_string(),
-            })
-        }
-    }
-}
-/// Finds the first Company whose domain is `key` on the connection's provider (attio, hubspot, salesforce); `Ok(None)` when nothing matches.
-pub async fn find_company_by_domain(
-    runtime: &::unifold::Runtime,
-    connection: &::unifold::Connection,
-    key: &str,
-) -> ::std::result::Result<::std::option::Option<Company>, ::unifold::Error> {
-    match connection.provider() {
-        "attio" => attio::find_company_by_domain(runtime, connection, key).await,
-        "hubspot" => hubspot::find_company_by_domain(runtime, connection, key).await,
-        "salesforce" => {
-            salesforce::find_company_by_domain(runtime, connection, key).await
-        }
-        other => {
-            ::std::result::Result::Err(::unifold::Error::Unsupported {
-                provider: other.to_string(),
-                action: "find_company_by_domain".to_string(),
-                available: "attio, hubspot, salesforce".to_string(),
-            })
-        }
-    }
-}
-/// Finds the first Contact whose email is `key` on the connection's provider (attio, hubspot, salesforce); `Ok(None)` when nothing matches.
-pub async fn find_contact_by_email(
-    runtime: &::unifold::Runtime,
-    connection: &::unifold::Connection,
-    key: &str,
-) -> ::std::result::Result<::std::option::Option<Contact>, ::unifold::Error> {
-    match connection.provider() {
-        "attio" => attio::find_contact_by_email(runtime, connection, key).await,
-        "hubspot" => hubspot::find_contact_by_email(runtime, connection, key).await,
-        "salesforce" => salesforce::find_contact_by_email(runtime, connection, key).await,
-        other => {
-            ::std::result::Result::Err(::unifold::Error::Unsupported {
-                provider: other.to_string(),
-                action: "find_contact_by_email".to_string(),
-                available: "attio, hubspot, salesforce".to_string(),
-            })
-        }
-    }
-}
 /// Links a Opportunity to a contact on the connection's provider (attio, hubspot, salesforce).
 pub async fn link_opportunity_contact(
     runtime: &::unifold::Runtime,
@@ -1183,6 +1161,28 @@ pub async fn link_opportunity_contact(
                 action: "link_opportunity_contact".to_string(),
                 available: "attio, hubspot, salesforce".to_string(),
             })
+        }
+    }
+}
+/// Streams every Opportunity on the connection's provider (attio, hubspot, salesforce), following its pagination.
+pub fn list_opportunities<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    options: &::unifold::ListOptions,
+) -> ::unifold::RecordStream<'a, Opportunity> {
+    match connection.provider() {
+        "attio" => attio::list_opportunities(runtime, connection, options),
+        "hubspot" => hubspot::list_opportunities(runtime, connection, options),
+        "salesforce" => salesforce::list_opportunities(runtime, connection, options),
+        other => {
+            let error = ::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "list_opportunities".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            };
+            ::unifold::__private::StreamExt::boxed(
+                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            )
         }
     }
 }
