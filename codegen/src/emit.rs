@@ -830,6 +830,34 @@ impl Emitter<'_> {
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
         let envelope_segs = segs(&provider.envelope);
+        let retry = match &provider.retry {
+            None => quote! { RetryPolicy::DEFAULT },
+            Some(r) => {
+                let field = |value: Option<u64>, name: &str| {
+                    let ident = format_ident!("{}", name);
+                    value.map(|v| quote! { #ident: #v, })
+                };
+                let attempts = r.max_attempts.map(|v| quote! { max_attempts: #v, });
+                let statuses = r
+                    .statuses
+                    .as_ref()
+                    .map(|list| quote! { statuses: &[#(#list),*], });
+                let base = field(r.base_delay_ms, "base_delay_ms");
+                let max = field(r.max_delay_ms, "max_delay_ms");
+                let total = field(r.max_total_ms, "max_total_ms");
+                let complete = r.max_attempts.is_some()
+                    && r.statuses.is_some()
+                    && r.base_delay_ms.is_some()
+                    && r.max_delay_ms.is_some()
+                    && r.max_total_ms.is_some();
+                let rest = if complete {
+                    quote! {}
+                } else {
+                    quote! { ..RetryPolicy::DEFAULT }
+                };
+                quote! { RetryPolicy { #attempts #statuses #base #max #total #rest } }
+            }
+        };
         let pagination = match &provider.pagination {
             None => quote! {},
             Some(p) => {
@@ -889,7 +917,7 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::__private::{action_span, json, serde_json::Value, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, Runtime};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, RetryPolicy, Runtime};
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -899,6 +927,7 @@ impl Emitter<'_> {
                     auth: #auth,
                     error_message: &[#(#messages),*],
                     error_rules: &[#(#rules),*],
+                    retry: #retry,
                 };
                 #pagination
                 #(#actions)*
@@ -1260,7 +1289,7 @@ impl Emitter<'_> {
                         if key.trim().is_empty() {
                             return Err(Error::check(vec![FieldError::new(#key, "must not be empty")]).unwrap_err());
                         }
-                        let request = Request::new(#operation, Method::#method, #path)#(#query)* #body;
+                        let request = Request::new(#operation, Method::#method, #path)#(#query)* #body.reading();
                         let response = runtime.send(connection, &PROVIDER, request).await?;
                         let records = json::read_array(&response.body, #records).map_err(|problem| unexpected(&response, problem))?;
                         match records.first() {

@@ -37,6 +37,16 @@ pub struct Pagination {
     pub params_in_body: bool,
 }
 
+/// The `retry:` section; fields left out keep the runtime's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct Retry {
+    pub max_attempts: Option<u32>,
+    pub statuses: Option<Vec<u16>>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub max_total_ms: Option<u64>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Provider {
     pub name: String,
@@ -50,6 +60,7 @@ pub struct Provider {
     pub error_message: Vec<Vec<Seg>>,
     pub error_rules: Vec<ErrorRule>,
     pub pagination: Option<Pagination>,
+    pub retry: Option<Retry>,
     pub openapi: OpenApi,
     pub node: Node,
 }
@@ -66,6 +77,7 @@ pub const TOP_KEYS: &[&str] = &[
     "envelope",
     "errors",
     "pagination",
+    "retry",
 ];
 /// The error categories a rule may name; they match the runtime's `ErrorCategory`.
 pub const CATEGORIES: &[&str] = &[
@@ -197,6 +209,7 @@ pub fn read(
     let pagination = root
         .get("pagination")
         .and_then(|node| read_pagination(reader, node));
+    let retry = root.get("retry").map(|node| read_retry(reader, node));
 
     Some(Provider {
         name,
@@ -210,9 +223,61 @@ pub fn read(
         error_message,
         error_rules,
         pagination,
+        retry,
         openapi,
         node: root.clone(),
     })
+}
+
+fn read_retry(reader: &mut Reader, node: &Node) -> Retry {
+    let mut retry = Retry::default();
+    if !reader.keys(
+        node,
+        &[
+            "max_attempts",
+            "statuses",
+            "base_delay_ms",
+            "max_delay_ms",
+            "max_total_ms",
+        ],
+        "`retry`",
+    ) {
+        return retry;
+    }
+    let number = |reader: &mut Reader, key: &str, min: i64| -> Option<u64> {
+        let value = node.get(key)?;
+        match value.value {
+            Value::Int(n) if n >= min => Some(n as u64),
+            _ => {
+                reader.error(
+                    value,
+                    format!("`{key}` must be a whole number of at least {min}"),
+                );
+                None
+            }
+        }
+    };
+    retry.max_attempts =
+        number(reader, "max_attempts", 1).map(|n| n.min(u64::from(u32::MAX)) as u32);
+    retry.base_delay_ms = number(reader, "base_delay_ms", 0);
+    retry.max_delay_ms = number(reader, "max_delay_ms", 0);
+    retry.max_total_ms = number(reader, "max_total_ms", 0);
+    if let Some(list) = node.get("statuses") {
+        let mut statuses = Vec::new();
+        for item in list.items() {
+            match item.value {
+                Value::Int(code) if (400..600).contains(&code) => statuses.push(code as u16),
+                _ => {
+                    reader.error(
+                        item,
+                        "a retryable status is an HTTP error status such as 429 or 503",
+                    );
+                }
+            }
+        }
+        retry.statuses = Some(statuses);
+    }
+    retry
 }
 
 const PAGINATION_KEYS: &[&str] = &[

@@ -71,7 +71,8 @@ impl Runtime {
         let size = page_size
             .unwrap_or(pagination.max_page_size)
             .clamp(1, pagination.max_page_size.max(1));
-        let first = with_page_params(first, pagination, size, 0);
+        // Listing only reads, whatever the method: every page request may be retried.
+        let first = with_page_params(first.reading(), pagination, size, 0);
         let pages = stream::try_unfold(
             Cursor {
                 next: Some(first),

@@ -47,4 +47,37 @@ pub struct ProviderSpec {
     /// Where the human-readable message sits in an error body; tried in order.
     pub error_message: &'static [&'static [Seg]],
     pub error_rules: &'static [ErrorRule],
+    pub retry: RetryPolicy,
+}
+
+/// How failed requests are retried, from the provider's `retry:` section.
+///
+/// A throttled request (429) was not processed and is always safe to retry. A 5xx or a
+/// timeout may have been processed: only idempotent requests (reads, updates, deletes,
+/// POST queries) are retried then, never a create, so a retry cannot duplicate a record.
+/// A connection that could not be opened never reached the provider and is retried.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 turns retries off.
+    pub max_attempts: u32,
+    /// Statuses worth retrying (429 and 5xx by default).
+    pub statuses: &'static [u16],
+    /// The first backoff; each next one doubles, with full jitter.
+    pub base_delay_ms: u64,
+    /// The longest single wait. A provider asking (`Retry-After`) for longer gets the
+    /// error back at once, with the wait in it, instead of a blocked caller.
+    pub max_delay_ms: u64,
+    /// The longest time spent retrying one request.
+    pub max_total_ms: u64,
+}
+
+impl RetryPolicy {
+    /// What a provider without a `retry:` section gets.
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        max_attempts: 4,
+        statuses: &[429, 500, 502, 503, 504],
+        base_delay_ms: 200,
+        max_delay_ms: 10_000,
+        max_total_ms: 30_000,
+    };
 }

@@ -49,6 +49,9 @@ pub struct Request {
     pub query: Vec<(&'static str, String)>,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<Value>,
+    /// Sending it twice has the effect of sending it once, so it may be retried after
+    /// an ambiguous failure. True for every method but POST; POST queries set it.
+    pub idempotent: bool,
 }
 
 impl Request {
@@ -60,7 +63,14 @@ impl Request {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            idempotent: method != Method::Post,
         }
+    }
+
+    /// Marks a POST that only reads (a search or query endpoint) as safe to retry.
+    pub fn reading(mut self) -> Request {
+        self.idempotent = true;
+        self
     }
 
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -155,14 +165,63 @@ impl Runtime {
     }
 
     /// Sends one request for `connection` and classifies the answer with the
-    /// provider's error table. Success statuses return the parsed body.
+    /// provider's error table, retrying as the provider's [`RetryPolicy`] allows.
+    /// Success statuses return the parsed body.
     pub async fn send(
         &self,
         connection: &Connection,
         provider: &ProviderSpec,
         request: Request,
     ) -> Result<Response, Error> {
-        let url = format!("{}{}", base_url(connection, provider)?, request.path);
+        let policy = provider.retry;
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(connection, provider, &request, attempt).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            if attempt >= policy.max_attempts || !failure.retryable(&request, &policy) {
+                return Err(failure.error);
+            }
+            let wait = match failure.retry_after {
+                Some(wait) => wait,
+                None => backoff(&policy, attempt),
+            };
+            let spent = started.elapsed();
+            if wait > Duration::from_millis(policy.max_delay_ms)
+                || spent + wait > Duration::from_millis(policy.max_total_ms)
+            {
+                // Waiting that long would block the caller: hand the error (with the
+                // wait the provider asked for) back instead.
+                return Err(failure.error);
+            }
+            tracing::info!(
+                provider = provider.name,
+                connection = connection.id(),
+                operation = request.operation,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                reason = %failure.error,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        connection: &Connection,
+        provider: &ProviderSpec,
+        request: &Request,
+        attempt: u32,
+    ) -> Result<Response, Failure> {
+        let url = format!(
+            "{}{}",
+            base_url(connection, provider).map_err(Failure::fatal)?,
+            request.path
+        );
         let span = tracing::info_span!(
             "unifold.http",
             provider = provider.name,
@@ -170,6 +229,7 @@ impl Runtime {
             operation = request.operation,
             method = request.method.as_str(),
             url = %url,
+            attempt,
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
@@ -192,11 +252,22 @@ impl Runtime {
             builder = builder.json(body);
         }
 
-        let transport = |error: reqwest::Error| Error::Transport {
-            provider: provider.name.to_string(),
-            // Without the URL: reqwest's message names it, and query strings may carry
-            // values that are not ours to log.
-            message: error.without_url().to_string(),
+        let transport = |error: reqwest::Error| {
+            let kind = if error.is_connect() {
+                FailureKind::NotSent
+            } else {
+                FailureKind::Transport
+            };
+            Failure {
+                error: Error::Transport {
+                    provider: provider.name.to_string(),
+                    // Without the URL: reqwest's message names it, and query strings may
+                    // carry values that are not ours to log.
+                    message: error.without_url().to_string(),
+                },
+                kind,
+                retry_after: None,
+            }
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
@@ -215,12 +286,12 @@ impl Runtime {
             match serde_json::from_str(&raw) {
                 Ok(body) => body,
                 Err(error) if (200..300).contains(&status) => {
-                    return Err(Error::UnexpectedResponse {
+                    return Err(Failure::fatal(Error::UnexpectedResponse {
                         provider: provider.name.to_string(),
                         status,
                         reason: format!("the body is not JSON: {error}"),
                         body: raw,
-                    });
+                    }));
                 }
                 // An error page that is not JSON is still an error with a status.
                 Err(_) => Value::Null,
@@ -236,8 +307,61 @@ impl Runtime {
             category = error.category().name(),
             "provider refused the request"
         );
-        Err(error)
+        Err(Failure {
+            error,
+            kind: FailureKind::Status(status),
+            retry_after: retry_after.map(Duration::from_secs),
+        })
     }
+}
+
+/// A failed attempt and what it says about retrying.
+struct Failure {
+    error: Error,
+    kind: FailureKind,
+    /// The wait the provider asked for.
+    retry_after: Option<Duration>,
+}
+
+enum FailureKind {
+    /// Not worth retrying (a setting is missing, a body did not parse).
+    Fatal,
+    /// The connection was never opened: the provider saw nothing.
+    NotSent,
+    /// Timed out or reset: the provider may have processed it.
+    Transport,
+    Status(u16),
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Failure {
+        Failure {
+            error,
+            kind: FailureKind::Fatal,
+            retry_after: None,
+        }
+    }
+
+    fn retryable(&self, request: &Request, policy: &crate::RetryPolicy) -> bool {
+        match self.kind {
+            FailureKind::Fatal => false,
+            FailureKind::NotSent => true,
+            FailureKind::Transport => request.idempotent,
+            // A throttled request was not processed.
+            FailureKind::Status(429) => policy.statuses.contains(&429),
+            FailureKind::Status(status) => request.idempotent && policy.statuses.contains(&status),
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait up to base × 2^(attempt-1),
+/// capped, so many clients retrying at once spread out.
+fn backoff(policy: &crate::RetryPolicy, attempt: u32) -> Duration {
+    let ceiling = policy
+        .base_delay_ms
+        .saturating_mul(1u64 << (attempt - 1).min(20))
+        .min(policy.max_delay_ms);
+    Duration::from_millis(rand::random_range(0..=ceiling))
 }
 
 /// The base URL for this connection: the live one with `{placeholders}` filled from
@@ -393,6 +517,7 @@ mod tests {
         auth: AuthScheme::Bearer,
         error_message: &[],
         error_rules: &[],
+        retry: crate::RetryPolicy::DEFAULT,
     };
 
     #[test]

@@ -216,6 +216,23 @@ impl VendorApi for Attio {
         )
     }
 
+    fn fault(status: StatusCode) -> Reply {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return error(
+                status,
+                "rate_limit_error",
+                "rate_limit_exceeded",
+                "Rate limit exceeded, please try again later",
+            );
+        }
+        error(
+            status,
+            "api_error",
+            "internal_server_error",
+            "An internal error occurred.",
+        )
+    }
+
     fn unknown_path() -> Reply {
         error(
             StatusCode::NOT_FOUND,

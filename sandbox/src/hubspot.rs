@@ -332,6 +332,24 @@ impl VendorApi for HubSpot {
         resource_not_found()
     }
 
+    fn fault(status: StatusCode) -> Reply {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // The ten-secondly burst limit, as HubSpot words it (providers.md §1.8).
+            return reply(
+                status,
+                serde_json::json!({
+                    "status": "error",
+                    "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT",
+                    "correlationId": random_uuid(),
+                    "policyName": "TEN_SECONDLY_ROLLING",
+                    "groupName": "publicapi:private_app-api-calls-ten-secondly:0:0",
+                }),
+            );
+        }
+        error(status, None, "internal error", Map::new())
+    }
+
     fn method_not_allowed(_method: &Method) -> Reply {
         error(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{Association, RecordedRequest, SandboxState};
+pub use state::{Association, Fault, RecordedRequest, SandboxState};
 
 /// One of the emulated vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,10 +164,20 @@ impl Sandbox {
         self.state.reset()
     }
 
+    /// Forgets the requests received so far, keeping the records.
+    pub fn reset_log(&self) {
+        self.state.reset_log()
+    }
+
     /// Inserts `count` valid records of `object` directly into the store and returns their
     /// ids in order; see [`SandboxState::seed`].
     pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
         self.state.seed(object, count)
+    }
+
+    /// Queues failures the next authorized requests get instead of being served.
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state.inject_faults(faults);
     }
 
     /// HubSpot associations held in the store; see [`SandboxState::associations`].

@@ -271,6 +271,30 @@ impl VendorApi for Salesforce {
         not_found()
     }
 
+    fn fault(status: StatusCode) -> Reply {
+        // Salesforce has no 429: a spent daily allocation is a 403, overload a 503.
+        match status {
+            StatusCode::FORBIDDEN => error(
+                status,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+                None,
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => error(
+                status,
+                "SERVER_UNAVAILABLE",
+                "Server temporarily unavailable.",
+                None,
+            ),
+            _ => error(
+                status,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred.",
+                None,
+            ),
+        }
+    }
+
     fn method_not_allowed(method: &Method) -> Reply {
         error(
             StatusCode::METHOD_NOT_ALLOWED,

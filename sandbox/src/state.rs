@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -217,6 +217,29 @@ impl Store {
     }
 }
 
+/// A failure the sandbox answers instead of serving a request: the vendor's error body
+/// for `status`, with `Retry-After: <retry_after>` when given (seconds or an HTTP date,
+/// as the vendor sends it). The request is not processed, as with the real throttles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub status: u16,
+    pub retry_after: Option<String>,
+}
+
+impl Fault {
+    pub fn status(status: u16) -> Fault {
+        Fault {
+            status,
+            retry_after: None,
+        }
+    }
+
+    pub fn retry_after(mut self, value: impl Into<String>) -> Fault {
+        self.retry_after = Some(value.into());
+        self
+    }
+}
+
 /// Usage figures of the request being handled, for the vendors' limit headers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Usage {
@@ -230,6 +253,8 @@ pub(crate) struct Usage {
 struct Inner {
     store: Store,
     log: Vec<RecordedRequest>,
+    /// Failures to answer instead of serving, in order (see [`SandboxState::inject_faults`]).
+    faults: std::collections::VecDeque<Fault>,
     received: usize,
     window_start: Instant,
     window_count: usize,
@@ -240,6 +265,7 @@ impl Inner {
         Inner {
             store: Store::default(),
             log: Vec::new(),
+            faults: std::collections::VecDeque::new(),
             received: 0,
             window_start: Instant::now(),
             window_count: 0,
@@ -316,6 +342,11 @@ impl SandboxState {
 
     /// HubSpot associations in the direction they were created; empty for the other
     /// vendors, whose links are fields shown by [`SandboxState::records`].
+    /// Queues failures: the next authorized requests get them, one each, in order.
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.lock().faults.extend(faults);
+    }
+
     pub fn associations(&self) -> Vec<Association> {
         self.lock().store.associations.clone()
     }
@@ -323,6 +354,13 @@ impl SandboxState {
     /// Clears records, the request log and the usage counters.
     pub fn reset(&self) {
         *self.lock() = Inner::new();
+    }
+
+    /// Forgets the requests received so far (log and count), keeping the records.
+    pub fn reset_log(&self) {
+        let mut inner = self.lock();
+        inner.log.clear();
+        inner.received = 0;
     }
 
     /// Runs `f` with the store locked. Handlers must not `.await` inside `f`.
@@ -372,6 +410,8 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn unknown_path() -> Reply;
     /// Reply to a known path called with a method it does not serve.
     fn method_not_allowed(method: &Method) -> Reply;
+    /// The vendor's body for an injected failure status (429, 5xx, quota 403).
+    fn fault(status: StatusCode) -> Reply;
     /// Reply to a body larger than the sandbox reads.
     fn body_too_large() -> Reply;
     /// Adds the vendor's usage/limit headers to every response.
@@ -409,11 +449,28 @@ async fn track<A: VendorApi>(
     let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => {
             let logged = logged_body(&bytes);
-            let response = if authorized {
-                next.run(Request::from_parts(parts, Body::from(bytes)))
-                    .await
+            let fault = if authorized {
+                state.lock().faults.pop_front()
             } else {
-                A::unauthorized().into_response()
+                None
+            };
+            let response = match (authorized, fault) {
+                (false, _) => A::unauthorized().into_response(),
+                (true, Some(fault)) => {
+                    let status = StatusCode::from_u16(fault.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let mut response = A::fault(status).into_response();
+                    if let Some(wait) = fault.retry_after
+                        && let Ok(value) = axum::http::HeaderValue::from_str(&wait)
+                    {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    response
+                }
+                (true, None) => {
+                    next.run(Request::from_parts(parts, Body::from(bytes)))
+                        .await
+                }
             };
             (logged, response)
         }

@@ -473,7 +473,7 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, Runtime,
+        Response, RetryPolicy, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -520,6 +520,13 @@ pub mod attio {
                 existing_id: None,
             },
         ],
+        retry: RetryPolicy {
+            max_attempts: 4u32,
+            statuses: &[429u16, 500u16, 502u16, 503u16, 504u16],
+            base_delay_ms: 200u64,
+            max_delay_ms: 10000u64,
+            max_total_ms: 30000u64,
+        },
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {

@@ -1302,7 +1302,7 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, Runtime,
+        Response, RetryPolicy, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -1349,6 +1349,13 @@ pub mod attio {
                 existing_id: None,
             },
         ],
+        retry: RetryPolicy {
+            max_attempts: 4u32,
+            statuses: &[429u16, 500u16, 502u16, 503u16, 504u16],
+            base_delay_ms: 200u64,
+            max_delay_ms: 10000u64,
+            max_total_ms: 30000u64,
+        },
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -1656,7 +1663,8 @@ pub mod attio {
                             .into_iter()
                             .collect(),
                     ),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("data")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -2134,7 +2142,8 @@ pub mod attio {
                             .into_iter()
                             .collect(),
                     ),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("data")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -2794,7 +2803,7 @@ pub mod hubspot {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, Runtime,
+        Response, RetryPolicy, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -2838,6 +2847,13 @@ pub mod hubspot {
                 existing_id: None,
             },
         ],
+        retry: RetryPolicy {
+            max_attempts: 4u32,
+            statuses: &[429u16, 500u16, 502u16, 503u16, 504u16],
+            base_delay_ms: 200u64,
+            max_delay_ms: 10000u64,
+            max_total_ms: 30000u64,
+        },
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -3204,7 +3220,8 @@ pub mod hubspot {
                             .into_iter()
                             .collect(),
                     ),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("results")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -3696,7 +3713,8 @@ pub mod hubspot {
                             .into_iter()
                             .collect(),
                     ),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("results")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -4353,7 +4371,7 @@ pub mod salesforce {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, Runtime,
+        Response, RetryPolicy, Runtime,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -4424,6 +4442,13 @@ pub mod salesforce {
                 existing_id: None,
             },
         ],
+        retry: RetryPolicy {
+            max_attempts: 4u32,
+            statuses: &[500u16, 502u16, 503u16],
+            base_delay_ms: 200u64,
+            max_delay_ms: 10000u64,
+            max_total_ms: 30000u64,
+        },
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -4661,7 +4686,8 @@ pub mod salesforce {
                             &transform::custom_field_list(connection, "Company", ", "),
                         )
                         .replace("{key:soql}", &transform::soql_escape(key)),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("records")])
                 .map_err(|problem| unexpected(&response, problem))?;
@@ -4958,7 +4984,8 @@ pub mod salesforce {
                             &transform::custom_field_list(connection, "Contact", ", "),
                         )
                         .replace("{key:soql}", &transform::soql_escape(key)),
-                );
+                )
+                .reading();
             let response = runtime.send(connection, &PROVIDER, request).await?;
             let records = json::read_array(&response.body, &[Seg::Key("records")])
                 .map_err(|problem| unexpected(&response, problem))?;

@@ -1,0 +1,150 @@
+//! Retries as each provider's `retry:` section declares them, against sandboxes that
+//! answer injected failures with the vendors' bodies and `Retry-After` headers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+use unifold_providers::{ContactInput, EmailAddress, create_contact, get_contact};
+use unifold_runtime::{ErrorCategory, Runtime};
+use unifold_sandbox::{Fault, Vendor};
+
+const TOKEN: &str = "retry-token";
+
+fn ada(n: usize) -> ContactInput {
+    ContactInput {
+        last_name: Some("Lovelace".into()),
+        email_addresses: vec![EmailAddress {
+            email_address: format!("ada{n}@example.com"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_server_errors() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        let created = create_contact(&runtime, &connection, &ada(1))
+            .await
+            .unwrap();
+        sandbox.reset_log();
+        sandbox.inject_faults([Fault::status(503), Fault::status(502)]);
+        let fetched = get_contact(&runtime, &connection, &created.remote_id)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(fetched.remote_id, created.remote_id);
+        let statuses: Vec<u16> = sandbox.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [503, 502, 200], "{}", vendor.name());
+    }
+}
+
+#[tokio::test]
+async fn a_create_is_not_retried_after_an_ambiguous_server_error() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.inject_faults([Fault::status(503)]);
+        let error = create_contact(&runtime, &connection, &ada(2))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.category(),
+            ErrorCategory::Provider,
+            "{}: {error}",
+            vendor.name()
+        );
+        assert_eq!(error.status(), Some(503));
+        assert_eq!(sandbox.request_count(), 1, "{}", vendor.name());
+        assert!(
+            sandbox
+                .records(common::object_of(vendor, "contact"))
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttled_creates_wait_as_told_and_succeed_once() {
+    let runtime = Runtime::new().unwrap();
+    for (vendor, retry_after) in [
+        (Vendor::HubSpot, "1".to_string()),
+        // Attio sends an HTTP date.
+        (
+            Vendor::Attio,
+            (chrono::Utc::now() + chrono::Duration::seconds(2))
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        ),
+    ] {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.inject_faults([Fault::status(429).retry_after(retry_after)]);
+        let started = Instant::now();
+        create_contact(&runtime, &connection, &ada(3))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{}: waited {:?}",
+            vendor.name(),
+            started.elapsed()
+        );
+        assert_eq!(sandbox.request_count(), 2, "{}", vendor.name());
+        assert_eq!(
+            sandbox.records(common::object_of(vendor, "contact")).len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wait_beyond_the_cap_is_returned_not_slept() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
+    sandbox.inject_faults([Fault::status(429).retry_after("120")]);
+    let started = Instant::now();
+    let error = create_contact(&runtime, &connection, &ada(4))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(error.category(), ErrorCategory::RateLimited);
+    assert_eq!(
+        error.to_string(),
+        "hubspot rate-limited the request (HTTP 429); retry after 120 s"
+    );
+    assert_eq!(sandbox.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_spent_salesforce_quota_is_a_rate_limit_and_not_retried() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
+    sandbox.inject_faults([Fault::status(403)]);
+    let error = get_contact(&runtime, &connection, "003000000000001AAA")
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), ErrorCategory::RateLimited);
+    assert!(error.body().unwrap().contains("REQUEST_LIMIT_EXCEEDED"));
+    assert_eq!(sandbox.request_count(), 1);
+}
+
+#[tokio::test]
+async fn retries_stop_after_the_declared_attempts() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::Attio, TOKEN).await;
+    sandbox.inject_faults(std::iter::repeat_n(Fault::status(500), 10));
+    let error = get_contact(
+        &runtime,
+        &connection,
+        "00000000-0000-4000-8000-000000000000",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.status(), Some(500));
+    assert_eq!(
+        sandbox.request_count(),
+        4,
+        "max_attempts: 4 in providers/attio/provider.yaml"
+    );
+}
