@@ -43,10 +43,7 @@ async fn measure(runtime: &Runtime, vendor: Vendor, count: usize) -> (f64, f64) 
     };
     sandbox.seed(object, count);
     let connection = Connection::new("bench", vendor.name(), Credentials::bearer(TOKEN));
-    let connection = match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    };
+    let connection = connection.with_origin(sandbox.url());
     let baseline = CURRENT.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
     let started = Instant::now();

@@ -45,11 +45,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let sandbox = Sandbox::start(vendor, &token).await?;
                 let connection =
                     Connection::new("quickstart", vendor.name(), Credentials::bearer(token));
-                let connection = if vendor == Vendor::Salesforce {
-                    connection.with_config("instance_url", sandbox.url())
-                } else {
-                    connection.with_origin(sandbox.url())
-                };
+                // The sandbox stands in for the API's host (for Salesforce, the org's
+                // instance URL, which must otherwise be a Salesforce host).
+                let connection = connection.with_origin(sandbox.url());
                 sandboxes.push(sandbox);
                 connection
             }

@@ -222,6 +222,28 @@ async fn wrong_token_and_missing_record_are_typed() {
 }
 
 #[tokio::test]
+async fn a_salesforce_instance_url_must_be_a_salesforce_host() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, _) = common::start(Vendor::Salesforce, TOKEN).await;
+    // Pointing instance_url at any other host (here the sandbox itself) is refused
+    // before the token is sent anywhere.
+    let connection = Connection::new("customer-3", "salesforce", Credentials::bearer(TOKEN))
+        .with_config("instance_url", sandbox.url());
+    let error = get_contact(&runtime, &connection, "003000000000001AAA")
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), ErrorCategory::Config);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "connection customer-3 is misconfigured: `instance_url` must match https://*.my.salesforce.com or https://*.salesforce.com, not `{}`",
+            sandbox.url()
+        )
+    );
+    assert_eq!(sandbox.request_count(), 0);
+}
+
+#[tokio::test]
 async fn empty_ids_and_unknown_providers_never_send() {
     let runtime = Runtime::new().unwrap();
     let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;

@@ -830,6 +830,9 @@ impl Emitter<'_> {
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
         let envelope_segs = segs(&provider.envelope);
+        let settings = provider.config.iter().map(|(name, _, allow)| {
+            quote! { SettingSpec { name: #name, allow: &[#(#allow),*] } }
+        });
         let retry = match &provider.retry {
             None => quote! { RetryPolicy::DEFAULT },
             Some(r) => {
@@ -917,7 +920,7 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::__private::{action_span, json, serde_json::Value, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, RetryPolicy, Runtime};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -928,6 +931,7 @@ impl Emitter<'_> {
                     error_message: &[#(#messages),*],
                     error_rules: &[#(#rules),*],
                     retry: #retry,
+                    settings: &[#(#settings),*],
                 };
                 #pagination
                 #(#actions)*

@@ -55,7 +55,8 @@ pub struct Provider {
     pub base_url: String,
     pub base_path: String,
     pub auth: Auth,
-    pub config: Vec<(String, Option<String>)>,
+    /// Connection settings: name, description, allowed URL patterns.
+    pub config: Vec<(String, Option<String>, Vec<String>)>,
     pub envelope: Vec<Seg>,
     pub error_message: Vec<Vec<Seg>>,
     pub error_rules: Vec<ErrorRule>,
@@ -125,11 +126,29 @@ pub fn read(
             let Some(key) = reader.string(key, "a setting name") else {
                 continue;
             };
-            reader.keys(body, &["description"], &format!("setting `{key}`"));
+            reader.keys(body, &["description", "allow"], &format!("setting `{key}`"));
             let description = reader
                 .optional_string(body, "description", "a description")
                 .map(|(d, _)| d);
-            config.push((key, description));
+            let mut allow = Vec::new();
+            for pattern in body.get("allow").map(Node::items).unwrap_or(&[]) {
+                let Some(text) = reader.string(pattern, "a URL pattern") else {
+                    continue;
+                };
+                let valid = text.split_once("://").is_some_and(|(scheme, host)| {
+                    !scheme.is_empty()
+                        && !host.is_empty()
+                        && !host.contains(['/', '@', ':'])
+                        && !host[1..].contains('*')
+                });
+                if valid {
+                    allow.push(text);
+                } else {
+                    reader.error(pattern, format!("`{text}` is not a URL pattern")).help =
+                        Some("patterns look like `https://*.my.salesforce.com` or `https://login.example.com`".into());
+                }
+            }
+            config.push((key, description, allow));
         }
     }
     // Placeholders in the base URL must be declared settings, so a connection can be
@@ -139,7 +158,7 @@ pub fn read(
         let after = &rest[open + 1..];
         let close = after.find('}').unwrap_or(after.len());
         let key = &after[..close];
-        if !config.iter().any(|(declared, _)| declared == key) {
+        if !config.iter().any(|(declared, _, _)| declared == key) {
             reader
                 .error(
                     base_node,

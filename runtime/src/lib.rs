@@ -17,7 +17,7 @@ pub mod validate;
 pub use connection::{Connection, Credentials};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
-pub use provider::{AuthScheme, ErrorRule, IdExtract, ProviderSpec, RetryPolicy};
+pub use provider::{AuthScheme, ErrorRule, IdExtract, ProviderSpec, RetryPolicy, SettingSpec};
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 
 /// Stream adapters for list actions (`next().await`, `try_collect()`).

@@ -48,6 +48,58 @@ pub struct ProviderSpec {
     pub error_message: &'static [&'static [Seg]],
     pub error_rules: &'static [ErrorRule],
     pub retry: RetryPolicy,
+    /// Connection settings whose values are checked before use.
+    pub settings: &'static [SettingSpec],
+}
+
+/// A connection setting the provider declares (`config:` in `provider.yaml`).
+#[derive(Clone, Copy, Debug)]
+pub struct SettingSpec {
+    pub name: &'static str,
+    /// URL patterns the value must match, such as `https://*.my.salesforce.com`: the
+    /// scheme exactly, the host exactly or (after `*.`) as a subdomain, nothing else (no
+    /// credentials, port or path). Empty: any value.
+    pub allow: &'static [&'static str],
+}
+
+impl SettingSpec {
+    /// Whether `value` fits one of the allowed patterns.
+    pub fn allows(&self, value: &str) -> bool {
+        if self.allow.is_empty() {
+            return true;
+        }
+        let Ok(url) = reqwest::Url::parse(value) else {
+            return false;
+        };
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.port().is_some()
+            || !matches!(url.path(), "" | "/")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return false;
+        }
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        self.allow.iter().any(|pattern| {
+            let Some((scheme, host_pattern)) = pattern.split_once("://") else {
+                return false;
+            };
+            if url.scheme() != scheme {
+                return false;
+            }
+            match host_pattern.strip_prefix("*.") {
+                Some(suffix) => {
+                    host.len() > suffix.len() + 1
+                        && host.ends_with(suffix)
+                        && host[..host.len() - suffix.len()].ends_with('.')
+                }
+                None => host == host_pattern,
+            }
+        })
+    }
 }
 
 /// How failed requests are retried, from the provider's `retry:` section.

@@ -386,6 +386,19 @@ fn base_url(connection: &Connection, provider: &ProviderSpec) -> Result<String, 
                 provider.name
             ),
         })?;
+        if let Some(setting) = provider.settings.iter().find(|setting| setting.name == key)
+            && !setting.allows(value)
+        {
+            // A connection's settings come from outside (an OAuth response, a customer):
+            // never send its credentials to a host the provider does not own.
+            return Err(Error::Config {
+                connection: connection.id().to_string(),
+                message: format!(
+                    "`{key}` must match {}, not `{value}`",
+                    setting.allow.join(" or ")
+                ),
+            });
+        }
         url.push_str(value.trim_end_matches('/'));
         rest = &after[close + 1..];
     }
@@ -518,6 +531,10 @@ mod tests {
         error_message: &[],
         error_rules: &[],
         retry: crate::RetryPolicy::DEFAULT,
+        settings: &[crate::SettingSpec {
+            name: "instance_url",
+            allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],
+        }],
     };
 
     #[test]
@@ -540,6 +557,38 @@ mod tests {
             base_url(&local, &SPEC).unwrap(),
             "http://127.0.0.1:9/services/data/v62.0"
         );
+    }
+
+    #[test]
+    fn settings_outside_the_allowlist_are_refused_before_any_request() {
+        let connection = Connection::new("c1", "example", Credentials::bearer("t"));
+        for bad in [
+            "http://127.0.0.1:8080",
+            "https://evil.example.com",
+            "https://acme.my.salesforce.com.evil.com",
+            "https://user@acme.my.salesforce.com",
+            "https://acme.my.salesforce.com:8443",
+            "https://acme.my.salesforce.com/path",
+            "http://acme.my.salesforce.com",
+            "https://my.salesforce.com.evil",
+        ] {
+            let error =
+                base_url(&connection.clone().with_config("instance_url", bad), &SPEC).unwrap_err();
+            assert!(
+                error.to_string().contains("`instance_url` must match https://*.my.salesforce.com or https://*.salesforce.com"),
+                "{bad}: {error}"
+            );
+        }
+        for good in [
+            "https://acme.my.salesforce.com",
+            "https://acme--dev.sandbox.my.salesforce.com/",
+            "https://na1.salesforce.com",
+        ] {
+            assert!(
+                base_url(&connection.clone().with_config("instance_url", good), &SPEC).is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]

@@ -6,9 +6,9 @@
 use unifold_runtime::{Connection, Credentials};
 use unifold_sandbox::{Sandbox, Vendor};
 
-/// A sandbox for `vendor` accepting `token`, and a connection to it configured the way
-/// a live connection would be: Salesforce through its instance URL, the others by
-/// pointing the API's origin at the sandbox.
+/// A sandbox for `vendor` accepting `token`, and a connection to it: the API's origin
+/// points at the sandbox (a Salesforce `instance_url` must be a Salesforce host, so the
+/// origin override is how a sandbox is reached there too).
 pub async fn start(vendor: Vendor, token: &str) -> (Sandbox, Connection) {
     let sandbox = Sandbox::start(vendor, token).await.expect("sandbox starts");
     let connection = connect(&sandbox, vendor, token);
@@ -17,11 +17,8 @@ pub async fn start(vendor: Vendor, token: &str) -> (Sandbox, Connection) {
 
 /// Another connection (another end customer) to a running sandbox.
 pub fn connect(sandbox: &Sandbox, vendor: Vendor, token: &str) -> Connection {
-    let connection = Connection::new("customer-1", vendor.name(), Credentials::bearer(token));
-    match vendor {
-        Vendor::Salesforce => connection.with_config("instance_url", sandbox.url()),
-        _ => connection.with_origin(sandbox.url()),
-    }
+    Connection::new("customer-1", vendor.name(), Credentials::bearer(token))
+        .with_origin(sandbox.url())
 }
 
 /// The sandbox's object name for a unified model.

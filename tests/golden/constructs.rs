@@ -473,7 +473,7 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime,
+        Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -527,6 +527,7 @@ pub mod attio {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        settings: &[],
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {

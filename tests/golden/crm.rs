@@ -1302,7 +1302,7 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime,
+        Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -1356,6 +1356,7 @@ pub mod attio {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        settings: &[],
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -2803,7 +2804,7 @@ pub mod hubspot {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime,
+        Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -2854,6 +2855,7 @@ pub mod hubspot {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        settings: &[],
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -4371,7 +4373,7 @@ pub mod salesforce {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime,
+        Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -4449,6 +4451,12 @@ pub mod salesforce {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        settings: &[
+            SettingSpec {
+                name: "instance_url",
+                allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],
+            },
+        ],
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
