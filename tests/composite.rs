@@ -193,7 +193,10 @@ async fn every_input_is_validated_before_the_first_request() {
 async fn find_actions_return_none_or_the_record() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (_sandbox, connection) = common::start(vendor, TOKEN).await;
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        // Other records are there, so a find that ignored its filter would be caught.
+        sandbox.seed(common::object_of(vendor, "contact"), 5);
+        sandbox.seed(common::object_of(vendor, "company"), 5);
         assert!(
             find_contact_by_email(&runtime, &connection, "nobody@example.com")
                 .await

@@ -269,6 +269,8 @@ async fn upsert_creates_then_updates_the_record_holding_the_email() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
         let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        // Other contacts are there: the update must land on the one holding the email.
+        sandbox.seed(object_of(vendor), 5);
         let first = unifold_providers::upsert_contact(&runtime, &connection, &ada())
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
@@ -286,9 +288,15 @@ async fn upsert_creates_then_updates_the_record_holding_the_email() {
         );
         assert_eq!(
             sandbox.records(object_of(vendor)).len(),
-            1,
+            6,
             "{}",
             vendor.name()
         );
+        let titled = sandbox
+            .records(object_of(vendor))
+            .into_iter()
+            .filter(|record| record.to_string().contains("Countess"))
+            .count();
+        assert_eq!(titled, 1, "{}", vendor.name());
     }
 }

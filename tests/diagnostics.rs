@@ -362,3 +362,50 @@ fn a_list_needs_the_providers_pagination() {
         "{found:?}"
     );
 }
+
+#[test]
+fn provider_names_must_be_rust_module_names() {
+    let (_dir, root) = broken(
+        "providers/attio/provider.yaml",
+        "name: attio",
+        "name: my-attio",
+    );
+    let found = problems(&root);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message == "`my-attio` cannot name a provider"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn field_names_rust_cannot_take_are_refused() {
+    let (_dir, root) = broken(
+        "unified-models/contact.yaml",
+        "      title:\n",
+        "      self:\n",
+    );
+    let found = problems(&root);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message == "`self` is not a valid field name"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn enum_values_that_collide_as_variants_are_refused() {
+    let (_dir, root) = broken(
+        "unified-models/common.yaml",
+        "enum: [work, personal]",
+        "enum: [work, personal, Work]",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].message,
+        "`Work` and `work` would both be the variant `Work`"
+    );
+}

@@ -84,7 +84,7 @@ async fn a_5xx_page_is_a_provider_error_with_its_status_and_body() {
 }
 
 #[tokio::test]
-async fn a_page_without_its_records_array_ends_the_list_with_an_error() {
+async fn a_page_whose_records_are_not_an_array_ends_the_list_with_an_error() {
     let url = serve("200 OK", "application/json", r#"{"results":"nope"}"#).await;
     let runtime = Runtime::new().unwrap();
     let connection = connection(&url);
@@ -96,4 +96,38 @@ async fn a_page_without_its_records_array_ends_the_list_with_an_error() {
         "unexpected response from hubspot (HTTP 200): expected an array of records at `results`"
     );
     assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_page_without_its_records_key_is_not_an_empty_last_page() {
+    let url = serve("200 OK", "application/json", r#"{"paging":{}}"#).await;
+    let runtime = Runtime::new().unwrap();
+    let connection = connection(&url);
+    let mut stream = list_contacts(&runtime, &connection, &ListOptions::default());
+    let error = stream.next().await.unwrap().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "unexpected response from hubspot (HTTP 200): expected an array of records at `results`"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_named_twice_ends_the_list_instead_of_looping() {
+    let url = serve(
+        "200 OK",
+        "application/json",
+        r#"{"results":[],"paging":{"next":{"after":"same"}}}"#,
+    )
+    .await;
+    let runtime = Runtime::new().unwrap();
+    let connection = connection(&url);
+    let items: Vec<_> = list_contacts(&runtime, &connection, &ListOptions::default())
+        .collect()
+        .await;
+    assert_eq!(items.len(), 1);
+    let error = items.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "unexpected response from hubspot (HTTP 200): the provider named the same next page twice (`same`)"
+    );
 }

@@ -109,7 +109,11 @@ fn generate_writes_a_crate_and_is_byte_stable() {
     );
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(
-        readme.contains("| salesforce | Contact | `create_contact`, `get_contact` |"),
+        readme.contains("| salesforce | Contact | `create_contact`, `get_contact`, `update_contact`, `delete_contact`, `upsert_contact`, `list_contacts`, `find_contact_by_email` |"),
+        "{readme}"
+    );
+    assert!(
+        readme.contains("use acme_crm::{CompanyInput, create_company};"),
         "{readme}"
     );
     let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
@@ -140,6 +144,25 @@ fn generate_writes_a_crate_and_is_byte_stable() {
         "{}",
         String::from_utf8_lossy(&build.stderr)
     );
+}
+
+#[test]
+fn generate_refuses_a_crate_name_cargo_would_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = unifold()
+        .arg("generate")
+        .arg(repo())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--name", "Bad Name"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: `Bad Name` is not a valid crate name: use ASCII letters, digits, `-` and `_`, starting with a letter (at most 64)\n"
+    );
+    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

@@ -106,7 +106,7 @@ pub fn read(
         let Some(name) = reader.string(name_node, "a composite action name") else {
             continue;
         };
-        if !crate::model::is_field_name(&name) {
+        if !crate::model::is_module_name(&name) {
             reader.error(
                 name_node,
                 format!("`{name}` is not a valid action name (snake_case)"),

@@ -106,7 +106,8 @@ pub fn snake(name: &str) -> String {
     out
 }
 
-fn variant_ident(value: &str) -> Ident {
+/// The Rust variant for an enum value: `in-progress` → `InProgress`.
+pub fn variant_name(value: &str) -> String {
     let mut out = String::new();
     let mut upper = true;
     for c in value.chars() {
@@ -127,7 +128,11 @@ fn variant_ident(value: &str) -> Ident {
     if out == "Other" {
         out.push('_');
     }
-    format_ident!("{}", out)
+    out
+}
+
+fn variant_ident(value: &str) -> Ident {
+    format_ident!("{}", variant_name(value))
 }
 
 fn segs(path: &[Seg]) -> TokenStream {
@@ -1189,7 +1194,7 @@ impl Emitter<'_> {
                 .map(|(name, value)| query_tokens(name, value, &model.name));
             let plain_body = match &list.body {
                 Some(json) => {
-                    let json = json_tokens(json);
+                    let json = body_tokens(json, &[], &model.name);
                     quote! { .json(#json) }
                 }
                 None => quote! {},
@@ -1206,12 +1211,13 @@ impl Emitter<'_> {
                         .map(|(name, value)| query_tokens(name, value, &model.name));
                     let since_body = match &since.body {
                         Some(json) => {
-                            let json = json_tokens_placeholders(
+                            let json = body_tokens(
                                 json,
                                 &[
                                     ("{modified_since_ms}", quote! { &since_ms }),
                                     ("{modified_since}", quote! { &since }),
                                 ],
+                                &model.name,
                             );
                             quote! { .json(#json) }
                         }
@@ -1277,7 +1283,7 @@ impl Emitter<'_> {
                 .map(|(name, value)| query_tokens(name, value, &model.name));
             let body = match &find.body {
                 Some(json) => {
-                    let json = json_tokens_placeholders(json, &[("{key}", quote! { key })]);
+                    let json = body_tokens(json, &[("{key}", quote! { key })], &model.name);
                     quote! { .json(#json) }
                 }
                 None => quote! {},
@@ -2144,6 +2150,17 @@ pub fn plural(name: &str) -> String {
     format!("{name}s")
 }
 
+/// A JSON body expression; bodies listing `{custom_fields}` get the connection's custom
+/// provider fields filled in at run time.
+fn body_tokens(json: &Json, placeholders: &[(&str, TokenStream)], model: &str) -> TokenStream {
+    let tokens = json_tokens_placeholders(json, placeholders);
+    if format!("{json:?}").contains("{custom_fields}") {
+        quote! { transform::with_custom_fields(#tokens, connection, #model) }
+    } else {
+        tokens
+    }
+}
+
 /// Like [`json_tokens`], with strings holding a placeholder built at run time by
 /// replacing it with a `&str` expression.
 fn json_tokens_placeholders(json: &Json, placeholders: &[(&str, TokenStream)]) -> TokenStream {
@@ -2238,10 +2255,12 @@ fn query_tokens(name: &str, value: &str, model: &str) -> TokenStream {
         return quote! { .query(#name, #value) };
     }
     let mut expr = quote! { #value.to_string() };
-    if value.contains("{custom_fields}") {
-        // A SOQL select list is comma-space separated; HubSpot's `properties` comma.
-        let separator = if value.contains(", ") { ", " } else { "," };
-        expr = quote! { #expr.replace("{custom_fields}", &transform::custom_field_list(connection, #model, #separator)) };
+    // `{custom_fields|<separator>}`: the separator the build put in with the list.
+    if let Some(start) = value.find("{custom_fields|") {
+        let rest = &value[start + "{custom_fields|".len()..];
+        let separator = rest.split('}').next().unwrap_or(",");
+        let marker = format!("{{custom_fields|{separator}}}");
+        expr = quote! { #expr.replace(#marker, &transform::custom_field_list(connection, #model, #separator)) };
     }
     if value.contains("{key:soql}") {
         expr = quote! { #expr.replace("{key:soql}", &transform::soql_escape(key)) };

@@ -54,6 +54,25 @@ pub fn generate(
     let project = loaded
         .result
         .map_err(|problems| (problems, inputs.clone()))?;
+    if syn::parse_str::<syn::Path>(runtime_path).is_err() {
+        let mut sources = Sources::default();
+        let file = sources.add(
+            PathBuf::from("(settings)"),
+            "(settings)".into(),
+            String::new(),
+        );
+        let diagnostic = Diagnostic::new(
+            &sources,
+            yaml::Loc {
+                file,
+                line: 1,
+                column: 1,
+            },
+            format!("`{runtime_path}` is not a Rust path for the runtime crate"),
+        )
+        .with_help("use `::unifold` or `::unifold_runtime`");
+        return Err((Diagnostics(vec![diagnostic]), inputs));
+    }
     let shown: Vec<String> = inputs
         .iter()
         .map(|path| {
@@ -71,12 +90,33 @@ pub fn generate(
             mappings.iter().map(|mapping| {
                 let mut names = Vec::new();
                 let model = snake(&mapping.model);
-                if mapping.create.is_some() {
-                    names.push(format!("create_{model}"));
+                let simple = [
+                    ("create", mapping.create.is_some()),
+                    ("get", mapping.get.is_some()),
+                    ("update", mapping.update.is_some()),
+                    ("delete", mapping.delete.is_some()),
+                    ("upsert", mapping.upsert.is_some()),
+                ];
+                for (action, present) in simple {
+                    if present {
+                        names.push(format!("{action}_{model}"));
+                    }
                 }
-                if mapping.get.is_some() {
-                    names.push(format!("get_{model}"));
+                if mapping.list.is_some() {
+                    names.push(format!("list_{}", emit::plural(&model)));
                 }
+                names.extend(
+                    mapping
+                        .finds
+                        .iter()
+                        .map(|f| format!("find_{model}_by_{}", f.key)),
+                );
+                names.extend(
+                    mapping
+                        .links
+                        .iter()
+                        .map(|l| format!("link_{model}_{}", l.target)),
+                );
                 (provider.name.clone(), mapping.model.clone(), names)
             })
         })

@@ -476,7 +476,7 @@ pub fn read(
             let Some(key) = checker.reader.string(key_node, "a find key") else {
                 continue;
             };
-            if !crate::model::is_field_name(&key) {
+            if !crate::model::is_module_name(&key) {
                 checker.reader.error(
                     key_node,
                     format!("`{key}` is not a valid key name (snake_case)"),
@@ -654,7 +654,7 @@ pub fn read(
                 let query = checker.query(since_operation, since, &reads);
                 let body = since.get("body").map(|b| {
                     let json = checker.constant_json(b);
-                    expand_mapped_under(&json, &reads)
+                    expand_mapped_under(&json, &reads, checker.custom_under.as_deref())
                 });
                 let params_in_body = match checker.reader.optional_string(since, "params_in", "where parameters go") {
                     None => None,
@@ -691,7 +691,7 @@ pub fn read(
         let query = checker.query(op, spec, &reads);
         let body = spec.get("body").map(|b| {
             let json = checker.constant_json(b);
-            expand_mapped_under(&json, &reads)
+            expand_mapped_under(&json, &reads, checker.custom_under.as_deref())
         });
         let uses_key = query.iter().any(|(_, v)| v.contains("{key"))
             || body
@@ -1036,7 +1036,7 @@ impl<'m> Checker<'_, '_, 'm> {
                 }
                 let mut list = keys.join(",");
                 if self.custom_under.as_deref() == Some(&[Seg::Key(prefix.clone())][..]) {
-                    list.push_str("{custom_fields}");
+                    list.push_str("{custom_fields|,}");
                 }
                 out.push((name, list));
             } else if let Some(text) = self
@@ -1062,7 +1062,7 @@ impl<'m> Checker<'_, '_, 'm> {
                         }
                     }
                     let custom = if self.custom_under.as_deref() == Some(&[][..]) {
-                        "{custom_fields}"
+                        "{custom_fields|, }"
                     } else {
                         ""
                     };
@@ -2165,7 +2165,7 @@ fn template_leaves(path: &[Seg], template: &Json) -> Vec<Vec<Seg>> {
 
 /// Replaces `"{mapped_under:<prefix>}"` strings in a body with the array of keys the
 /// mapping reads under that prefix (HubSpot search's `properties`).
-fn expand_mapped_under(json: &Json, reads: &[Read]) -> Json {
+fn expand_mapped_under(json: &Json, reads: &[Read], custom_under: Option<&[Seg]>) -> Json {
     match json {
         Json::Str(text) if text.starts_with("{mapped_under:") && text.ends_with('}') => {
             let prefix = &text["{mapped_under:".len()..text.len() - 1];
@@ -2185,18 +2185,23 @@ fn expand_mapped_under(json: &Json, reads: &[Read]) -> Json {
                     keys.push(key.clone());
                 }
             }
-            Json::Array(keys.into_iter().map(Json::Str).collect())
+            let mut items: Vec<Json> = keys.into_iter().map(Json::Str).collect();
+            if custom_under == Some(&[Seg::Key(prefix.to_string())][..]) {
+                // Filled at run time with this connection's custom provider fields.
+                items.push(Json::Str("{custom_fields}".into()));
+            }
+            Json::Array(items)
         }
         Json::Array(items) => Json::Array(
             items
                 .iter()
-                .map(|item| expand_mapped_under(item, reads))
+                .map(|item| expand_mapped_under(item, reads, custom_under))
                 .collect(),
         ),
         Json::Object(entries) => Json::Object(
             entries
                 .iter()
-                .map(|(k, v)| (k.clone(), expand_mapped_under(v, reads)))
+                .map(|(k, v)| (k.clone(), expand_mapped_under(v, reads, custom_under)))
                 .collect(),
         ),
         other => other.clone(),

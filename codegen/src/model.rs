@@ -189,6 +189,26 @@ fn read_type(reader: &mut Reader, name: &str, body: &Node, is_model: bool) -> Op
             if values.items().is_empty() {
                 reader.error(values, "`enum` must be a non-empty list of values");
             }
+            // Two values that become the same Rust variant would not compile.
+            for (position, value) in values.items().iter().enumerate() {
+                let Some(text) = value.as_str() else { continue };
+                let variant = crate::emit::variant_name(text);
+                if let Some(earlier) = values.items()[..position]
+                    .iter()
+                    .filter_map(Node::as_str)
+                    .find(|other| crate::emit::variant_name(other) == variant)
+                {
+                    reader
+                        .error(
+                            value,
+                            format!(
+                                "`{text}` and `{earlier}` would both be the variant `{variant}`"
+                            ),
+                        )
+                        .help =
+                        Some("enum values must differ by more than case and punctuation".into());
+                }
+            }
             TypeKind::Enum(known)
         }
         _ => {
@@ -341,9 +361,25 @@ fn is_type_name(text: &str) -> bool {
         && text.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// A snake_case name that is also usable as a Rust identifier: raw identifiers cover
+/// most keywords (`type` becomes `r#type`), but not these four.
 pub fn is_field_name(text: &str) -> bool {
     text.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && text
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !matches!(text, "self" | "super" | "crate")
+}
+
+/// A name that becomes a Rust module or function name as it is (provider names): snake
+/// case and not a keyword at all.
+pub fn is_module_name(text: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+        "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+        "true", "try", "type", "unsafe", "use", "where", "while", "yield", "abstract", "become",
+        "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual",
+    ];
+    is_field_name(text) && !KEYWORDS.contains(&text)
 }

@@ -101,6 +101,12 @@ pub fn read(
         return None;
     }
     let (name, name_node) = reader.required_string(root, "name", "the provider name")?;
+    if !crate::model::is_module_name(&name) {
+        reader.error(name_node, format!("`{name}` cannot name a provider")).help = Some(
+            "provider names become Rust module names: lowercase letters, digits and `_`, not a keyword (e.g. `pipedrive`)".into(),
+        );
+        return None;
+    }
     if name != dir_name {
         reader
             .error(

@@ -51,6 +51,19 @@ pub fn get<'a>(value: &'a Value, path: &[Seg]) -> Option<&'a Value> {
     }
 }
 
+/// The value at `path` even when it is JSON `null` (to tell "null" from "absent").
+pub fn get_raw<'a>(value: &'a Value, path: &[Seg]) -> Option<&'a Value> {
+    let mut current = value;
+    for seg in path {
+        current = match (seg, current) {
+            (Seg::Key(key), Value::Object(map)) => map.get(*key)?,
+            (Seg::Index(index), Value::Array(items)) => items.get(*index)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 /// Writes `new` at `path`, creating the objects and arrays on the way. An array index
 /// past the end pads with empty objects, so `name[0].first_name` and
 /// `name[0].last_name` land in the same element.
@@ -173,9 +186,11 @@ pub fn read_integer(record: &Value, path: &[Seg]) -> Result<Option<i64>, ReadErr
         Some(Value::Number(number)) => number
             .as_i64()
             .or_else(|| {
+                // Whole numbers written as floats (`12.0`), but only those that fit:
+                // `1e30` is a mismatch, not `i64::MAX`.
                 number
                     .as_f64()
-                    .filter(|f| f.fract() == 0.0)
+                    .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64)
                     .map(|f| f as i64)
             })
             .map(Some)

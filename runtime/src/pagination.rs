@@ -55,11 +55,18 @@ pub struct Pagination {
 struct Cursor {
     next: Option<Request>,
     offset: u64,
+    /// The cursor or URL that led to the current page: a provider repeating it would
+    /// otherwise make the stream request the same page forever.
+    previous: Option<String>,
 }
 
 impl Runtime {
     /// Streams the records of a list request, page after page, until the provider
     /// says there are no more. Each item is one record's JSON.
+    ///
+    /// A page without its records key, a next page the provider names twice in a row
+    /// (which would loop forever), or a next-page URL on another host ends the stream
+    /// with [`Error::UnexpectedResponse`].
     pub fn paginate<'a>(
         &'a self,
         connection: &'a Connection,
@@ -77,6 +84,7 @@ impl Runtime {
             Cursor {
                 next: Some(first),
                 offset: 0,
+                previous: None,
             },
             move |mut cursor| async move {
                 let Some(request) = cursor.next.take() else {
@@ -84,49 +92,73 @@ impl Runtime {
                 };
                 let template = request.clone();
                 let response = self.send(connection, provider, request).await?;
+                let unexpected = |reason: String| Error::UnexpectedResponse {
+                    provider: provider.name.to_string(),
+                    status: response.status,
+                    reason,
+                    body: response.raw.clone(),
+                };
                 let records = match json::get(&response.body, pagination.records) {
-                    None => Vec::new(),
                     Some(Value::Array(items)) => items.clone(),
-                    Some(_) => {
-                        return Err(Error::UnexpectedResponse {
-                            provider: provider.name.to_string(),
-                            status: response.status,
-                            reason: format!(
-                                "expected an array of records at `{}`",
-                                json::display(pagination.records)
-                            ),
-                            body: response.raw,
-                        });
+                    // An explicit `null` is an empty page; a missing key is no page.
+                    None if json::get_raw(&response.body, pagination.records).is_some() => {
+                        Vec::new()
+                    }
+                    _ => {
+                        return Err(unexpected(format!(
+                            "expected an array of records at `{}`",
+                            json::display(pagination.records)
+                        )));
                     }
                 };
                 cursor.offset += records.len() as u64;
-                cursor.next = match pagination.style {
-                    PageStyle::Cursor { param, path } => json::get(&response.body, path)
-                        .and_then(|after| match after {
+                let next_token = match pagination.style {
+                    PageStyle::Cursor { path, .. } => {
+                        json::get(&response.body, path).and_then(|after| match after {
                             Value::String(text) if !text.is_empty() => Some(text.clone()),
                             Value::Number(number) => Some(number.to_string()),
                             _ => None,
                         })
-                        .map(|after| set_param(template, pagination, param, Value::String(after))),
+                    }
                     PageStyle::NextUrl { path } => json::get(&response.body, path)
                         .and_then(Value::as_str)
                         .filter(|url| !url.is_empty())
-                        .map(|url| {
-                            let relative = url.strip_prefix(provider.base_path).unwrap_or(url);
-                            let mut next = Request::new(
-                                template.operation,
-                                template.method,
-                                relative.to_string(),
-                            );
-                            next.headers = template.headers.clone();
-                            next
-                        }),
-                    PageStyle::Offset { param } => {
-                        (records.len() as u64 >= u64::from(size)).then(|| {
-                            set_param(template, pagination, param, Value::from(cursor.offset))
-                        })
-                    }
+                        .map(str::to_string),
+                    // A full page means there may be more; an empty or short one ends it.
+                    PageStyle::Offset { .. } => (!records.is_empty()
+                        && records.len() as u64 >= u64::from(size))
+                    .then(|| cursor.offset.to_string()),
                 };
+                if let Some(token) = &next_token
+                    && cursor.previous.as_ref() == Some(token)
+                {
+                    return Err(unexpected(format!(
+                        "the provider named the same next page twice (`{token}`)"
+                    )));
+                }
+                cursor.next = match (pagination.style, next_token.clone()) {
+                    (_, None) => None,
+                    (PageStyle::Cursor { param, .. }, Some(after)) => {
+                        Some(set_param(template, pagination, param, Value::String(after)))
+                    }
+                    (PageStyle::NextUrl { .. }, Some(url)) => {
+                        let relative = next_path(&url, provider).ok_or_else(|| {
+                            unexpected(format!(
+                                "the next page `{url}` is not on the provider's host"
+                            ))
+                        })?;
+                        let mut next = Request::new(template.operation, template.method, relative);
+                        next.headers = template.headers.clone();
+                        Some(next.reading())
+                    }
+                    (PageStyle::Offset { param }, Some(_)) => Some(set_param(
+                        template,
+                        pagination,
+                        param,
+                        Value::from(cursor.offset),
+                    )),
+                };
+                cursor.previous = next_token;
                 Ok(Some((records, cursor)))
             },
         );
@@ -134,6 +166,30 @@ impl Runtime {
             .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
             .try_flatten()
     }
+}
+
+/// The path (below the base path) of a next-page link: a path as Salesforce gives it,
+/// or an absolute URL whose host is the provider's own (`None` otherwise: following it
+/// would send the credentials elsewhere).
+fn next_path(url: &str, provider: &ProviderSpec) -> Option<String> {
+    let path = if url.starts_with("http://") || url.starts_with("https://") {
+        let parsed = reqwest::Url::parse(url).ok()?;
+        let live = reqwest::Url::parse(provider.base_url).ok();
+        if live.as_ref().and_then(|live| live.host_str()) != parsed.host_str() {
+            return None;
+        }
+        match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_string(),
+        }
+    } else {
+        url.to_string()
+    };
+    Some(
+        path.strip_prefix(provider.base_path)
+            .unwrap_or(&path)
+            .to_string(),
+    )
 }
 
 fn with_page_params(

@@ -242,7 +242,19 @@ impl Runtime {
         }
         builder = match provider.auth {
             AuthScheme::Bearer => builder.bearer_auth(connection.credentials().secret()),
-            AuthScheme::Header(name) => builder.header(name, connection.credentials().secret()),
+            AuthScheme::Header(name) => {
+                // Marked sensitive like bearer tokens: kept out of Debug output and of
+                // HTTP/2 header compression tables.
+                let mut value = reqwest::header::HeaderValue::from_str(connection.credentials().secret())
+                    .map_err(|_| {
+                        Failure::fatal(Error::Config {
+                            connection: connection.id().to_string(),
+                            message: format!("the API key for header `{name}` contains characters a header cannot carry"),
+                        })
+                    })?;
+                value.set_sensitive(true);
+                builder.header(name, value)
+            }
         };
         builder = builder.header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &request.headers {

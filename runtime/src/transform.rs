@@ -149,6 +149,34 @@ pub fn split_name(full: &str, first: bool) -> Option<String> {
     part.filter(|p| !p.is_empty()).map(str::to_string)
 }
 
+/// Replaces each `"{custom_fields}"` element of the arrays in `body` with the
+/// connection's custom provider fields for `model` (a search's property list).
+pub fn with_custom_fields(
+    mut body: serde_json::Value,
+    connection: &crate::Connection,
+    model: &str,
+) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value, fields: &[(String, String)]) {
+        match value {
+            serde_json::Value::Array(items) => {
+                if items.iter().any(|item| item == "{custom_fields}") {
+                    items.retain(|item| item != "{custom_fields}");
+                    items.extend(
+                        fields
+                            .iter()
+                            .map(|(_, field)| serde_json::Value::String(field.clone())),
+                    );
+                }
+                items.iter_mut().for_each(|item| walk(item, fields));
+            }
+            serde_json::Value::Object(map) => map.values_mut().for_each(|item| walk(item, fields)),
+            _ => {}
+        }
+    }
+    walk(&mut body, connection.field_mappings(model));
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2982,10 +2982,10 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
+                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
                         .to_string()
                         .replace(
-                            "{custom_fields}",
+                            "{custom_fields|,}",
                             &transform::custom_field_list(connection, "Company", ","),
                         ),
                 )
@@ -3063,10 +3063,10 @@ pub mod hubspot {
                         )
                         .query(
                             "properties",
-                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields}"
+                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|,}",
                                     &transform::custom_field_list(connection, "Company", ","),
                                 ),
                         )
@@ -3084,51 +3084,56 @@ pub mod hubspot {
                         "/crm/v3/objects/companies/search",
                     )
                     .json(
-                        Value::Object(
-                            [
-                                (
-                                    "filterGroups".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("filters".to_string(),
-                                            Value::Array(vec![Value::Object([("propertyName"
-                                            .to_string(), Value::String("hs_lastmodifieddate"
-                                            .to_string())), ("operator".to_string(), Value::String("GT"
-                                            .to_string())), ("value".to_string(),
-                                            Value::String("{modified_since_ms}".to_string()
-                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                            .collect())]))].into_iter().collect())
-                                        ],
+                        transform::with_custom_fields(
+                            Value::Object(
+                                [
+                                    (
+                                        "filterGroups".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("filters".to_string(),
+                                                Value::Array(vec![Value::Object([("propertyName"
+                                                .to_string(), Value::String("hs_lastmodifieddate"
+                                                .to_string())), ("operator".to_string(), Value::String("GT"
+                                                .to_string())), ("value".to_string(),
+                                                Value::String("{modified_since_ms}".to_string()
+                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                                .collect())]))].into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "sorts".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("propertyName".to_string(),
-                                            Value::String("hs_lastmodifieddate".to_string())),
-                                            ("direction".to_string(), Value::String("ASCENDING"
-                                            .to_string()))].into_iter().collect())
-                                        ],
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("propertyName".to_string(),
+                                                Value::String("hs_lastmodifieddate".to_string())),
+                                                ("direction".to_string(), Value::String("ASCENDING"
+                                                .to_string()))].into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "properties".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::String("name".to_string()),
-                                            Value::String("description".to_string()),
-                                            Value::String("industry".to_string()),
-                                            Value::String("domain".to_string()),
-                                            Value::String("numberofemployees".to_string()),
-                                            Value::String("phone".to_string()),
-                                            Value::String("hubspot_owner_id".to_string())
-                                        ],
+                                    (
+                                        "properties".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::String("name".to_string()),
+                                                Value::String("description".to_string()),
+                                                Value::String("industry".to_string()),
+                                                Value::String("domain".to_string()),
+                                                Value::String("numberofemployees".to_string()),
+                                                Value::String("phone".to_string()),
+                                                Value::String("hubspot_owner_id".to_string()),
+                                                Value::String("{custom_fields}".to_string())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                            ]
-                                .into_iter()
-                                .collect(),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                            connection,
+                            "Company",
                         ),
                     );
                 (
@@ -3187,40 +3192,45 @@ pub mod hubspot {
                     "/crm/v3/objects/companies/search",
                 )
                 .json(
-                    Value::Object(
-                        [
-                            (
-                                "filterGroups".to_string(),
-                                Value::Array(
-                                    vec![
-                                        Value::Object([("filters".to_string(),
-                                        Value::Array(vec![Value::Object([("propertyName"
-                                        .to_string(), Value::String("domain".to_string())),
-                                        ("operator".to_string(), Value::String("EQ".to_string())),
-                                        ("value".to_string(), Value::String("{key}".to_string()
-                                        .replace("{key}", key)))].into_iter().collect())]))]
-                                        .into_iter().collect())
-                                    ],
+                    transform::with_custom_fields(
+                        Value::Object(
+                            [
+                                (
+                                    "filterGroups".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("filters".to_string(),
+                                            Value::Array(vec![Value::Object([("propertyName"
+                                            .to_string(), Value::String("domain".to_string())),
+                                            ("operator".to_string(), Value::String("EQ".to_string())),
+                                            ("value".to_string(), Value::String("{key}".to_string()
+                                            .replace("{key}", key)))].into_iter().collect())]))]
+                                            .into_iter().collect())
+                                        ],
+                                    ),
                                 ),
-                            ),
-                            (
-                                "properties".to_string(),
-                                Value::Array(
-                                    vec![
-                                        Value::String("name".to_string()),
-                                        Value::String("description".to_string()),
-                                        Value::String("industry".to_string()),
-                                        Value::String("domain".to_string()),
-                                        Value::String("numberofemployees".to_string()),
-                                        Value::String("phone".to_string()),
-                                        Value::String("hubspot_owner_id".to_string())
-                                    ],
+                                (
+                                    "properties".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::String("name".to_string()),
+                                            Value::String("description".to_string()),
+                                            Value::String("industry".to_string()),
+                                            Value::String("domain".to_string()),
+                                            Value::String("numberofemployees".to_string()),
+                                            Value::String("phone".to_string()),
+                                            Value::String("hubspot_owner_id".to_string()),
+                                            Value::String("{custom_fields}".to_string())
+                                        ],
+                                    ),
                                 ),
-                            ),
-                            ("limit".to_string(), Value::from(1i64)),
-                        ]
-                            .into_iter()
-                            .collect(),
+                                ("limit".to_string(), Value::from(1i64)),
+                            ]
+                                .into_iter()
+                                .collect(),
+                        ),
+                        connection,
+                        "Company",
                     ),
                 )
                 .reading();
@@ -3479,10 +3489,10 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
+                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
                         .to_string()
                         .replace(
-                            "{custom_fields}",
+                            "{custom_fields|,}",
                             &transform::custom_field_list(connection, "Contact", ","),
                         ),
                 )
@@ -3560,10 +3570,10 @@ pub mod hubspot {
                     Request::new("listContacts", Method::Get, "/crm/v3/objects/contacts")
                         .query(
                             "properties",
-                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields}"
+                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|,}",
                                     &transform::custom_field_list(connection, "Contact", ","),
                                 ),
                         )
@@ -3581,49 +3591,54 @@ pub mod hubspot {
                         "/crm/v3/objects/contacts/search",
                     )
                     .json(
-                        Value::Object(
-                            [
-                                (
-                                    "filterGroups".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("filters".to_string(),
-                                            Value::Array(vec![Value::Object([("propertyName"
-                                            .to_string(), Value::String("lastmodifieddate"
-                                            .to_string())), ("operator".to_string(), Value::String("GT"
-                                            .to_string())), ("value".to_string(),
-                                            Value::String("{modified_since_ms}".to_string()
-                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                            .collect())]))].into_iter().collect())
-                                        ],
+                        transform::with_custom_fields(
+                            Value::Object(
+                                [
+                                    (
+                                        "filterGroups".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("filters".to_string(),
+                                                Value::Array(vec![Value::Object([("propertyName"
+                                                .to_string(), Value::String("lastmodifieddate"
+                                                .to_string())), ("operator".to_string(), Value::String("GT"
+                                                .to_string())), ("value".to_string(),
+                                                Value::String("{modified_since_ms}".to_string()
+                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                                .collect())]))].into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "sorts".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("propertyName".to_string(),
-                                            Value::String("lastmodifieddate".to_string())), ("direction"
-                                            .to_string(), Value::String("ASCENDING".to_string()))]
-                                            .into_iter().collect())
-                                        ],
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("propertyName".to_string(),
+                                                Value::String("lastmodifieddate".to_string())), ("direction"
+                                                .to_string(), Value::String("ASCENDING".to_string()))]
+                                                .into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "properties".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::String("firstname".to_string()),
-                                            Value::String("lastname".to_string()), Value::String("email"
-                                            .to_string()), Value::String("phone".to_string()),
-                                            Value::String("jobtitle".to_string()),
-                                            Value::String("hubspot_owner_id".to_string())
-                                        ],
+                                    (
+                                        "properties".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::String("firstname".to_string()),
+                                                Value::String("lastname".to_string()), Value::String("email"
+                                                .to_string()), Value::String("phone".to_string()),
+                                                Value::String("jobtitle".to_string()),
+                                                Value::String("hubspot_owner_id".to_string()),
+                                                Value::String("{custom_fields}".to_string())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                            ]
-                                .into_iter()
-                                .collect(),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                            connection,
+                            "Contact",
                         ),
                     );
                 (
@@ -3682,38 +3697,43 @@ pub mod hubspot {
                     "/crm/v3/objects/contacts/search",
                 )
                 .json(
-                    Value::Object(
-                        [
-                            (
-                                "filterGroups".to_string(),
-                                Value::Array(
-                                    vec![
-                                        Value::Object([("filters".to_string(),
-                                        Value::Array(vec![Value::Object([("propertyName"
-                                        .to_string(), Value::String("email".to_string())),
-                                        ("operator".to_string(), Value::String("EQ".to_string())),
-                                        ("value".to_string(), Value::String("{key}".to_string()
-                                        .replace("{key}", key)))].into_iter().collect())]))]
-                                        .into_iter().collect())
-                                    ],
+                    transform::with_custom_fields(
+                        Value::Object(
+                            [
+                                (
+                                    "filterGroups".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::Object([("filters".to_string(),
+                                            Value::Array(vec![Value::Object([("propertyName"
+                                            .to_string(), Value::String("email".to_string())),
+                                            ("operator".to_string(), Value::String("EQ".to_string())),
+                                            ("value".to_string(), Value::String("{key}".to_string()
+                                            .replace("{key}", key)))].into_iter().collect())]))]
+                                            .into_iter().collect())
+                                        ],
+                                    ),
                                 ),
-                            ),
-                            (
-                                "properties".to_string(),
-                                Value::Array(
-                                    vec![
-                                        Value::String("firstname".to_string()),
-                                        Value::String("lastname".to_string()), Value::String("email"
-                                        .to_string()), Value::String("phone".to_string()),
-                                        Value::String("jobtitle".to_string()),
-                                        Value::String("hubspot_owner_id".to_string())
-                                    ],
+                                (
+                                    "properties".to_string(),
+                                    Value::Array(
+                                        vec![
+                                            Value::String("firstname".to_string()),
+                                            Value::String("lastname".to_string()), Value::String("email"
+                                            .to_string()), Value::String("phone".to_string()),
+                                            Value::String("jobtitle".to_string()),
+                                            Value::String("hubspot_owner_id".to_string()),
+                                            Value::String("{custom_fields}".to_string())
+                                        ],
+                                    ),
                                 ),
-                            ),
-                            ("limit".to_string(), Value::from(1i64)),
-                        ]
-                            .into_iter()
-                            .collect(),
+                                ("limit".to_string(), Value::from(1i64)),
+                            ]
+                                .into_iter()
+                                .collect(),
+                        ),
+                        connection,
+                        "Contact",
                     ),
                 )
                 .reading();
@@ -4015,10 +4035,10 @@ pub mod hubspot {
                 )
                 .query(
                     "properties",
-                    "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                    "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
                         .to_string()
                         .replace(
-                            "{custom_fields}",
+                            "{custom_fields|,}",
                             &transform::custom_field_list(connection, "Opportunity", ","),
                         ),
                 )
@@ -4101,10 +4121,10 @@ pub mod hubspot {
                     Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
                         .query(
                             "properties",
-                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields}"
+                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|,}",
                                     &transform::custom_field_list(
                                         connection,
                                         "Opportunity",
@@ -4126,51 +4146,56 @@ pub mod hubspot {
                         "/crm/v3/objects/deals/search",
                     )
                     .json(
-                        Value::Object(
-                            [
-                                (
-                                    "filterGroups".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("filters".to_string(),
-                                            Value::Array(vec![Value::Object([("propertyName"
-                                            .to_string(), Value::String("hs_lastmodifieddate"
-                                            .to_string())), ("operator".to_string(), Value::String("GT"
-                                            .to_string())), ("value".to_string(),
-                                            Value::String("{modified_since_ms}".to_string()
-                                            .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                            .collect())]))].into_iter().collect())
-                                        ],
+                        transform::with_custom_fields(
+                            Value::Object(
+                                [
+                                    (
+                                        "filterGroups".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("filters".to_string(),
+                                                Value::Array(vec![Value::Object([("propertyName"
+                                                .to_string(), Value::String("hs_lastmodifieddate"
+                                                .to_string())), ("operator".to_string(), Value::String("GT"
+                                                .to_string())), ("value".to_string(),
+                                                Value::String("{modified_since_ms}".to_string()
+                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
+                                                .collect())]))].into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "sorts".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("propertyName".to_string(),
-                                            Value::String("hs_lastmodifieddate".to_string())),
-                                            ("direction".to_string(), Value::String("ASCENDING"
-                                            .to_string()))].into_iter().collect())
-                                        ],
+                                    (
+                                        "sorts".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::Object([("propertyName".to_string(),
+                                                Value::String("hs_lastmodifieddate".to_string())),
+                                                ("direction".to_string(), Value::String("ASCENDING"
+                                                .to_string()))].into_iter().collect())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                                (
-                                    "properties".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::String("dealname".to_string()),
-                                            Value::String("description".to_string()),
-                                            Value::String("amount".to_string()),
-                                            Value::String("hs_deal_stage_probability".to_string()),
-                                            Value::String("dealstage".to_string()),
-                                            Value::String("closedate".to_string()),
-                                            Value::String("hubspot_owner_id".to_string())
-                                        ],
+                                    (
+                                        "properties".to_string(),
+                                        Value::Array(
+                                            vec![
+                                                Value::String("dealname".to_string()),
+                                                Value::String("description".to_string()),
+                                                Value::String("amount".to_string()),
+                                                Value::String("hs_deal_stage_probability".to_string()),
+                                                Value::String("dealstage".to_string()),
+                                                Value::String("closedate".to_string()),
+                                                Value::String("hubspot_owner_id".to_string()),
+                                                Value::String("{custom_fields}".to_string())
+                                            ],
+                                        ),
                                     ),
-                                ),
-                            ]
-                                .into_iter()
-                                .collect(),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                            connection,
+                            "Opportunity",
                         ),
                     );
                 (
@@ -4629,10 +4654,10 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account ORDER BY CreatedDate, Id"
+                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account ORDER BY CreatedDate, Id"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|, }",
                                     &transform::custom_field_list(connection, "Company", ", "),
                                 ),
                         ),
@@ -4646,10 +4671,10 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
                             .to_string()
                             .replace(
-                                "{custom_fields}",
+                                "{custom_fields|, }",
                                 &transform::custom_field_list(connection, "Company", ", "),
                             )
                             .replace("{modified_since}", &since),
@@ -4687,10 +4712,10 @@ pub mod salesforce {
             let request = Request::new("query", Method::Get, "/query")
                 .query(
                     "q",
-                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
                         .to_string()
                         .replace(
-                            "{custom_fields}",
+                            "{custom_fields|, }",
                             &transform::custom_field_list(connection, "Company", ", "),
                         )
                         .replace("{key:soql}", &transform::soql_escape(key)),
@@ -4927,10 +4952,10 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact ORDER BY CreatedDate, Id"
+                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact ORDER BY CreatedDate, Id"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|, }",
                                     &transform::custom_field_list(connection, "Contact", ", "),
                                 ),
                         ),
@@ -4944,10 +4969,10 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
                             .to_string()
                             .replace(
-                                "{custom_fields}",
+                                "{custom_fields|, }",
                                 &transform::custom_field_list(connection, "Contact", ", "),
                             )
                             .replace("{modified_since}", &since),
@@ -4985,10 +5010,10 @@ pub mod salesforce {
             let request = Request::new("query", Method::Get, "/query")
                 .query(
                     "q",
-                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
                         .to_string()
                         .replace(
-                            "{custom_fields}",
+                            "{custom_fields|, }",
                             &transform::custom_field_list(connection, "Contact", ", "),
                         )
                         .replace("{key:soql}", &transform::soql_escape(key)),
@@ -5291,10 +5316,10 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity ORDER BY CreatedDate, Id"
+                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity ORDER BY CreatedDate, Id"
                                 .to_string()
                                 .replace(
-                                    "{custom_fields}",
+                                    "{custom_fields|, }",
                                     &transform::custom_field_list(
                                         connection,
                                         "Opportunity",
@@ -5312,10 +5337,10 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields} FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
+                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
                             .to_string()
                             .replace(
-                                "{custom_fields}",
+                                "{custom_fields|, }",
                                 &transform::custom_field_list(
                                     connection,
                                     "Opportunity",
