@@ -835,6 +835,17 @@ impl Emitter<'_> {
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
         let envelope_segs = segs(&provider.envelope);
+        let rate_limits = provider.rate_limits.iter().map(|(requests, per_ms, scope)| {
+            let scope = format_ident!(
+                "{}",
+                match scope.as_str() {
+                    "reads" => "Reads",
+                    "writes" => "Writes",
+                    _ => "All",
+                }
+            );
+            quote! { RateLimit { requests: #requests, per_ms: #per_ms, scope: RateScope::#scope } }
+        });
         let settings = provider.config.iter().map(|(name, _, allow)| {
             quote! { SettingSpec { name: #name, allow: &[#(#allow),*] } }
         });
@@ -925,7 +936,7 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::__private::{action_span, json, serde_json::Value, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -936,6 +947,7 @@ impl Emitter<'_> {
                     error_message: &[#(#messages),*],
                     error_rules: &[#(#rules),*],
                     retry: #retry,
+                    rate_limits: &[#(#rate_limits),*],
                     settings: &[#(#settings),*],
                 };
                 #pagination

@@ -62,6 +62,8 @@ pub struct Provider {
     pub error_rules: Vec<ErrorRule>,
     pub pagination: Option<Pagination>,
     pub retry: Option<Retry>,
+    /// `(requests, per_ms, scope)` budgets per connection.
+    pub rate_limits: Vec<(u32, u64, String)>,
     pub openapi: OpenApi,
     pub node: Node,
 }
@@ -79,6 +81,7 @@ pub const TOP_KEYS: &[&str] = &[
     "errors",
     "pagination",
     "retry",
+    "rate_limits",
 ];
 /// The error categories a rule may name; they match the runtime's `ErrorCategory`.
 pub const CATEGORIES: &[&str] = &[
@@ -235,6 +238,42 @@ pub fn read(
         .get("pagination")
         .and_then(|node| read_pagination(reader, node));
     let retry = root.get("retry").map(|node| read_retry(reader, node));
+    let mut rate_limits = Vec::new();
+    for limit in root.get("rate_limits").map(Node::items).unwrap_or(&[]) {
+        if !reader.keys(limit, &["requests", "per_ms", "applies_to"], "a rate limit") {
+            continue;
+        }
+        let number = |reader: &mut Reader, key: &str| -> Option<u64> {
+            match limit.get(key).map(|n| (&n.value, n)) {
+                Some((Value::Int(n), _)) if *n > 0 => Some(*n as u64),
+                Some((_, node)) => {
+                    reader.error(node, format!("`{key}` must be a positive whole number"));
+                    None
+                }
+                None => {
+                    reader.error(limit, format!("a rate limit needs `{key}`"));
+                    None
+                }
+            }
+        };
+        let (Some(requests), Some(per_ms)) = (number(reader, "requests"), number(reader, "per_ms"))
+        else {
+            continue;
+        };
+        let scope = match reader.optional_string(limit, "applies_to", "`all`, `reads` or `writes`")
+        {
+            None => "all".to_string(),
+            Some((scope, _)) if matches!(scope.as_str(), "all" | "reads" | "writes") => scope,
+            Some((scope, node)) => {
+                reader.error(
+                    node,
+                    format!("`applies_to` is `all`, `reads` or `writes`, not `{scope}`"),
+                );
+                continue;
+            }
+        };
+        rate_limits.push((requests.min(u64::from(u32::MAX)) as u32, per_ms, scope));
+    }
 
     Some(Provider {
         name,
@@ -249,6 +288,7 @@ pub fn read(
         error_rules,
         pagination,
         retry,
+        rate_limits,
         openapi,
         node: root.clone(),
     })

@@ -8,6 +8,7 @@
 mod connection;
 mod error;
 pub mod json;
+mod pacing;
 mod pagination;
 mod provider;
 mod runtime;
@@ -17,7 +18,9 @@ pub mod validate;
 pub use connection::{Connection, Credentials};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
-pub use provider::{AuthScheme, ErrorRule, IdExtract, ProviderSpec, RetryPolicy, SettingSpec};
+pub use provider::{
+    AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateScope, RetryPolicy, SettingSpec,
+};
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 
 /// Stream adapters for list actions (`next().await`, `try_collect()`).

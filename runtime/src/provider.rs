@@ -48,8 +48,29 @@ pub struct ProviderSpec {
     pub error_message: &'static [&'static [Seg]],
     pub error_rules: &'static [ErrorRule],
     pub retry: RetryPolicy,
+    /// Request budgets per connection, paced before sending (not discovered by 429s).
+    pub rate_limits: &'static [RateLimit],
     /// Connection settings whose values are checked before use.
     pub settings: &'static [SettingSpec],
+}
+
+/// At most `requests` per `per_ms` milliseconds on one connection, for the requests
+/// of `scope` (`rate_limits:` in `provider.yaml`).
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per_ms: u64,
+    pub scope: RateScope,
+}
+
+/// Which requests a [`RateLimit`] counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateScope {
+    All,
+    /// GETs and POST queries.
+    Reads,
+    /// Creates, updates and deletes.
+    Writes,
 }
 
 /// A connection setting the provider declares (`config:` in `provider.yaml`).

@@ -52,6 +52,8 @@ pub struct Request {
     /// Sending it twice has the effect of sending it once, so it may be retried after
     /// an ambiguous failure. True for every method but POST; POST queries set it.
     pub idempotent: bool,
+    /// Only reads (GET, POST queries): counted against read budgets, not write ones.
+    pub reads: bool,
 }
 
 impl Request {
@@ -64,12 +66,14 @@ impl Request {
             headers: Vec::new(),
             body: None,
             idempotent: method != Method::Post,
+            reads: method == Method::Get,
         }
     }
 
     /// Marks a POST that only reads (a search or query endpoint) as safe to retry.
     pub fn reading(mut self) -> Request {
         self.idempotent = true;
+        self.reads = true;
         self
     }
 
@@ -103,6 +107,7 @@ pub struct Response {
 #[derive(Clone, Debug)]
 pub struct Runtime {
     client: reqwest::Client,
+    pacer: Option<crate::pacing::Pacer>,
 }
 
 /// Settings for a [`Runtime`].
@@ -111,6 +116,7 @@ pub struct RuntimeBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     user_agent: String,
+    pacing: bool,
 }
 
 impl Default for RuntimeBuilder {
@@ -119,6 +125,7 @@ impl Default for RuntimeBuilder {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("unifold/", env!("CARGO_PKG_VERSION")).to_string(),
+            pacing: true,
         }
     }
 }
@@ -132,6 +139,13 @@ impl RuntimeBuilder {
 
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whether requests wait for the provider's declared `rate_limits` (on by default).
+    /// Off only for benchmarks against local sandboxes.
+    pub fn pacing(mut self, pacing: bool) -> Self {
+        self.pacing = pacing;
         self
     }
 
@@ -150,7 +164,10 @@ impl RuntimeBuilder {
                 provider: "(none)".into(),
                 message: format!("could not build the HTTP client: {error}"),
             })?;
-        Ok(Runtime { client })
+        Ok(Runtime {
+            client,
+            pacer: self.pacing.then(crate::pacing::Pacer::default),
+        })
     }
 }
 
@@ -177,6 +194,9 @@ impl Runtime {
         let started = Instant::now();
         let mut attempt = 1;
         loop {
+            if let Some(pacer) = &self.pacer {
+                pacer.ready(provider, connection, &request).await;
+            }
             let failure = match self.attempt(connection, provider, &request, attempt).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
@@ -543,6 +563,7 @@ mod tests {
         error_message: &[],
         error_rules: &[],
         retry: crate::RetryPolicy::DEFAULT,
+        rate_limits: &[],
         settings: &[crate::SettingSpec {
             name: "instance_url",
             allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],

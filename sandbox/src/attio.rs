@@ -216,6 +216,12 @@ impl VendorApi for Attio {
         )
     }
 
+    fn retry_after(wait: std::time::Duration) -> String {
+        // Attio sends an HTTP date, usually the next second.
+        let at = chrono::Utc::now() + chrono::Duration::milliseconds(wait.as_millis() as i64 + 999);
+        at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    }
+
     fn fault(status: StatusCode) -> Reply {
         if status == StatusCode::TOO_MANY_REQUESTS {
             return error(

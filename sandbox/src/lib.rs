@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{Association, Fault, RecordedRequest, SandboxState};
+pub use state::{Association, Fault, Limit, RecordedRequest, SandboxState};
 
 /// One of the emulated vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,6 +173,12 @@ impl Sandbox {
     /// ids in order; see [`SandboxState::seed`].
     pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
         self.state.seed(object, count)
+    }
+
+    /// Enforces a request budget like the vendor's (a rolling window), answering the
+    /// vendor's 429 with `Retry-After` when it is spent.
+    pub fn enforce(&self, limit: Limit) {
+        self.state.enforce(limit);
     }
 
     /// Queues failures the next authorized requests get instead of being served.

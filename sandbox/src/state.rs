@@ -240,6 +240,16 @@ impl Fault {
     }
 }
 
+/// A request budget the sandbox enforces like its vendor: more than `requests` in any
+/// `window` (a rolling window) gets the vendor's 429 with a `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub requests: usize,
+    pub window: Duration,
+    /// Count only writes (`Some(false)`), only reads (`Some(true)`), or all (`None`).
+    pub reads: Option<bool>,
+}
+
 /// Usage figures of the request being handled, for the vendors' limit headers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Usage {
@@ -255,6 +265,8 @@ struct Inner {
     log: Vec<RecordedRequest>,
     /// Failures to answer instead of serving, in order (see [`SandboxState::inject_faults`]).
     faults: std::collections::VecDeque<Fault>,
+    /// Enforced request budgets and the times of the requests each has counted.
+    limits: Vec<(Limit, std::collections::VecDeque<Instant>)>,
     received: usize,
     window_start: Instant,
     window_count: usize,
@@ -266,6 +278,7 @@ impl Inner {
             store: Store::default(),
             log: Vec::new(),
             faults: std::collections::VecDeque::new(),
+            limits: Vec::new(),
             received: 0,
             window_start: Instant::now(),
             window_count: 0,
@@ -342,6 +355,50 @@ impl SandboxState {
 
     /// HubSpot associations in the direction they were created; empty for the other
     /// vendors, whose links are fields shown by [`SandboxState::records`].
+    /// Enforces a request budget from now on (see [`Limit`]).
+    pub fn enforce(&self, limit: Limit) {
+        self.lock()
+            .limits
+            .push((limit, std::collections::VecDeque::new()));
+    }
+
+    /// The failure to answer instead of serving: a queued one, or a 429 when an
+    /// enforced budget is spent (the request is then not counted against it).
+    fn next_fault<A: VendorApi>(&self, reads: bool) -> Option<Fault> {
+        let mut inner = self.lock();
+        if let Some(fault) = inner.faults.pop_front() {
+            return Some(fault);
+        }
+        let now = Instant::now();
+        let mut wait = None;
+        for (limit, times) in inner.limits.iter_mut() {
+            if limit.reads.is_some_and(|only_reads| only_reads != reads) {
+                continue;
+            }
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= limit.window)
+            {
+                times.pop_front();
+            }
+            if times.len() >= limit.requests
+                && let Some(oldest) = times.front()
+            {
+                let until = limit.window.saturating_sub(now.duration_since(*oldest));
+                wait = Some(wait.map_or(until, |w: Duration| w.max(until)));
+            }
+        }
+        if let Some(wait) = wait {
+            return Some(Fault::status(429).retry_after(A::retry_after(wait)));
+        }
+        for (limit, times) in inner.limits.iter_mut() {
+            if limit.reads.is_none_or(|only_reads| only_reads == reads) {
+                times.push_back(now);
+            }
+        }
+        None
+    }
+
     /// Queues failures: the next authorized requests get them, one each, in order.
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.lock().faults.extend(faults);
@@ -412,6 +469,10 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn method_not_allowed(method: &Method) -> Reply;
     /// The vendor's body for an injected failure status (429, 5xx, quota 403).
     fn fault(status: StatusCode) -> Reply;
+    /// The `Retry-After` value the vendor sends for a wait (seconds, or an HTTP date).
+    fn retry_after(wait: Duration) -> String {
+        wait.as_secs_f64().ceil().max(1.0).to_string()
+    }
     /// Reply to a body larger than the sandbox reads.
     fn body_too_large() -> Reply;
     /// Adds the vendor's usage/limit headers to every response.
@@ -450,7 +511,10 @@ async fn track<A: VendorApi>(
         Ok(bytes) => {
             let logged = logged_body(&bytes);
             let fault = if authorized {
-                state.lock().faults.pop_front()
+                let reads = parts.method == Method::GET
+                    || path.contains("/query")
+                    || path.contains("/search");
+                state.next_fault::<A>(reads)
             } else {
                 None
             };

@@ -472,8 +472,8 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
+        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -527,6 +527,18 @@ pub mod attio {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        rate_limits: &[
+            RateLimit {
+                requests: 100u32,
+                per_ms: 1000u64,
+                scope: RateScope::Reads,
+            },
+            RateLimit {
+                requests: 25u32,
+                per_ms: 1000u64,
+                scope: RateScope::Writes,
+            },
+        ],
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.

@@ -1301,8 +1301,8 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
+        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -1356,6 +1356,18 @@ pub mod attio {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        rate_limits: &[
+            RateLimit {
+                requests: 100u32,
+                per_ms: 1000u64,
+                scope: RateScope::Reads,
+            },
+            RateLimit {
+                requests: 25u32,
+                per_ms: 1000u64,
+                scope: RateScope::Writes,
+            },
+        ],
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.
@@ -2803,8 +2815,8 @@ pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
+        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -2855,6 +2867,13 @@ pub mod hubspot {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        rate_limits: &[
+            RateLimit {
+                requests: 100u32,
+                per_ms: 10000u64,
+                scope: RateScope::All,
+            },
+        ],
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.
@@ -4397,8 +4416,8 @@ pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RecordStream, Request,
-        Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
+        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -4476,6 +4495,7 @@ pub mod salesforce {
             max_delay_ms: 10000u64,
             max_total_ms: 30000u64,
         },
+        rate_limits: &[],
         settings: &[
             SettingSpec {
                 name: "instance_url",

@@ -1,0 +1,115 @@
+//! Pacing: each connection spends its provider's declared budget (`rate_limits:` in
+//! `provider.yaml`) evenly, so a sandbox enforcing the same budget never answers 429,
+//! and connections do not slow each other.
+
+mod common;
+
+use std::time::{Duration, Instant};
+use unifold_providers::{ContactInput, EmailAddress, create_contact};
+use unifold_runtime::Runtime;
+use unifold_sandbox::{Limit, Sandbox, Vendor};
+
+const TOKEN: &str = "pacing-token";
+
+fn person(n: usize) -> ContactInput {
+    ContactInput {
+        last_name: Some(format!("Person {n}")),
+        email_addresses: vec![EmailAddress {
+            email_address: format!("p{n}@example.com"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// An Attio sandbox enforcing Attio's 25 writes per second.
+async fn attio() -> (Sandbox, unifold_runtime::Connection) {
+    let (sandbox, connection) = common::start(Vendor::Attio, TOKEN).await;
+    sandbox.enforce(Limit {
+        requests: 25,
+        window: Duration::from_secs(1),
+        reads: Some(false),
+    });
+    (sandbox, connection)
+}
+
+async fn create_many(runtime: &Runtime, connection: &unifold_runtime::Connection, count: usize) {
+    let inputs: Vec<ContactInput> = (0..count).map(person).collect();
+    let calls = inputs
+        .iter()
+        .map(|input| create_contact(runtime, connection, input));
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+}
+
+fn throttled(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count()
+}
+
+#[tokio::test]
+async fn concurrent_creates_on_one_connection_never_meet_a_429() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = attio().await;
+    let started = Instant::now();
+    create_many(&runtime, &connection, 60).await;
+    assert_eq!(throttled(&sandbox), 0);
+    assert_eq!(sandbox.request_count(), 60);
+    assert_eq!(sandbox.records("people").len(), 60);
+    // 60 writes at 25/s take at least 2.3 s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(2300),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn without_pacing_the_same_burst_is_throttled() {
+    // The control: the sandbox does enforce the limit (and retries then absorb it).
+    let runtime = Runtime::builder().pacing(false).build().unwrap();
+    let (sandbox, connection) = attio().await;
+    create_many(&runtime, &connection, 60).await;
+    assert!(throttled(&sandbox) > 0);
+    assert_eq!(sandbox.records("people").len(), 60);
+}
+
+#[tokio::test]
+async fn connections_do_not_slow_each_other() {
+    let runtime = Runtime::new().unwrap();
+    let one_alone = {
+        let (_sandbox, alone) = attio().await;
+        let started = Instant::now();
+        create_many(&runtime, &alone, 40).await;
+        started.elapsed()
+    };
+    // Two customers' accounts, each with its own budget, used at once.
+    let (first, one) = attio().await;
+    let (second, _) = attio().await;
+    let two = unifold_runtime::Connection::new(
+        "customer-2",
+        "attio",
+        unifold_runtime::Credentials::bearer(TOKEN),
+    )
+    .with_origin(second.url());
+    let started = Instant::now();
+    tokio::join!(
+        create_many(&runtime, &one, 40),
+        create_many(&runtime, &two, 40)
+    );
+    let together = started.elapsed();
+    assert_eq!(throttled(&first) + throttled(&second), 0);
+    assert_eq!(
+        first.records("people").len() + second.records("people").len(),
+        80
+    );
+    // Together they take about as long as one alone, not twice as long.
+    assert!(
+        together < one_alone.mul_f64(1.5),
+        "one alone {one_alone:?}, two together {together:?}"
+    );
+}
