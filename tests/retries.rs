@@ -41,12 +41,37 @@ async fn reads_are_retried_through_server_errors() {
 }
 
 #[tokio::test]
-async fn a_create_is_not_retried_after_an_ambiguous_server_error() {
+async fn a_create_answered_5xx_is_retried_through_its_upsert_key_once_only() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        // The runtime never re-sends a create after a 5xx (it may have been processed);
+        // the generated create retries it through the upsert key instead.
+        sandbox.inject_faults([Fault::status(503)]);
+        create_contact(&runtime, &connection, &ada(2))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(
+            sandbox.records(common::object_of(vendor, "contact")).len(),
+            1,
+            "{}",
+            vendor.name()
+        );
+        assert_eq!(sandbox.requests()[0].status, 503);
+    }
+}
+
+#[tokio::test]
+async fn a_create_without_an_upsert_key_is_not_retried_after_a_5xx() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
         let (sandbox, connection) = common::start(vendor, TOKEN).await;
         sandbox.inject_faults([Fault::status(503)]);
-        let error = create_contact(&runtime, &connection, &ada(2))
+        let company = unifold_providers::CompanyInput {
+            name: Some("Acme".into()),
+            ..Default::default()
+        };
+        let error = unifold_providers::create_company(&runtime, &connection, &company)
             .await
             .unwrap_err();
         assert_eq!(
@@ -55,11 +80,11 @@ async fn a_create_is_not_retried_after_an_ambiguous_server_error() {
             "{}: {error}",
             vendor.name()
         );
-        assert_eq!(error.status(), Some(503));
+        assert!(error.is_ambiguous());
         assert_eq!(sandbox.request_count(), 1, "{}", vendor.name());
         assert!(
             sandbox
-                .records(common::object_of(vendor, "contact"))
+                .records(common::object_of(vendor, "company"))
                 .is_empty()
         );
     }
@@ -147,4 +172,42 @@ async fn retries_stop_after_the_declared_attempts() {
         4,
         "max_attempts: 4 in providers/attio/provider.yaml"
     );
+}
+
+#[tokio::test]
+async fn a_create_cut_off_after_the_provider_committed_leaves_one_record() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.inject_faults([Fault::reset_after()]);
+        let created = create_contact(&runtime, &connection, &ada(5))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        let stored = sandbox.records(common::object_of(vendor, "contact"));
+        assert_eq!(stored.len(), 1, "{}: exactly one record", vendor.name());
+        assert!(
+            stored[0].to_string().contains(&created.remote_id),
+            "{}",
+            vendor.name()
+        );
+        assert_eq!(created.email_addresses[0].email_address, "ada5@example.com");
+    }
+}
+
+#[tokio::test]
+async fn a_create_cut_off_before_the_provider_saw_it_is_sent_again() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.inject_faults([Fault::reset_before()]);
+        create_contact(&runtime, &connection, &ada(6))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(
+            sandbox.records(common::object_of(vendor, "contact")).len(),
+            1,
+            "{}",
+            vendor.name()
+        );
+    }
 }

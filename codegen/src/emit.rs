@@ -934,7 +934,7 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{action_span, json, serde_json::Value, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
+                use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
 
@@ -972,6 +972,7 @@ impl Emitter<'_> {
         let update_fn = format_ident!("update_{}", snake_name);
         let delete_fn = format_ident!("delete_{}", snake_name);
         let create_fn_name = create_fn.to_string();
+        let create_once = format_ident!("create_{}_once", snake_name);
         let get_fn_name = get_fn.to_string();
         let update_fn_name = update_fn.to_string();
         let delete_fn_name = delete_fn.to_string();
@@ -1073,23 +1074,64 @@ impl Emitter<'_> {
                     }
                 }
             };
-            items.push(quote! {
-                #[doc = #doc_line]
-                pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    let span = action_span(PROVIDER.name, connection, #create_fn_name);
-                    async move {
-                        let #problems_binding = input.validate();
-                        #(#required)*
-                        #(#create_refusals)*
-                        Error::check(problems)?;
-                        let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true, connection));
-                        let response = runtime.send(connection, &PROVIDER, request).await?;
-                        #finish
+            let body = quote! {
+                let #problems_binding = input.validate();
+                #(#required)*
+                #(#create_refusals)*
+                Error::check(problems)?;
+                let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true, connection));
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                #finish
+            };
+            if mapping.upsert.is_some() {
+                // With an upsert key, a create whose outcome is unknown (the connection
+                // broke after sending, or a 5xx) is retried through the upsert: if the
+                // first request did create the record, the retry finds it instead of
+                // creating a second one.
+                let upsert_fn = format_ident!("upsert_{}", snake_name);
+                items.push(quote! {
+                    /// The create request itself, without the retry through the upsert key.
+                    async fn #create_once(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
+                        #body
                     }
-                    .instrument(span)
-                    .await
-                }
-            });
+                    #[doc = #doc_line]
+                    ///
+                    /// When it is unknown whether the provider created the record (a
+                    /// broken connection after sending, a 5xx), the create is retried
+                    /// through the upsert key, so it never leaves two records.
+                    pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
+                        let span = action_span(PROVIDER.name, connection, #create_fn_name);
+                        async move {
+                            let mut outcome = #create_once(runtime, connection, input).await;
+                            let mut attempt = 1;
+                            while let Err(error) = &outcome {
+                                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                                    break;
+                                }
+                                tracing::info!(attempt, reason = %error, "the create may have gone through: retrying through its upsert key");
+                                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                                attempt += 1;
+                                outcome = #upsert_fn(runtime, connection, input).await;
+                            }
+                            outcome
+                        }
+                        .instrument(span)
+                        .await
+                    }
+                });
+            } else {
+                items.push(quote! {
+                    #[doc = #doc_line]
+                    pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
+                        let span = action_span(PROVIDER.name, connection, #create_fn_name);
+                        async move {
+                            #body
+                        }
+                        .instrument(span)
+                        .await
+                    }
+                });
+            }
         }
         if mapping.create.is_some() || mapping.update.is_some() {
             items.push(self.write_fn(&write_fn, &input_ident, model, mapping, envelope));
@@ -1437,7 +1479,7 @@ impl Emitter<'_> {
                     let span = action_span(PROVIDER.name, connection, #fn_name);
                     async move {
                         #patch
-                        match #create_fn(runtime, connection, input).await {
+                        match #create_once(runtime, connection, input).await {
                             Err(Error::Conflict { existing_id: Some(id), .. }) => {
                                 #update_fn(runtime, connection, &id, patch).await
                             }

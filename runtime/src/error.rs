@@ -224,6 +224,17 @@ impl Error {
         }
     }
 
+    /// Whether the provider may have carried the request out although it failed: the
+    /// connection broke or timed out after sending, or the provider answered 5xx. A
+    /// create that fails this way must not simply be sent again.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            Error::Provider { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// The id of the record a conflict collided with, when the provider named it.
     pub fn existing_id(&self) -> Option<&str> {
         match self {

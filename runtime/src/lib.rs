@@ -11,7 +11,7 @@ pub mod json;
 mod pacing;
 mod pagination;
 mod provider;
-mod runtime;
+pub(crate) mod runtime;
 pub mod transform;
 pub mod validate;
 
@@ -43,6 +43,13 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub use tracing::{self, Instrument};
+
+    /// The wait before retry `attempt` (backoff with full jitter), and the sleep itself,
+    /// for generated code that retries a whole action.
+    pub use crate::runtime::backoff;
+    pub async fn sleep(wait: std::time::Duration) {
+        tokio::time::sleep(wait).await;
+    }
 
     /// The span every generated action runs in; actions called by actions (composite
     /// steps) become its children, so logs show the whole tree.

@@ -388,7 +388,7 @@ impl Failure {
 
 /// Exponential backoff with full jitter: a random wait up to base × 2^(attempt-1),
 /// capped, so many clients retrying at once spread out.
-fn backoff(policy: &crate::RetryPolicy, attempt: u32) -> Duration {
+pub fn backoff(policy: &crate::RetryPolicy, attempt: u32) -> Duration {
     let ceiling = policy
         .base_delay_ms
         .saturating_mul(1u64 << (attempt - 1).min(20))

@@ -224,6 +224,9 @@ impl Store {
 pub struct Fault {
     pub status: u16,
     pub retry_after: Option<String>,
+    /// Break the connection instead of answering: before the request is processed
+    /// (`Some(false)`) or after it was (`Some(true)`, the record is kept).
+    pub reset: Option<bool>,
 }
 
 impl Fault {
@@ -231,6 +234,27 @@ impl Fault {
         Fault {
             status,
             retry_after: None,
+            reset: None,
+        }
+    }
+
+    /// The connection breaks before the request is processed.
+    pub fn reset_before() -> Fault {
+        Fault {
+            status: 0,
+            retry_after: None,
+            reset: Some(false),
+        }
+    }
+
+    /// The request is processed (a record created), then the connection breaks before
+    /// the client has the answer: the case that duplicates records when a client simply
+    /// sends the create again.
+    pub fn reset_after() -> Fault {
+        Fault {
+            status: 0,
+            retry_after: None,
+            reset: Some(true),
         }
     }
 
@@ -520,6 +544,19 @@ async fn track<A: VendorApi>(
             };
             let response = match (authorized, fault) {
                 (false, _) => A::unauthorized().into_response(),
+                (
+                    true,
+                    Some(Fault {
+                        reset: Some(after), ..
+                    }),
+                ) => {
+                    if after {
+                        let _committed = next
+                            .run(Request::from_parts(parts, Body::from(bytes)))
+                            .await;
+                    }
+                    broken_connection()
+                }
                 (true, Some(fault)) => {
                     let status = StatusCode::from_u16(fault.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -548,6 +585,22 @@ async fn track<A: VendorApi>(
         body,
     });
     response
+}
+
+/// A response whose body fails mid-stream: the server closes the connection and the
+/// client sees a transport error, as with a reset or a dropped proxy.
+fn broken_connection() -> Response {
+    let failure = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sandbox fault: connection reset",
+        ))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(failure))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 fn logged_body(bytes: &[u8]) -> Value {

@@ -466,8 +466,8 @@ pub async fn get_contact(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, tracing, transform, validate,
-        Instrument, Seg, StreamExt,
+        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
+        validate, Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{

@@ -1295,8 +1295,8 @@ pub async fn create_opportunity_with_links(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, tracing, transform, validate,
-        Instrument, Seg, StreamExt,
+        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
+        validate, Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -1766,7 +1766,34 @@ pub mod attio {
             ..Default::default()
         })
     }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_contact_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let problems = input.validate();
+        if input.owner.is_some() {
+            tracing::warn!(
+                field = "owner", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)?;
+        let request = Request::new(
+                "createPerson",
+                Method::Post,
+                "/v2/objects/people/records",
+            )
+            .json(write_contact(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_contact(record_of(&response), connection)
+            .map_err(|problem| unexpected(&response, problem))
+    }
     /// Creates a Contact on Attio (`createPerson`: POST /v2/objects/people/records).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
@@ -1774,22 +1801,21 @@ pub mod attio {
     ) -> Result<super::Contact, Error> {
         let span = action_span(PROVIDER.name, connection, "create_contact");
         async move {
-            let problems = input.validate();
-            if input.owner.is_some() {
-                tracing::warn!(
-                    field = "owner", "attio does not take this field; it is not sent"
+            let mut outcome = create_contact_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
                 );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_contact(runtime, connection, input).await;
             }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createPerson",
-                    Method::Post,
-                    "/v2/objects/people/records",
-                )
-                .json(write_contact(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
+            outcome
         }
             .instrument(span)
             .await
@@ -2181,7 +2207,7 @@ pub mod attio {
         let span = action_span(PROVIDER.name, connection, "upsert_contact");
         async move {
             let patch = input;
-            match create_contact(runtime, connection, input).await {
+            match create_contact_once(runtime, connection, input).await {
                 Err(Error::Conflict { existing_id: Some(id), .. }) => {
                     update_contact(runtime, connection, &id, patch).await
                 }
@@ -2809,8 +2835,8 @@ pub mod attio {
 pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, tracing, transform, validate,
-        Instrument, Seg, StreamExt,
+        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
+        validate, Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -3350,7 +3376,33 @@ pub mod hubspot {
             },
         })
     }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_contact_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
+                "createContact",
+                Method::Post,
+                "/crm/v3/objects/contacts",
+            )
+            .json(write_contact(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let mut record = read_contact(record_of(&response), connection)
+            .map_err(|problem| unexpected(&response, problem))?;
+        if record.account.is_none() {
+            record.account = input.account.clone();
+        }
+        Ok(record)
+    }
     /// Creates a Contact on HubSpot (`createContact`: POST /crm/v3/objects/contacts).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
@@ -3358,21 +3410,21 @@ pub mod hubspot {
     ) -> Result<super::Contact, Error> {
         let span = action_span(PROVIDER.name, connection, "create_contact");
         async move {
-            let problems = input.validate();
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createContact",
-                    Method::Post,
-                    "/crm/v3/objects/contacts",
-                )
-                .json(write_contact(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let mut record = read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))?;
-            if record.account.is_none() {
-                record.account = input.account.clone();
+            let mut outcome = create_contact_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
+                );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_contact(runtime, connection, input).await;
             }
-            Ok(record)
+            outcome
         }
             .instrument(span)
             .await
@@ -3782,7 +3834,7 @@ pub mod hubspot {
             let mut patch = input.clone();
             patch.account = Default::default();
             let patch = &patch;
-            match create_contact(runtime, connection, input).await {
+            match create_contact_once(runtime, connection, input).await {
                 Err(Error::Conflict { existing_id: Some(id), .. }) => {
                     update_contact(runtime, connection, &id, patch).await
                 }
@@ -4410,8 +4462,8 @@ pub mod hubspot {
 pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, json, serde_json::Value, stream, tracing, transform, validate,
-        Instrument, Seg, StreamExt,
+        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
+        validate, Instrument, Seg, StreamExt,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -4803,7 +4855,32 @@ pub mod salesforce {
             ..Default::default()
         })
     }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_contact_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        let mut problems = input.validate();
+        validate::required_by(
+            &mut problems,
+            "last_name",
+            input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        Error::check(problems)?;
+        let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
+            .json(write_contact(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let id = json::require_string(&response.body, &[Seg::Key("id")])
+            .map_err(|problem| unexpected(&response, problem))?;
+        get_contact(runtime, connection, &id).await
+    }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
@@ -4811,24 +4888,21 @@ pub mod salesforce {
     ) -> Result<super::Contact, Error> {
         let span = action_span(PROVIDER.name, connection, "create_contact");
         async move {
-            let mut problems = input.validate();
-            validate::required_by(
-                &mut problems,
-                "last_name",
-                input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-                "salesforce",
-            );
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createContact",
-                    Method::Post,
-                    "/sobjects/Contact",
-                )
-                .json(write_contact(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let id = json::require_string(&response.body, &[Seg::Key("id")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            get_contact(runtime, connection, &id).await
+            let mut outcome = create_contact_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
+                );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_contact(runtime, connection, input).await;
+            }
+            outcome
         }
             .instrument(span)
             .await
@@ -5063,7 +5137,7 @@ pub mod salesforce {
         let span = action_span(PROVIDER.name, connection, "upsert_contact");
         async move {
             let patch = input;
-            match create_contact(runtime, connection, input).await {
+            match create_contact_once(runtime, connection, input).await {
                 Err(Error::Conflict { existing_id: Some(id), .. }) => {
                     update_contact(runtime, connection, &id, patch).await
                 }
