@@ -1533,18 +1533,7 @@ impl Emitter<'_> {
                 create_only,
                 ..
             } => {
-                let ident = field_ident(field);
                 let path = full(path);
-                let gate = if *create_only {
-                    quote! { creating && }
-                } else {
-                    quote! {}
-                };
-                let open = if *create_only {
-                    quote! { if creating }
-                } else {
-                    quote! {}
-                };
                 let unified = table.pairs.iter().map(|(u, _)| u);
                 let provider = table.pairs.iter().map(|(_, p)| p);
                 let otherwise = match &table.write_fallback {
@@ -1560,20 +1549,8 @@ impl Emitter<'_> {
                         json::set(&mut body, #path, Value::String(mapped.to_string()));
                     }
                 };
-                let fallback = match default {
-                    Some(constant) => {
-                        let constant = const_json(constant);
-                        quote! { else if creating { json::set(&mut body, #path, #constant); } }
-                    }
-                    None => quote! {},
-                };
-                if model.field(field).is_some_and(Emitter::is_optional) {
-                    steps.push(
-                        quote! { if #gate let Some(value) = &input.#ident { #set } #fallback },
-                    );
-                } else {
-                    steps.push(quote! { #open { let value = &input.#ident; #set } });
-                }
+                let fallback = default_fallback(default, &path);
+                steps.push(guarded_write(model, field, *create_only, set, fallback));
                 let _ = (ty, provider_type);
             }
             Write::Scalar {
@@ -1586,48 +1563,19 @@ impl Emitter<'_> {
                 create_only,
                 scale,
             } => {
-                let ident = field_ident(field);
                 let path = full(path);
                 // A scaled number is converted before it is written.
                 let scaled = match scale {
                     Some(factor) => quote! { let value = &(*value * #factor); },
                     None => quote! {},
                 };
-                let gate = if *create_only {
-                    quote! { creating && }
-                } else {
-                    quote! {}
-                };
-                let open = if *create_only {
-                    quote! { if creating }
-                } else {
-                    quote! {}
-                };
-                let optional = model.field(field).is_some_and(Emitter::is_optional);
                 let value = self.to_json(ty, provider_type.as_deref(), quote! { value });
-                if optional {
-                    let fallback = match default {
-                        Some(constant) => {
-                            let constant = const_json(constant);
-                            quote! { else if creating { json::set(&mut body, #path, #constant); } }
-                        }
-                        None => quote! {},
-                    };
-                    steps.push(quote! {
-                        if #gate let Some(value) = &input.#ident {
-                            #scaled
-                            json::set(&mut body, #path, #value);
-                        } #fallback
-                    });
-                } else {
-                    steps.push(quote! {
-                        #open {
-                            let value = &input.#ident;
-                            #scaled
-                            json::set(&mut body, #path, #value);
-                        }
-                    });
-                }
+                let set = quote! {
+                    #scaled
+                    json::set(&mut body, #path, #value);
+                };
+                let fallback = default_fallback(default, &path);
+                steps.push(guarded_write(model, field, *create_only, set, fallback));
             }
             Write::Template {
                 field,
@@ -1636,34 +1584,11 @@ impl Emitter<'_> {
                 template,
                 create_only,
             } => {
-                let ident = field_ident(field);
                 let path = full(path);
-                let gate = if *create_only {
-                    quote! { creating && }
-                } else {
-                    quote! {}
-                };
-                let open = if *create_only {
-                    quote! { if creating }
-                } else {
-                    quote! {}
-                };
                 let value = self.to_json(ty, None, quote! { value });
                 let filled = json_tokens_with(template, &value);
-                if model.field(field).is_some_and(Emitter::is_optional) {
-                    steps.push(quote! {
-                        if #gate let Some(value) = &input.#ident {
-                            json::set(&mut body, #path, #filled);
-                        }
-                    });
-                } else {
-                    steps.push(quote! {
-                        #open {
-                            let value = &input.#ident;
-                            json::set(&mut body, #path, #filled);
-                        }
-                    });
-                }
+                let set = quote! { json::set(&mut body, #path, #filled); };
+                steps.push(guarded_write(model, field, *create_only, set, quote! {}));
             }
             Write::Primary {
                 field,
@@ -2202,6 +2127,42 @@ pub fn plural(name: &str) -> String {
         return format!("{name}es");
     }
     format!("{name}s")
+}
+
+/// The statements writing `input.<field>` with `set` (which sees it as `value`):
+/// guarded by `Some` for optional fields and by `creating` for create-only writes;
+/// `fallback` (an `else` branch) runs when an optional field is absent.
+fn guarded_write(
+    model: &TypeDef,
+    field: &str,
+    create_only: bool,
+    set: TokenStream,
+    fallback: TokenStream,
+) -> TokenStream {
+    let ident = field_ident(field);
+    let gate = if create_only {
+        quote! { creating && }
+    } else {
+        quote! {}
+    };
+    if model.field(field).is_some_and(Emitter::is_optional) {
+        quote! { if #gate let Some(value) = &input.#ident { #set } #fallback }
+    } else if create_only {
+        quote! { if creating { let value = &input.#ident; #set } }
+    } else {
+        quote! { { let value = &input.#ident; #set } }
+    }
+}
+
+/// The `else` branch writing a mapping's `default` on create.
+fn default_fallback(default: &Option<Const>, path: &TokenStream) -> TokenStream {
+    match default {
+        Some(constant) => {
+            let constant = const_json(constant);
+            quote! { else if creating { json::set(&mut body, #path, #constant); } }
+        }
+        None => quote! {},
+    }
 }
 
 /// A JSON body expression; bodies listing `{custom_fields}` get the connection's custom
