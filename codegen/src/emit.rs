@@ -835,6 +835,10 @@ impl Emitter<'_> {
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
         let envelope_segs = segs(&provider.envelope);
+        let token_url = match &provider.token_url {
+            Some(url) => quote! { Some(#url) },
+            None => quote! { None },
+        };
         let rate_limits = provider.rate_limits.iter().map(|(requests, per_ms, scope)| {
             let scope = format_ident!(
                 "{}",
@@ -944,6 +948,7 @@ impl Emitter<'_> {
                     base_url: #base_url,
                     base_path: #base_path,
                     auth: #auth,
+                    token_url: #token_url,
                     error_message: &[#(#messages),*],
                     error_rules: &[#(#rules),*],
                     retry: #retry,

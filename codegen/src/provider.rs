@@ -55,6 +55,8 @@ pub struct Provider {
     pub base_url: String,
     pub base_path: String,
     pub auth: Auth,
+    /// Where OAuth 2 connections refresh their tokens.
+    pub token_url: Option<String>,
     /// Connection settings: name, description, allowed URL patterns.
     pub config: Vec<(String, Option<String>, Vec<String>)>,
     pub envelope: Vec<Seg>,
@@ -192,7 +194,7 @@ pub fn read(
             Auth::Bearer
         }
         Some(auth) => {
-            reader.keys(auth, &["type", "header"], "`auth`");
+            reader.keys(auth, &["type", "header", "token_url"], "`auth`");
             match reader.required_string(auth, "type", "the auth type") {
                 Some((ty, _)) if ty == "bearer" => Auth::Bearer,
                 Some((ty, _)) if ty == "header" => {
@@ -211,6 +213,17 @@ pub fn read(
         }
     };
 
+    let token_url = root
+        .get("auth")
+        .and_then(|auth| reader.optional_string(auth, "token_url", "the OAuth token URL"))
+        .and_then(|(url, node)| {
+            if url.starts_with("https://") {
+                Some(url)
+            } else {
+                reader.error(node, "`token_url` must be an https:// URL");
+                None
+            }
+        });
     let envelope = match reader.optional_string(root, "envelope", "the envelope key") {
         Some((text, node)) => parse_path(reader, &text, node).unwrap_or_default(),
         None => Vec::new(),
@@ -282,6 +295,7 @@ pub fn read(
         base_url,
         base_path,
         auth,
+        token_url,
         config,
         envelope,
         error_message,

@@ -2,16 +2,117 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// How a connection proves who it is. The secret is wrapped so that `Debug`, logs and
 /// errors never show it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Credentials {
     /// `Authorization: Bearer <token>`: private-app tokens, API keys used as bearer
     /// tokens (Attio), OAuth access tokens.
     BearerToken(SecretString),
     /// A key sent in the header the provider definition names.
     ApiKey(SecretString),
+    /// OAuth 2 tokens: sent as a bearer token, refreshed with the refresh grant at the
+    /// provider's `token_url` when the provider answers 401 (once per expiry, however
+    /// many requests are waiting), with the new tokens handed to a callback to store.
+    OAuth2(OAuth2),
+}
+
+/// What an OAuth 2 connection starts with.
+pub struct OAuth2Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Tokens a refresh produced, for the application to store.
+pub struct RefreshedTokens {
+    pub access_token: SecretString,
+    /// The refresh token to use next time (the provider may have rotated it).
+    pub refresh_token: SecretString,
+}
+
+type RefreshCallback = Arc<dyn Fn(&RefreshedTokens) + Send + Sync>;
+
+/// What `Credentials::oauth2` takes to tell the application about new tokens.
+pub type OnRefresh = Box<dyn Fn(&RefreshedTokens) + Send + Sync>;
+
+/// Shared, self-refreshing OAuth 2 tokens (clones share them).
+#[derive(Clone)]
+pub struct OAuth2 {
+    pub(crate) inner: Arc<OAuth2Inner>,
+}
+
+pub(crate) struct OAuth2Inner {
+    access: RwLock<SecretString>,
+    refresh: RwLock<SecretString>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    /// Bumped by each refresh, so a request that saw an older token knows another task
+    /// has already refreshed it.
+    generation: AtomicU64,
+    /// Held while refreshing: concurrent requests on one connection refresh once.
+    pub(crate) refreshing: tokio::sync::Mutex<()>,
+    on_refresh: Option<RefreshCallback>,
+}
+
+impl std::fmt::Debug for OAuth2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2")
+            .field("client_id", &self.inner.client_id)
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuth2 {
+    pub(crate) fn access_token(&self) -> String {
+        self.inner
+            .access
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expose_secret()
+            .to_string()
+    }
+
+    pub(crate) fn refresh_token(&self) -> String {
+        self.inner
+            .refresh
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .expose_secret()
+            .to_string()
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
+    }
+
+    /// Stores refreshed tokens and tells the application.
+    pub(crate) fn store(&self, access: String, refresh: Option<String>) {
+        *self
+            .inner
+            .access
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = SecretString::from(access.clone());
+        let refresh = refresh.unwrap_or_else(|| self.refresh_token());
+        *self
+            .inner
+            .refresh
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = SecretString::from(refresh.clone());
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(callback) = &self.inner.on_refresh {
+            callback(&RefreshedTokens {
+                access_token: SecretString::from(access),
+                refresh_token: SecretString::from(refresh),
+            });
+        }
+    }
 }
 
 impl Credentials {
@@ -23,11 +124,28 @@ impl Credentials {
         Credentials::ApiKey(SecretString::from(key.into()))
     }
 
-    pub(crate) fn secret(&self) -> &str {
+    /// OAuth 2 tokens that refresh themselves; `on_refresh` receives the new tokens so
+    /// they can be stored (the refresh token may rotate).
+    pub fn oauth2(tokens: OAuth2Tokens, on_refresh: Option<OnRefresh>) -> Credentials {
+        Credentials::OAuth2(OAuth2 {
+            inner: Arc::new(OAuth2Inner {
+                access: RwLock::new(SecretString::from(tokens.access_token)),
+                refresh: RwLock::new(SecretString::from(tokens.refresh_token)),
+                client_id: tokens.client_id,
+                client_secret: SecretString::from(tokens.client_secret),
+                generation: AtomicU64::new(0),
+                refreshing: tokio::sync::Mutex::new(()),
+                on_refresh: on_refresh.map(Arc::from),
+            }),
+        })
+    }
+
+    pub(crate) fn secret(&self) -> String {
         match self {
             Credentials::BearerToken(secret) | Credentials::ApiKey(secret) => {
-                secret.expose_secret()
+                secret.expose_secret().to_string()
             }
+            Credentials::OAuth2(oauth) => oauth.access_token(),
         }
     }
 }

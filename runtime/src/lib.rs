@@ -15,7 +15,7 @@ pub(crate) mod runtime;
 pub mod transform;
 pub mod validate;
 
-pub use connection::{Connection, Credentials};
+pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, RefreshedTokens};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{

@@ -44,6 +44,8 @@ pub struct ProviderSpec {
     /// origin (sandboxes).
     pub base_path: &'static str,
     pub auth: AuthScheme,
+    /// Where OAuth 2 connections refresh their tokens (`auth.token_url`).
+    pub token_url: Option<&'static str>,
     /// Where the human-readable message sits in an error body; tried in order.
     pub error_message: &'static [&'static [Seg]],
     pub error_rules: &'static [ErrorRule],

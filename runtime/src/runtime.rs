@@ -2,7 +2,7 @@
 
 use crate::json::{self, Seg};
 use crate::provider::{AuthScheme, ErrorRule, ProviderSpec};
-use crate::{Connection, Error, ErrorCategory};
+use crate::{Connection, Credentials, Error, ErrorCategory};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -193,14 +193,37 @@ impl Runtime {
         let policy = provider.retry;
         let started = Instant::now();
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
             if let Some(pacer) = &self.pacer {
                 pacer.ready(provider, connection, &request).await;
             }
+            let generation = match connection.credentials() {
+                Credentials::OAuth2(oauth) => oauth.generation(),
+                _ => 0,
+            };
             let failure = match self.attempt(connection, provider, &request, attempt).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
+            // An expired OAuth token: refresh once (or use the token another request
+            // just got) and send again, without counting it as a retry.
+            if let (
+                Error::Auth { status: 401, .. },
+                Credentials::OAuth2(oauth),
+                Some(token_url),
+                false,
+            ) = (
+                &failure.error,
+                connection.credentials(),
+                provider.token_url,
+                refreshed,
+            ) {
+                self.refresh(connection, provider, oauth, token_url, generation)
+                    .await?;
+                refreshed = true;
+                continue;
+            }
             if attempt >= policy.max_attempts || !failure.retryable(&request, &policy) {
                 return Err(failure.error);
             }
@@ -265,7 +288,7 @@ impl Runtime {
             AuthScheme::Header(name) => {
                 // Marked sensitive like bearer tokens: kept out of Debug output and of
                 // HTTP/2 header compression tables.
-                let mut value = reqwest::header::HeaderValue::from_str(connection.credentials().secret())
+                let mut value = reqwest::header::HeaderValue::from_str(&connection.credentials().secret())
                     .map_err(|_| {
                         Failure::fatal(Error::Config {
                             connection: connection.id().to_string(),
@@ -344,6 +367,85 @@ impl Runtime {
             kind: FailureKind::Status(status),
             retry_after: retry_after.map(Duration::from_secs),
         })
+    }
+}
+
+impl Runtime {
+    /// The refresh grant over this runtime's own HTTP client. Only one task per
+    /// connection refreshes; the others find the generation moved on and reuse its token.
+    async fn refresh(
+        &self,
+        connection: &Connection,
+        provider: &ProviderSpec,
+        oauth: &crate::OAuth2,
+        token_url: &str,
+        seen_generation: u64,
+    ) -> Result<(), Error> {
+        let _only_one = oauth.inner.refreshing.lock().await;
+        if oauth.generation() != seen_generation {
+            return Ok(());
+        }
+        let url = match connection.origin() {
+            // A sandbox or proxy: the token endpoint's path on that origin.
+            Some(origin) => {
+                let path = reqwest::Url::parse(token_url)
+                    .map(|u| u.path().to_string())
+                    .unwrap_or_default();
+                format!("{origin}{path}")
+            }
+            None => token_url.to_string(),
+        };
+        let form = [
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", oauth.refresh_token()),
+            ("client_id", oauth.inner.client_id.clone()),
+            (
+                "client_secret",
+                secrecy::ExposeSecret::expose_secret(&oauth.inner.client_secret).to_string(),
+            ),
+        ];
+        let failed = |status: u16, message: String, body: String| Error::Auth {
+            provider: provider.name.to_string(),
+            connection: connection.id().to_string(),
+            status,
+            message: format!("refreshing the OAuth token failed: {message}"),
+            body,
+        };
+        let response = self
+            .client
+            .post(&url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| failed(0, error.without_url().to_string(), String::new()))?;
+        let status = response.status().as_u16();
+        let raw = response.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        let access = body.get("access_token").and_then(Value::as_str);
+        match access {
+            Some(access) if (200..300).contains(&status) => {
+                let rotated = body
+                    .get("refresh_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                oauth.store(access.to_string(), rotated);
+                tracing::info!(
+                    provider = provider.name,
+                    connection = connection.id(),
+                    "OAuth token refreshed"
+                );
+                Ok(())
+            }
+            _ => {
+                // The body is the provider's OAuth error (`invalid_grant`…), never a token.
+                let reason = body
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no access token in the answer")
+                    .to_string();
+                Err(failed(status, reason, raw))
+            }
+        }
     }
 }
 
@@ -560,6 +662,7 @@ mod tests {
         base_url: "{instance_url}/services/data/v62.0",
         base_path: "/services/data/v62.0",
         auth: AuthScheme::Bearer,
+        token_url: None,
         error_message: &[],
         error_rules: &[],
         retry: crate::RetryPolicy::DEFAULT,

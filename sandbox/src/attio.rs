@@ -222,6 +222,10 @@ impl VendorApi for Attio {
         at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
     }
 
+    fn token_path() -> &'static str {
+        "/oauth/token"
+    }
+
     fn fault(status: StatusCode) -> Reply {
         if status == StatusCode::TOO_MANY_REQUESTS {
             return error(

@@ -332,6 +332,10 @@ impl VendorApi for HubSpot {
         resource_not_found()
     }
 
+    fn token_path() -> &'static str {
+        "/oauth/v1/token"
+    }
+
     fn fault(status: StatusCode) -> Reply {
         if status == StatusCode::TOO_MANY_REQUESTS {
             // The ten-secondly burst limit, as HubSpot words it (providers.md §1.8).

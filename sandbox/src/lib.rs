@@ -181,6 +181,23 @@ impl Sandbox {
         self.state.enforce(limit);
     }
 
+    /// Registers an OAuth app: its refresh grant at the vendor's token path exchanges
+    /// `refresh_token` for a new access token (and a rotated refresh token).
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str, refresh_token: &str) {
+        self.state
+            .enable_oauth(client_id, client_secret, refresh_token);
+    }
+
+    /// Expires the accepted access token: requests with it get the vendor's 401.
+    pub fn expire_access_token(&self) {
+        self.state.expire_access_token();
+    }
+
+    /// Refresh grants accepted so far.
+    pub fn token_grants(&self) -> usize {
+        self.state.token_grants()
+    }
+
     /// Queues failures the next authorized requests get instead of being served.
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.inject_faults(faults);

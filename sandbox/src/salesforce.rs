@@ -271,6 +271,10 @@ impl VendorApi for Salesforce {
         not_found()
     }
 
+    fn token_path() -> &'static str {
+        "/services/oauth2/token"
+    }
+
     fn fault(status: StatusCode) -> Reply {
         // Salesforce has no 429: a spent daily allocation is a 403, overload a 503.
         match status {

@@ -264,6 +264,20 @@ impl Fault {
     }
 }
 
+/// An OAuth app registered with the sandbox: the refresh grant at the vendor's token
+/// path exchanges `refresh_token` (with the client credentials) for a new access token,
+/// which replaces the accepted one. Refresh tokens rotate, as Salesforce and HubSpot
+/// may do.
+#[derive(Debug, Clone)]
+struct OAuthApp {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    access_token: String,
+    /// Refresh grants received.
+    grants: usize,
+}
+
 /// A request budget the sandbox enforces like its vendor: more than `requests` in any
 /// `window` (a rolling window) gets the vendor's 429 with a `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +303,8 @@ struct Inner {
     log: Vec<RecordedRequest>,
     /// Failures to answer instead of serving, in order (see [`SandboxState::inject_faults`]).
     faults: std::collections::VecDeque<Fault>,
+    /// The OAuth app and the access token currently accepted instead of the fixed one.
+    oauth: Option<OAuthApp>,
     /// Enforced request budgets and the times of the requests each has counted.
     limits: Vec<(Limit, std::collections::VecDeque<Instant>)>,
     received: usize,
@@ -303,6 +319,7 @@ impl Inner {
             log: Vec::new(),
             faults: std::collections::VecDeque::new(),
             limits: Vec::new(),
+            oauth: None,
             received: 0,
             window_start: Instant::now(),
             window_count: 0,
@@ -471,13 +488,75 @@ impl SandboxState {
     }
 
     fn authorizes(&self, headers: &HeaderMap) -> bool {
+        let accepted = match &self.lock().oauth {
+            Some(app) => app.access_token.clone(),
+            None => self.token.to_string(),
+        };
         headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once(' '))
             .is_some_and(|(scheme, credentials)| {
-                scheme.eq_ignore_ascii_case("bearer") && credentials.trim() == &*self.token
+                scheme.eq_ignore_ascii_case("bearer") && credentials.trim() == accepted
             })
+    }
+
+    /// Registers an OAuth app; the sandbox token stays the accepted access token until
+    /// [`SandboxState::expire_access_token`].
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str, refresh_token: &str) {
+        self.lock().oauth = Some(OAuthApp {
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            refresh_token: refresh_token.to_string(),
+            access_token: self.token.to_string(),
+            grants: 0,
+        });
+    }
+
+    /// Expires the current access token: requests with it get the vendor's 401.
+    pub fn expire_access_token(&self) {
+        if let Some(app) = &mut self.lock().oauth {
+            app.access_token = format!("expired-{}", crate::util::random_uuid());
+        }
+    }
+
+    /// Refresh grants the token endpoint has accepted.
+    pub fn token_grants(&self) -> usize {
+        self.lock().oauth.as_ref().map_or(0, |app| app.grants)
+    }
+
+    /// The refresh grant (`application/x-www-form-urlencoded`): a new access token and a
+    /// rotated refresh token, or 400 `invalid_grant` in OAuth's own error shape.
+    fn refresh_grant(&self, body: &[u8]) -> Response {
+        let form: HashMap<String, String> = String::from_utf8_lossy(body)
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect();
+        let mut inner = self.lock();
+        let Some(app) = &mut inner.oauth else {
+            return oauth_error("invalid_client", "no OAuth app is registered");
+        };
+        let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+        if field("grant_type") != "refresh_token" {
+            return oauth_error("unsupported_grant_type", "grant_type must be refresh_token");
+        }
+        if field("client_id") != app.client_id || field("client_secret") != app.client_secret {
+            return oauth_error("invalid_client", "client credentials are invalid");
+        }
+        if field("refresh_token") != app.refresh_token {
+            return oauth_error("invalid_grant", "refresh token is invalid or expired");
+        }
+        app.grants += 1;
+        app.access_token = format!("access-{}", crate::util::random_uuid());
+        app.refresh_token = format!("refresh-{}", crate::util::random_uuid());
+        let body = serde_json::json!({
+            "access_token": app.access_token,
+            "refresh_token": app.refresh_token,
+            "token_type": "bearer",
+            "expires_in": 1800,
+        });
+        (StatusCode::OK, axum::Json(body)).into_response()
     }
 }
 
@@ -493,6 +572,8 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn method_not_allowed(method: &Method) -> Reply;
     /// The vendor's body for an injected failure status (429, 5xx, quota 403).
     fn fault(status: StatusCode) -> Reply;
+    /// Where the vendor's OAuth token endpoint is.
+    fn token_path() -> &'static str;
     /// The `Retry-After` value the vendor sends for a wait (seconds, or an HTTP date).
     fn retry_after(wait: Duration) -> String {
         wait.as_secs_f64().ceil().max(1.0).to_string()
@@ -529,11 +610,22 @@ async fn track<A: VendorApi>(
         || request.uri().path().to_owned(),
         |pq| pq.as_str().to_owned(),
     );
-    let authorized = state.authorizes(request.headers());
+    let token_grant = request.method() == Method::POST && request.uri().path() == A::token_path();
+    let authorized = token_grant || state.authorizes(request.headers());
     let (parts, body) = request.into_parts();
     let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => {
             let logged = logged_body(&bytes);
+            if token_grant {
+                let response = state.refresh_grant(&bytes);
+                state.lock().log.push(RecordedRequest {
+                    method,
+                    path,
+                    status: response.status().as_u16(),
+                    body: Value::String("(token request)".into()),
+                });
+                return response;
+            }
             let fault = if authorized {
                 let reads = parts.method == Method::GET
                     || path.contains("/query")
@@ -585,6 +677,31 @@ async fn track<A: VendorApi>(
         body,
     });
     response
+}
+
+fn oauth_error(code: &str, description: &str) -> Response {
+    let body = serde_json::json!({"error": code, "error_description": description});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+fn decode(text: &str) -> String {
+    let text = text.replace('+', " ");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%'
+            && let Some(hex) = text.get(index + 1..index + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            index += 3;
+            continue;
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A response whose body fails mid-stream: the server closes the connection and the

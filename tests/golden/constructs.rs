@@ -481,6 +481,7 @@ pub mod attio {
         base_url: "https://api.attio.com",
         base_path: "",
         auth: AuthScheme::Bearer,
+        token_url: Some("https://app.attio.com/oauth/token"),
         error_message: &[&[Seg::Key("message")]],
         error_rules: &[
             ErrorRule {

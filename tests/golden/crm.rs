@@ -1310,6 +1310,7 @@ pub mod attio {
         base_url: "https://api.attio.com",
         base_path: "",
         auth: AuthScheme::Bearer,
+        token_url: Some("https://app.attio.com/oauth/token"),
         error_message: &[&[Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
@@ -2850,6 +2851,7 @@ pub mod hubspot {
         base_url: "https://api.hubapi.com",
         base_path: "",
         auth: AuthScheme::Bearer,
+        token_url: Some("https://api.hubapi.com/oauth/v1/token"),
         error_message: &[&[Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
@@ -4477,6 +4479,7 @@ pub mod salesforce {
         base_url: "{instance_url}/services/data/v62.0",
         base_path: "/services/data/v62.0",
         auth: AuthScheme::Bearer,
+        token_url: Some("https://login.salesforce.com/services/oauth2/token"),
         error_message: &[&[Seg::Index(0usize), Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
