@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{Association, Fault, Limit, RecordedRequest, SandboxState};
+pub use state::{Association, Fault, FaultPlan, Limit, RecordedRequest, SandboxState};
 
 /// One of the emulated vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,6 +173,11 @@ impl Sandbox {
     /// ids in order; see [`SandboxState::seed`].
     pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
         self.state.seed(object, count)
+    }
+
+    /// Draws failures (5xx, 429, resets before/after commit) for every request from now on.
+    pub fn fault_plan(&self, plan: FaultPlan) {
+        self.state.fault_plan(plan);
     }
 
     /// Enforces a request budget like the vendor's (a rolling window), answering the

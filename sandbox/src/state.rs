@@ -278,6 +278,20 @@ struct OAuthApp {
     grants: usize,
 }
 
+/// Failure rates drawn, from a seed, for every authorized request: a vendor-shaped 5xx,
+/// a 429 with `Retry-After`, or a connection reset before or after the request is
+/// processed. Rates are fractions of requests; the rest are served normally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPlan {
+    pub seed: u64,
+    pub server_error: f64,
+    pub throttle: f64,
+    pub reset_before: f64,
+    pub reset_after: f64,
+    /// The `Retry-After` sent with throttles.
+    pub retry_after: String,
+}
+
 /// A request budget the sandbox enforces like its vendor: more than `requests` in any
 /// `window` (a rolling window) gets the vendor's 429 with a `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,6 +317,8 @@ struct Inner {
     log: Vec<RecordedRequest>,
     /// Failures to answer instead of serving, in order (see [`SandboxState::inject_faults`]).
     faults: std::collections::VecDeque<Fault>,
+    /// Random failures drawn for every authorized request (see [`FaultPlan`]).
+    plan: Option<(FaultPlan, u64)>,
     /// The OAuth app and the access token currently accepted instead of the fixed one.
     oauth: Option<OAuthApp>,
     /// Enforced request budgets and the times of the requests each has counted.
@@ -320,6 +336,7 @@ impl Inner {
             faults: std::collections::VecDeque::new(),
             limits: Vec::new(),
             oauth: None,
+            plan: None,
             received: 0,
             window_start: Instant::now(),
             window_count: 0,
@@ -396,6 +413,12 @@ impl SandboxState {
 
     /// HubSpot associations in the direction they were created; empty for the other
     /// vendors, whose links are fields shown by [`SandboxState::records`].
+    /// Draws failures for every authorized request from now on (see [`FaultPlan`]).
+    pub fn fault_plan(&self, plan: FaultPlan) {
+        let state = plan.seed.max(1);
+        self.lock().plan = Some((plan, state));
+    }
+
     /// Enforces a request budget from now on (see [`Limit`]).
     pub fn enforce(&self, limit: Limit) {
         self.lock()
@@ -409,6 +432,30 @@ impl SandboxState {
         let mut inner = self.lock();
         if let Some(fault) = inner.faults.pop_front() {
             return Some(fault);
+        }
+        if let Some((plan, state)) = &mut inner.plan {
+            // xorshift64*: deterministic for a seed, no dependency.
+            *state ^= *state >> 12;
+            *state ^= *state << 25;
+            *state ^= *state >> 27;
+            let draw =
+                (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
+            let mut edge = plan.server_error;
+            if draw < edge {
+                return Some(Fault::status(503));
+            }
+            edge += plan.throttle;
+            if draw < edge {
+                return Some(Fault::status(429).retry_after(plan.retry_after.clone()));
+            }
+            edge += plan.reset_before;
+            if draw < edge {
+                return Some(Fault::reset_before());
+            }
+            edge += plan.reset_after;
+            if draw < edge {
+                return Some(Fault::reset_after());
+            }
         }
         let now = Instant::now();
         let mut wait = None;
