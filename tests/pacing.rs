@@ -113,3 +113,34 @@ async fn connections_do_not_slow_each_other() {
         "one alone {one_alone:?}, two together {together:?}"
     );
 }
+
+#[tokio::test]
+async fn a_budget_spent_by_another_client_pauses_the_connection_instead_of_429s() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
+    sandbox.enforce(Limit {
+        requests: 100,
+        window: Duration::from_secs(10),
+        reads: None,
+    });
+    // Another app of the same account spends 99 of the 100 requests of the window.
+    let other = reqwest::Client::new();
+    let url = format!("{}/crm/v3/objects/contacts/1", sandbox.url());
+    for _ in 0..99 {
+        other.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    }
+    // Our request is the 100th: it succeeds, and HubSpot reports 0 remaining...
+    let error = unifold_providers::get_contact(&runtime, &connection, "1")
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(404));
+    // ...so the next one waits for the window instead of being throttled.
+    let started = Instant::now();
+    let _ = unifold_providers::get_contact(&runtime, &connection, "1").await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(throttled(&sandbox), 0);
+}

@@ -850,6 +850,16 @@ impl Emitter<'_> {
             );
             quote! { RateLimit { requests: #requests, per_ms: #per_ms, scope: RateScope::#scope } }
         });
+        let rate_limit_headers = match &provider.rate_limit_headers {
+            None => quote! { None },
+            Some((remaining, interval, pause)) => {
+                let interval = match interval {
+                    Some(header) => quote! { Some(#header) },
+                    None => quote! { None },
+                };
+                quote! { Some(RateLimitHeaders { remaining: #remaining, interval_ms: #interval, default_pause_ms: #pause }) }
+            }
+        };
         let settings = provider.config.iter().map(|(name, _, allow)| {
             quote! { SettingSpec { name: #name, allow: &[#(#allow),*] } }
         });
@@ -940,7 +950,7 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -953,6 +963,7 @@ impl Emitter<'_> {
                     error_rules: &[#(#rules),*],
                     retry: #retry,
                     rate_limits: &[#(#rate_limits),*],
+                    rate_limit_headers: #rate_limit_headers,
                     settings: &[#(#settings),*],
                 };
                 #pagination

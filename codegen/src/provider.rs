@@ -66,6 +66,8 @@ pub struct Provider {
     pub retry: Option<Retry>,
     /// `(requests, per_ms, scope)` budgets per connection.
     pub rate_limits: Vec<(u32, u64, String)>,
+    /// `(remaining header, interval header, default pause ms)`.
+    pub rate_limit_headers: Option<(String, Option<String>, u64)>,
     pub openapi: OpenApi,
     pub node: Node,
 }
@@ -84,6 +86,7 @@ pub const TOP_KEYS: &[&str] = &[
     "pagination",
     "retry",
     "rate_limits",
+    "rate_limit_headers",
 ];
 /// The error categories a rule may name; they match the runtime's `ErrorCategory`.
 pub const CATEGORIES: &[&str] = &[
@@ -287,6 +290,27 @@ pub fn read(
         };
         rate_limits.push((requests.min(u64::from(u32::MAX)) as u32, per_ms, scope));
     }
+    let rate_limit_headers = root.get("rate_limit_headers").and_then(|node| {
+        reader.keys(
+            node,
+            &["remaining", "interval_ms", "default_pause_ms"],
+            "`rate_limit_headers`",
+        );
+        let (remaining, _) =
+            reader.required_string(node, "remaining", "the header with the requests left")?;
+        let interval = reader
+            .optional_string(node, "interval_ms", "the header with the window length")
+            .map(|(h, _)| h);
+        let default_pause = match node.get("default_pause_ms").map(|n| &n.value) {
+            Some(Value::Int(n)) if *n > 0 => *n as u64,
+            Some(_) => {
+                reader.error(node, "`default_pause_ms` must be a positive whole number");
+                1000
+            }
+            None => 1000,
+        };
+        Some((remaining, interval, default_pause))
+    });
 
     Some(Provider {
         name,
@@ -303,6 +327,7 @@ pub fn read(
         pagination,
         retry,
         rate_limits,
+        rate_limit_headers,
         openapi,
         node: root.clone(),
     })

@@ -19,7 +19,8 @@ pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, R
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{
-    AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateScope, RetryPolicy, SettingSpec,
+    AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateLimitHeaders, RateScope,
+    RetryPolicy, SettingSpec,
 };
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 

@@ -17,9 +17,26 @@ type LimiterKey = (String, String, usize);
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pacer {
     limiters: Arc<Mutex<HashMap<LimiterKey, Arc<DefaultDirectRateLimiter>>>>,
+    /// (provider, connection) → no request before this instant (the provider said the
+    /// budget is spent).
+    paused: Arc<Mutex<HashMap<(String, String), tokio::time::Instant>>>,
 }
 
 impl Pacer {
+    /// Holds every request of this connection until `until`.
+    pub(crate) fn pause(
+        &self,
+        provider: &ProviderSpec,
+        connection: &Connection,
+        until: tokio::time::Instant,
+    ) {
+        let mut paused = self.paused.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = paused
+            .entry((provider.name.to_string(), connection.id().to_string()))
+            .or_insert(until);
+        *slot = (*slot).max(until);
+    }
+
     /// Waits until every budget that counts `request` has room for it.
     pub(crate) async fn ready(
         &self,
@@ -27,6 +44,22 @@ impl Pacer {
         connection: &Connection,
         request: &Request,
     ) {
+        let until = self
+            .paused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(provider.name.to_string(), connection.id().to_string()))
+            .copied();
+        if let Some(until) = until
+            && until > tokio::time::Instant::now()
+        {
+            tracing::info!(
+                provider = provider.name,
+                connection = connection.id(),
+                "budget spent: waiting for the provider's window"
+            );
+            tokio::time::sleep_until(until).await;
+        }
         for (index, limit) in provider.rate_limits.iter().enumerate() {
             let counts = match limit.scope {
                 RateScope::All => true,

@@ -52,6 +52,8 @@ pub struct ProviderSpec {
     pub retry: RetryPolicy,
     /// Request budgets per connection, paced before sending (not discovered by 429s).
     pub rate_limits: &'static [RateLimit],
+    /// Headers through which the provider reports what is left of its budget.
+    pub rate_limit_headers: Option<RateLimitHeaders>,
     /// Connection settings whose values are checked before use.
     pub settings: &'static [SettingSpec],
 }
@@ -63,6 +65,16 @@ pub struct RateLimit {
     pub requests: u32,
     pub per_ms: u64,
     pub scope: RateScope,
+}
+
+/// A provider's budget headers: when `remaining` reads 0 (other clients of the same
+/// account spent it), the connection pauses for `interval_ms` (the header, or
+/// `default_pause_ms`) instead of running into 429s.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimitHeaders {
+    pub remaining: &'static str,
+    pub interval_ms: Option<&'static str>,
+    pub default_pause_ms: u64,
 }
 
 /// Which requests a [`RateLimit`] counts.

@@ -331,6 +331,26 @@ impl Runtime {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(parse_retry_after);
+        if let (Some(pacer), Some(headers)) = (&self.pacer, provider.rate_limit_headers) {
+            let read = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.trim().parse::<u64>().ok())
+            };
+            if read(headers.remaining) == Some(0) {
+                let pause = headers
+                    .interval_ms
+                    .and_then(read)
+                    .unwrap_or(headers.default_pause_ms);
+                pacer.pause(
+                    provider,
+                    connection,
+                    tokio::time::Instant::now() + Duration::from_millis(pause),
+                );
+            }
+        }
         let raw = response.text().await.map_err(transport)?;
         span.record("status", status);
         span.record("duration_ms", started.elapsed().as_millis() as u64);
@@ -667,6 +687,7 @@ mod tests {
         error_rules: &[],
         retry: crate::RetryPolicy::DEFAULT,
         rate_limits: &[],
+        rate_limit_headers: None,
         settings: &[crate::SettingSpec {
             name: "instance_url",
             allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],

@@ -472,8 +472,9 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
-        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
+        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
+        Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -540,6 +541,7 @@ pub mod attio {
                 scope: RateScope::Writes,
             },
         ],
+        rate_limit_headers: None,
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.

@@ -1301,8 +1301,9 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
-        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
+        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
+        Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -1369,6 +1370,7 @@ pub mod attio {
                 scope: RateScope::Writes,
             },
         ],
+        rate_limit_headers: None,
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.
@@ -2842,8 +2844,9 @@ pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
-        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
+        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
+        Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -2902,6 +2905,11 @@ pub mod hubspot {
                 scope: RateScope::All,
             },
         ],
+        rate_limit_headers: Some(RateLimitHeaders {
+            remaining: "X-HubSpot-RateLimit-Remaining",
+            interval_ms: Some("X-HubSpot-RateLimit-Interval-Milliseconds"),
+            default_pause_ms: 1000u64,
+        }),
         settings: &[],
     };
     /// How lists page, from `provider.yaml`.
@@ -4470,8 +4478,9 @@ pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateScope,
-        RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec,
+        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
+        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
+        Runtime, SettingSpec,
     };
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -4551,6 +4560,7 @@ pub mod salesforce {
             max_total_ms: 30000u64,
         },
         rate_limits: &[],
+        rate_limit_headers: None,
         settings: &[
             SettingSpec {
                 name: "instance_url",
