@@ -142,16 +142,28 @@ async fn a_wait_beyond_the_cap_is_returned_not_slept() {
 }
 
 #[tokio::test]
-async fn a_spent_salesforce_quota_is_a_rate_limit_and_not_retried() {
+async fn a_spent_daily_quota_is_its_own_error_and_not_retried() {
     let runtime = Runtime::new().unwrap();
-    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
-    sandbox.inject_faults([Fault::status(403)]);
-    let error = get_contact(&runtime, &connection, "003000000000001AAA")
-        .await
-        .unwrap_err();
-    assert_eq!(error.category(), ErrorCategory::RateLimited);
-    assert!(error.body().unwrap().contains("REQUEST_LIMIT_EXCEEDED"));
-    assert_eq!(sandbox.request_count(), 1);
+    for (vendor, id, marker) in [
+        (
+            Vendor::Salesforce,
+            "003000000000001AAA",
+            "REQUEST_LIMIT_EXCEEDED",
+        ),
+        (Vendor::HubSpot, "512", "DAILY"),
+    ] {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.inject_faults([Fault::daily_quota()]);
+        let error = get_contact(&runtime, &connection, id).await.unwrap_err();
+        assert_eq!(
+            error.category(),
+            ErrorCategory::QuotaExhausted,
+            "{}: {error}",
+            vendor.name()
+        );
+        assert!(error.body().unwrap().contains(marker));
+        assert_eq!(sandbox.request_count(), 1, "{}: not retried", vendor.name());
+    }
 }
 
 #[tokio::test]

@@ -2093,6 +2093,7 @@ fn category_variant(category: &str) -> &'static str {
         "not_found" => "NotFound",
         "conflict" => "Conflict",
         "rate_limited" => "RateLimited",
+        "quota_exhausted" => "QuotaExhausted",
         "rejected" => "Rejected",
         _ => "Provider",
     }

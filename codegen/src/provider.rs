@@ -94,6 +94,7 @@ pub const CATEGORIES: &[&str] = &[
     "not_found",
     "conflict",
     "rate_limited",
+    "quota_exhausted",
     "rejected",
     "provider",
 ];

@@ -49,6 +49,7 @@ pub enum ErrorCategory {
     NotFound,
     Conflict,
     RateLimited,
+    QuotaExhausted,
     Rejected,
     Provider,
     UnexpectedResponse,
@@ -66,6 +67,7 @@ impl ErrorCategory {
             ErrorCategory::NotFound => "not_found",
             ErrorCategory::Conflict => "conflict",
             ErrorCategory::RateLimited => "rate_limited",
+            ErrorCategory::QuotaExhausted => "quota_exhausted",
             ErrorCategory::Rejected => "rejected",
             ErrorCategory::Provider => "provider",
             ErrorCategory::UnexpectedResponse => "unexpected_response",
@@ -120,6 +122,16 @@ pub enum Error {
         retry_after_secs: Option<u64>,
         body: String,
     },
+    /// A daily (or longer) allocation is spent: waiting seconds will not help, so it is
+    /// never retried. `retry_after_secs` is when it resets, when the provider says.
+    #[error("{provider}'s request quota is spent (HTTP {status}): {message}{}", retry_after_secs.map(|s| format!("; resets in {s} s")).unwrap_or_default())]
+    QuotaExhausted {
+        provider: String,
+        status: u16,
+        message: String,
+        retry_after_secs: Option<u64>,
+        body: String,
+    },
     /// The provider refused the request as invalid (a 4xx it explains).
     #[error("{provider} rejected the request (HTTP {status}): {message}")]
     Rejected {
@@ -169,6 +181,7 @@ impl Error {
             Error::NotFound { .. } => ErrorCategory::NotFound,
             Error::Conflict { .. } => ErrorCategory::Conflict,
             Error::RateLimited { .. } => ErrorCategory::RateLimited,
+            Error::QuotaExhausted { .. } => ErrorCategory::QuotaExhausted,
             Error::Rejected { .. } => ErrorCategory::Rejected,
             Error::Provider { .. } => ErrorCategory::Provider,
             Error::UnexpectedResponse { .. } => ErrorCategory::UnexpectedResponse,
@@ -203,6 +216,7 @@ impl Error {
             | Error::NotFound { status, .. }
             | Error::Conflict { status, .. }
             | Error::RateLimited { status, .. }
+            | Error::QuotaExhausted { status, .. }
             | Error::Rejected { status, .. }
             | Error::Provider { status, .. }
             | Error::UnexpectedResponse { status, .. } => Some(*status),
@@ -217,6 +231,7 @@ impl Error {
             | Error::NotFound { body, .. }
             | Error::Conflict { body, .. }
             | Error::RateLimited { body, .. }
+            | Error::QuotaExhausted { body, .. }
             | Error::Rejected { body, .. }
             | Error::Provider { body, .. }
             | Error::UnexpectedResponse { body, .. } => Some(body),

@@ -502,6 +502,9 @@ impl Failure {
             FailureKind::NotSent => true,
             FailureKind::Transport => request.idempotent,
             // A throttled request was not processed.
+            FailureKind::Status(_) if self.error.category() == ErrorCategory::QuotaExhausted => {
+                false
+            }
             FailureKind::Status(429) => policy.statuses.contains(&429),
             FailureKind::Status(status) => request.idempotent && policy.statuses.contains(&status),
         }
@@ -635,6 +638,13 @@ fn classify(
         ErrorCategory::RateLimited => Error::RateLimited {
             provider: name,
             status,
+            retry_after_secs,
+            body: raw,
+        },
+        ErrorCategory::QuotaExhausted => Error::QuotaExhausted {
+            provider: name,
+            status,
+            message,
             retry_after_secs,
             body: raw,
         },

@@ -332,6 +332,20 @@ impl VendorApi for HubSpot {
         resource_not_found()
     }
 
+    fn quota_fault() -> Reply {
+        reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            serde_json::json!({
+                "status": "error",
+                "message": "You have reached your daily limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": random_uuid(),
+                "policyName": "DAILY",
+                "groupName": "publicapi:private_app-api-calls-daily:0:0",
+            }),
+        )
+    }
+
     fn token_path() -> &'static str {
         "/oauth/v1/token"
     }

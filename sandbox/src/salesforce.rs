@@ -271,6 +271,10 @@ impl VendorApi for Salesforce {
         not_found()
     }
 
+    fn quota_fault() -> Reply {
+        Self::fault(StatusCode::FORBIDDEN)
+    }
+
     fn token_path() -> &'static str {
         "/services/oauth2/token"
     }

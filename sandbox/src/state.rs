@@ -227,6 +227,8 @@ pub struct Fault {
     /// Break the connection instead of answering: before the request is processed
     /// (`Some(false)`) or after it was (`Some(true)`, the record is kept).
     pub reset: Option<bool>,
+    /// Answer the vendor's "daily quota spent" error instead of `status`.
+    pub quota: bool,
 }
 
 impl Fault {
@@ -235,6 +237,15 @@ impl Fault {
             status,
             retry_after: None,
             reset: None,
+            quota: false,
+        }
+    }
+
+    /// The vendor's daily allocation is spent (HubSpot's DAILY 429, Salesforce's 403).
+    pub fn daily_quota() -> Fault {
+        Fault {
+            quota: true,
+            ..Fault::status(429)
         }
     }
 
@@ -244,6 +255,7 @@ impl Fault {
             status: 0,
             retry_after: None,
             reset: Some(false),
+            quota: false,
         }
     }
 
@@ -255,6 +267,7 @@ impl Fault {
             status: 0,
             retry_after: None,
             reset: Some(true),
+            quota: false,
         }
     }
 
@@ -619,6 +632,10 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn method_not_allowed(method: &Method) -> Reply;
     /// The vendor's body for an injected failure status (429, 5xx, quota 403).
     fn fault(status: StatusCode) -> Reply;
+    /// The vendor's answer once its daily allocation is spent.
+    fn quota_fault() -> Reply {
+        Self::fault(StatusCode::TOO_MANY_REQUESTS)
+    }
     /// Where the vendor's OAuth token endpoint is.
     fn token_path() -> &'static str;
     /// The `Retry-After` value the vendor sends for a wait (seconds, or an HTTP date).
@@ -696,6 +713,7 @@ async fn track<A: VendorApi>(
                     }
                     broken_connection()
                 }
+                (true, Some(Fault { quota: true, .. })) => A::quota_fault().into_response(),
                 (true, Some(fault)) => {
                     let status = StatusCode::from_u16(fault.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -2886,6 +2886,12 @@ pub mod hubspot {
             },
             ErrorRule {
                 status: Some(429u16),
+                body: &[(&[Seg::Key("policyName")], "DAILY")],
+                category: ErrorCategory::QuotaExhausted,
+                existing_id: None,
+            },
+            ErrorRule {
+                status: Some(429u16),
                 body: &[],
                 category: ErrorCategory::RateLimited,
                 existing_id: None,
@@ -4542,7 +4548,7 @@ pub mod salesforce {
                         "REQUEST_LIMIT_EXCEEDED",
                     ),
                 ],
-                category: ErrorCategory::RateLimited,
+                category: ErrorCategory::QuotaExhausted,
                 existing_id: None,
             },
             ErrorRule {
