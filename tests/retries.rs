@@ -67,11 +67,14 @@ async fn a_create_without_an_upsert_key_is_not_retried_after_a_5xx() {
     for vendor in Vendor::ALL {
         let (sandbox, connection) = common::start(vendor, TOKEN).await;
         sandbox.inject_faults([Fault::status(503)]);
-        let company = unifold_providers::CompanyInput {
-            name: Some("Acme".into()),
+        // Opportunities have no unique key to find a half-made one by.
+        let deal = unifold_providers::OpportunityInput {
+            name: Some("Engine".into()),
+            stage: Some("Prospecting".into()),
+            close_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30),
             ..Default::default()
         };
-        let error = unifold_providers::create_company(&runtime, &connection, &company)
+        let error = unifold_providers::create_opportunity(&runtime, &connection, &deal)
             .await
             .unwrap_err();
         assert_eq!(
@@ -84,8 +87,41 @@ async fn a_create_without_an_upsert_key_is_not_retried_after_a_5xx() {
         assert_eq!(sandbox.request_count(), 1, "{}", vendor.name());
         assert!(
             sandbox
-                .records(common::object_of(vendor, "company"))
+                .records(common::object_of(vendor, "opportunity"))
                 .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn companies_upsert_by_domain_and_survive_a_cut_off_create() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        sandbox.seed(common::object_of(vendor, "company"), 3);
+        let acme = unifold_providers::CompanyInput {
+            name: Some("Acme".into()),
+            website: Some("acme.example.com".into()),
+            ..Default::default()
+        };
+        sandbox.inject_faults([Fault::reset_after()]);
+        let first = unifold_providers::create_company(&runtime, &connection, &acme)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        let renamed = unifold_providers::CompanyInput {
+            name: Some("Acme Ltd".into()),
+            ..acme.clone()
+        };
+        let second = unifold_providers::upsert_company(&runtime, &connection, &renamed)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+        assert_eq!(second.remote_id, first.remote_id, "{}", vendor.name());
+        assert_eq!(second.name.as_deref(), Some("Acme Ltd"));
+        assert_eq!(
+            sandbox.records(common::object_of(vendor, "company")).len(),
+            4,
+            "{}: 3 seeded + 1",
+            vendor.name()
         );
     }
 }

@@ -1485,32 +1485,56 @@ impl Emitter<'_> {
                     let patch = &patch;
                 }
             };
-            let doc_line = format!(
-                " Creates a {} on {}, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by {}).",
-                model.name, provider.display_name, upsert.find_by
-            );
+            let body = if upsert.find_first {
+                // The provider accepts duplicates: look first, then update or create.
+                quote! {
+                    let found = match #key {
+                        Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
+                        None => #create_once(runtime, connection, input).await,
+                    }
+                }
+            } else {
+                quote! {
+                    match #create_once(runtime, connection, input).await {
+                        Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                            #update_fn(runtime, connection, &id, patch).await
+                        }
+                        Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            let found = match #key {
+                                Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
+                                _ => None,
+                            };
+                            match found {
+                                Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
+                                None => Err(conflict),
+                            }
+                        }
+                        other => other,
+                    }
+                }
+            };
+            let doc_line = if upsert.find_first {
+                format!(
+                    " Updates the {} found by {} on {}, or creates it when there is none.",
+                    model.name, upsert.find_by, provider.display_name
+                )
+            } else {
+                format!(
+                    " Creates a {} on {}, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by {}).",
+                    model.name, provider.display_name, upsert.find_by
+                )
+            };
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
                     let span = action_span(PROVIDER.name, connection, #fn_name);
                     async move {
                         #patch
-                        match #create_once(runtime, connection, input).await {
-                            Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                                #update_fn(runtime, connection, &id, patch).await
-                            }
-                            Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                                let found = match #key {
-                                    Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
-                                    _ => None,
-                                };
-                                match found {
-                                    Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
-                                    None => Err(conflict),
-                                }
-                            }
-                            other => other,
-                        }
+                        #body
                     }
                     .instrument(span)
                     .await

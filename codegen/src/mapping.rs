@@ -236,6 +236,9 @@ pub struct Passthrough {
 pub struct Upsert {
     pub find_by: String,
     pub key: crate::composite::KeyPath,
+    /// Look the record up first, for providers that do not refuse a duplicate (HubSpot
+    /// companies and Salesforce accounts accept two records with one domain).
+    pub find_first: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -795,7 +798,7 @@ pub fn read(
     let upsert = action("upsert").and_then(|node| {
         checker
             .reader
-            .keys(node, &["find_by", "key"], "the `upsert` action");
+            .keys(node, &["find_by", "key", "strategy"], "the `upsert` action");
         let (find_by, find_node) = checker.reader.required_string(
             node,
             "find_by",
@@ -830,7 +833,27 @@ pub fn read(
             models,
             &inputs,
         )?;
-        Some(Upsert { find_by, key })
+        let find_first =
+            match checker
+                .reader
+                .optional_string(node, "strategy", "`on_conflict` or `find_first`")
+            {
+                None => false,
+                Some((strategy, _)) if strategy == "on_conflict" => false,
+                Some((strategy, _)) if strategy == "find_first" => true,
+                Some((strategy, at)) => {
+                    checker.reader.error(
+                        at,
+                        format!("`strategy` is `on_conflict` or `find_first`, not `{strategy}`"),
+                    );
+                    false
+                }
+            };
+        Some(Upsert {
+            find_by,
+            key,
+            find_first,
+        })
     });
     Some(Mapping {
         model: model.name.clone(),

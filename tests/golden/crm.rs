@@ -861,6 +861,25 @@ pub async fn delete_company(
         }
     }
 }
+/// Creates a Company, or updates the existing one holding its unique values, on the connection's provider (attio, hubspot, salesforce).
+pub async fn upsert_company(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    input: &CompanyInput,
+) -> ::std::result::Result<Company, ::unifold::Error> {
+    match connection.provider() {
+        "attio" => attio::upsert_company(runtime, connection, input).await,
+        "hubspot" => hubspot::upsert_company(runtime, connection, input).await,
+        "salesforce" => salesforce::upsert_company(runtime, connection, input).await,
+        other => {
+            ::std::result::Result::Err(::unifold::Error::Unsupported {
+                provider: other.to_string(),
+                action: "upsert_company".to_string(),
+                available: "attio, hubspot, salesforce".to_string(),
+            })
+        }
+    }
+}
 /// Finds the first Company whose domain is `key` (`Ok(None)` when nothing matches) on the connection's provider (attio, hubspot, salesforce).
 pub async fn find_company_by_domain(
     runtime: &::unifold::Runtime,
@@ -1384,7 +1403,45 @@ pub mod attio {
         max_page_size: 500u32,
         params_in_body: true,
     };
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_company_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let problems = input.validate();
+        if input.industry.is_some() {
+            tracing::warn!(
+                field = "industry", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.number_of_employees.is_some() {
+            tracing::warn!(
+                field = "number_of_employees",
+                "attio does not take this field; it is not sent"
+            );
+        }
+        if input.owner.is_some() {
+            tracing::warn!(
+                field = "owner", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)?;
+        let request = Request::new(
+                "createCompany",
+                Method::Post,
+                "/v2/objects/companies/records",
+            )
+            .json(write_company(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response), connection)
+            .map_err(|problem| unexpected(&response, problem))
+    }
     /// Creates a Company on Attio (`createCompany`: POST /v2/objects/companies/records).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
@@ -1392,33 +1449,21 @@ pub mod attio {
     ) -> Result<super::Company, Error> {
         let span = action_span(PROVIDER.name, connection, "create_company");
         async move {
-            let problems = input.validate();
-            if input.industry.is_some() {
-                tracing::warn!(
-                    field = "industry", "attio does not take this field; it is not sent"
+            let mut outcome = create_company_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
                 );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_company(runtime, connection, input).await;
             }
-            if input.number_of_employees.is_some() {
-                tracing::warn!(
-                    field = "number_of_employees",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if input.owner.is_some() {
-                tracing::warn!(
-                    field = "owner", "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createCompany",
-                    Method::Post,
-                    "/v2/objects/companies/records",
-                )
-                .json(write_company(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
+            outcome
         }
             .instrument(span)
             .await
@@ -1691,6 +1736,42 @@ pub mod attio {
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
+            }
+        }
+            .instrument(span)
+            .await
+    }
+    /// Creates a Company on Attio, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by domain).
+    pub async fn upsert_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_company");
+        async move {
+            let patch = input;
+            match create_company_once(runtime, connection, input).await {
+                Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                    update_company(runtime, connection, &id, patch).await
+                }
+                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                    let found = match Some(input)
+                        .and_then(|value| value.website.as_deref())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_company_by_domain(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_company(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => Err(conflict),
+                    }
+                }
+                other => other,
             }
         }
             .instrument(span)
@@ -2930,7 +3011,29 @@ pub mod hubspot {
         max_page_size: 100u32,
         params_in_body: false,
     };
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_company_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let problems = input.validate();
+        Error::check(problems)?;
+        let request = Request::new(
+                "createCompany",
+                Method::Post,
+                "/crm/v3/objects/companies",
+            )
+            .json(write_company(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        read_company(record_of(&response), connection)
+            .map_err(|problem| unexpected(&response, problem))
+    }
     /// Creates a Company on HubSpot (`createCompany`: POST /crm/v3/objects/companies).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
@@ -2938,17 +3041,21 @@ pub mod hubspot {
     ) -> Result<super::Company, Error> {
         let span = action_span(PROVIDER.name, connection, "create_company");
         async move {
-            let problems = input.validate();
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createCompany",
-                    Method::Post,
-                    "/crm/v3/objects/companies",
-                )
-                .json(write_company(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
+            let mut outcome = create_company_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
+                );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_company(runtime, connection, input).await;
+            }
+            outcome
         }
             .instrument(span)
             .await
@@ -3305,6 +3412,31 @@ pub mod hubspot {
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
+            }
+        }
+            .instrument(span)
+            .await
+    }
+    /// Updates the Company found by domain on HubSpot, or creates it when there is none.
+    pub async fn upsert_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_company");
+        async move {
+            let patch = input;
+            let found = match Some(input).and_then(|value| value.website.as_deref()) {
+                Some(key) if !key.trim().is_empty() => {
+                    find_company_by_domain(runtime, connection, key).await?
+                }
+                _ => None,
+            };
+            match found {
+                Some(found) => {
+                    update_company(runtime, connection, &found.remote_id, patch).await
+                }
+                None => create_company_once(runtime, connection, input).await,
             }
         }
             .instrument(span)
@@ -4585,7 +4717,32 @@ pub mod salesforce {
         max_page_size: 2000u32,
         params_in_body: false,
     };
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_company_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let mut problems = input.validate();
+        validate::required_by(
+            &mut problems,
+            "name",
+            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        Error::check(problems)?;
+        let request = Request::new("createAccount", Method::Post, "/sobjects/Account")
+            .json(write_company(input, true, connection));
+        let response = runtime.send(connection, &PROVIDER, request).await?;
+        let id = json::require_string(&response.body, &[Seg::Key("id")])
+            .map_err(|problem| unexpected(&response, problem))?;
+        get_company(runtime, connection, &id).await
+    }
     /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
+    ///
+    /// When it is unknown whether the provider created the record (a
+    /// broken connection after sending, a 5xx), the create is retried
+    /// through the upsert key, so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
@@ -4593,24 +4750,21 @@ pub mod salesforce {
     ) -> Result<super::Company, Error> {
         let span = action_span(PROVIDER.name, connection, "create_company");
         async move {
-            let mut problems = input.validate();
-            validate::required_by(
-                &mut problems,
-                "name",
-                input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-                "salesforce",
-            );
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createAccount",
-                    Method::Post,
-                    "/sobjects/Account",
-                )
-                .json(write_company(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let id = json::require_string(&response.body, &[Seg::Key("id")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            get_company(runtime, connection, &id).await
+            let mut outcome = create_company_once(runtime, connection, input).await;
+            let mut attempt = 1;
+            while let Err(error) = &outcome {
+                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
+                    break;
+                }
+                tracing::info!(
+                    attempt, reason = % error,
+                    "the create may have gone through: retrying through its upsert key"
+                );
+                sleep(backoff(&PROVIDER.retry, attempt)).await;
+                attempt += 1;
+                outcome = upsert_company(runtime, connection, input).await;
+            }
+            outcome
         }
             .instrument(span)
             .await
@@ -4822,6 +4976,31 @@ pub mod salesforce {
                         .map(Some)
                         .map_err(|problem| unexpected_record(record, problem))
                 }
+            }
+        }
+            .instrument(span)
+            .await
+    }
+    /// Updates the Company found by domain on Salesforce, or creates it when there is none.
+    pub async fn upsert_company(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        let span = action_span(PROVIDER.name, connection, "upsert_company");
+        async move {
+            let patch = input;
+            let found = match Some(input).and_then(|value| value.website.as_deref()) {
+                Some(key) if !key.trim().is_empty() => {
+                    find_company_by_domain(runtime, connection, key).await?
+                }
+                _ => None,
+            };
+            match found {
+                Some(found) => {
+                    update_company(runtime, connection, &found.remote_id, patch).await
+                }
+                None => create_company_once(runtime, connection, input).await,
             }
         }
             .instrument(span)
