@@ -952,6 +952,17 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
 
+                /// Runs one action in its `unifold.action` span: requests it sends, and
+                /// actions it calls, are children of it in the logs.
+                #[allow(dead_code)]
+                async fn in_span<T>(
+                    connection: &Connection,
+                    action: &'static str,
+                    work: impl ::std::future::Future<Output = Result<T, Error>>,
+                ) -> Result<T, Error> {
+                    work.instrument(action_span(PROVIDER.name, connection, action)).await
+                }
+
                 /// How the runtime talks to this provider, from its `provider.yaml`.
                 pub static PROVIDER: ProviderSpec = ProviderSpec {
                     name: #name,
@@ -1116,8 +1127,7 @@ impl Emitter<'_> {
                     /// broken connection after sending, a 5xx), the create is retried
                     /// through the upsert key, so it never leaves two records.
                     pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                        let span = action_span(PROVIDER.name, connection, #create_fn_name);
-                        async move {
+                        in_span(connection, #create_fn_name, async move {
                             let mut outcome = #create_once(runtime, connection, input).await;
                             let mut attempt = 1;
                             while let Err(error) = &outcome {
@@ -1130,8 +1140,7 @@ impl Emitter<'_> {
                                 outcome = #upsert_fn(runtime, connection, input).await;
                             }
                             outcome
-                        }
-                        .instrument(span)
+                        })
                         .await
                     }
                 });
@@ -1139,11 +1148,9 @@ impl Emitter<'_> {
                 items.push(quote! {
                     #[doc = #doc_line]
                     pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                        let span = action_span(PROVIDER.name, connection, #create_fn_name);
-                        async move {
+                        in_span(connection, #create_fn_name, async move {
                             #body
-                        }
-                        .instrument(span)
+                        })
                         .await
                     }
                 });
@@ -1169,14 +1176,12 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
-                    let span = action_span(PROVIDER.name, connection, #get_fn_name);
-                    async move {
+                    in_span(connection, #get_fn_name, async move {
                         Error::check(validate::record_id(id))?;
                         let request = Request::new(#operation, Method::#method, #path)#(#query)*;
                         let response = runtime.send(connection, &PROVIDER, request).await?;
                         #read_response
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });
@@ -1217,8 +1222,7 @@ impl Emitter<'_> {
                 ///
                 /// Only fields that are set (`Some`, non-empty lists) are sent.
                 pub async fn #update_fn(runtime: &Runtime, connection: &Connection, id: &str, patch: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    let span = action_span(PROVIDER.name, connection, #update_fn_name);
-                    async move {
+                    in_span(connection, #update_fn_name, async move {
                         Error::check(validate::record_id(id))?;
                         let #patch_binding = patch.validate();
                         #(#update_refusals)*
@@ -1226,8 +1230,7 @@ impl Emitter<'_> {
                         #body
                         let request = Request::new(#operation, Method::#method, #path).json(body);
                         #finish
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });
@@ -1240,14 +1243,12 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #delete_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<(), Error> {
-                    let span = action_span(PROVIDER.name, connection, #delete_fn_name);
-                    async move {
+                    in_span(connection, #delete_fn_name, async move {
                         Error::check(validate::record_id(id))?;
                         let request = Request::new(#operation, Method::#method, #path);
                         runtime.send(connection, &PROVIDER, request).await?;
                         Ok(())
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });
@@ -1364,8 +1365,7 @@ impl Emitter<'_> {
                 ///
                 /// `Ok(None)` when nothing matches.
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, key: &str) -> Result<Option<super::#model_ident>, Error> {
-                    let span = action_span(PROVIDER.name, connection, #fn_name);
-                    async move {
+                    in_span(connection, #fn_name, async move {
                         if key.trim().is_empty() {
                             return Err(Error::check(vec![FieldError::new(#key, "must not be empty")]).unwrap_err());
                         }
@@ -1376,8 +1376,7 @@ impl Emitter<'_> {
                             None => Ok(None),
                             Some(record) => #read_fn(record, connection).map(Some).map_err(|problem| unexpected_record(record, problem)),
                         }
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });
@@ -1432,8 +1431,7 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, #from_ident: &str, #to_ident: &str) -> Result<(), Error> {
-                    let span = action_span(PROVIDER.name, connection, #fn_name);
-                    async move {
+                    in_span(connection, #fn_name, async move {
                         let mut problems = Vec::new();
                         for (field, id) in [(#from_name, #from_ident), (#to_name, #to_ident)] {
                             if id.trim().is_empty() {
@@ -1444,8 +1442,7 @@ impl Emitter<'_> {
                         let request = Request::new(#operation, Method::#method, #path_expr) #body;
                         runtime.send(connection, &PROVIDER, request).await?;
                         Ok(())
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });
@@ -1531,12 +1528,10 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    let span = action_span(PROVIDER.name, connection, #fn_name);
-                    async move {
+                    in_span(connection, #fn_name, async move {
                         #patch
                         #body
-                    }
-                    .instrument(span)
+                    })
                     .await
                 }
             });

@@ -476,6 +476,16 @@ pub mod attio {
         RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
         Runtime, SettingSpec,
     };
+    /// Runs one action in its `unifold.action` span: requests it sends, and
+    /// actions it calls, are children of it in the logs.
+    #[allow(dead_code)]
+    async fn in_span<T>(
+        connection: &Connection,
+        action: &'static str,
+        work: impl ::std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        work.instrument(action_span(PROVIDER.name, connection, action)).await
+    }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "attio",
@@ -561,54 +571,59 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_contact");
-        async move {
-            let problems = input.validate();
-            if !input.phone_numbers.is_empty() {
-                tracing::warn!(
-                    field = "phone_numbers",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if input.title.is_some() {
-                tracing::warn!(
-                    field = "title", "attio does not take this field; it is not sent"
-                );
-            }
-            if input.account.is_some() {
-                tracing::warn!(
-                    field = "account", "attio does not take this field; it is not sent"
-                );
-            }
-            if input.owner.is_some() {
-                tracing::warn!(
-                    field = "owner", "attio does not take this field; it is not sent"
-                );
-            }
-            if !input.custom_fields.is_null() {
-                tracing::warn!(
-                    field = "custom_fields",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if !input.remote_fields.is_null() {
-                tracing::warn!(
-                    field = "remote_fields",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createPerson",
-                    Method::Post,
-                    "/v2/objects/people/records",
-                )
-                .json(write_contact(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_contact",
+                async move {
+                    let problems = input.validate();
+                    if !input.phone_numbers.is_empty() {
+                        tracing::warn!(
+                            field = "phone_numbers",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.title.is_some() {
+                        tracing::warn!(
+                            field = "title",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.account.is_some() {
+                        tracing::warn!(
+                            field = "account",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.owner.is_some() {
+                        tracing::warn!(
+                            field = "owner",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if !input.custom_fields.is_null() {
+                        tracing::warn!(
+                            field = "custom_fields",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if !input.remote_fields.is_null() {
+                        tracing::warn!(
+                            field = "remote_fields",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "createPerson",
+                            Method::Post,
+                            "/v2/objects/people/records",
+                        )
+                        .json(write_contact(input, true, connection));
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// The Contact request body for a ContactInput.
@@ -750,19 +765,23 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getPerson",
-                Method::Get,
-                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getPerson",
+                        Method::Get,
+                        format!(
+                            "/v2/objects/people/records/{}", json::encode_segment(id)
+                        ),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Reads a Contact from the provider's record.

@@ -1324,6 +1324,16 @@ pub mod attio {
         RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
         Runtime, SettingSpec,
     };
+    /// Runs one action in its `unifold.action` span: requests it sends, and
+    /// actions it calls, are children of it in the logs.
+    #[allow(dead_code)]
+    async fn in_span<T>(
+        connection: &Connection,
+        action: &'static str,
+        work: impl ::std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        work.instrument(action_span(PROVIDER.name, connection, action)).await
+    }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "attio",
@@ -1447,25 +1457,30 @@ pub mod attio {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_company");
-        async move {
-            let mut outcome = create_company_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_company(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_company",
+                async move {
+                    let mut outcome = create_company_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_company(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Company request body for a CompanyInput.
@@ -1545,19 +1560,23 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getCompany",
-                Method::Get,
-                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getCompany",
+                        Method::Get,
+                        format!(
+                            "/v2/objects/companies/records/{}", json::encode_segment(id)
+                        ),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_company(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Company on Attio (`updateCompany`: PUT /v2/objects/companies/records/{record_id}).
@@ -1569,39 +1588,45 @@ pub mod attio {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            if patch.industry.is_some() {
-                tracing::warn!(
-                    field = "industry", "attio does not take this field; it is not sent"
-                );
-            }
-            if patch.number_of_employees.is_some() {
-                tracing::warn!(
-                    field = "number_of_employees",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if patch.owner.is_some() {
-                tracing::warn!(
-                    field = "owner", "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let body = write_company(patch, false, connection);
-            let request = Request::new(
-                    "updateCompany",
-                    Method::Put,
-                    format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    if patch.industry.is_some() {
+                        tracing::warn!(
+                            field = "industry",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.number_of_employees.is_some() {
+                        tracing::warn!(
+                            field = "number_of_employees",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.owner.is_some() {
+                        tracing::warn!(
+                            field = "owner",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let body = write_company(patch, false, connection);
+                    let request = Request::new(
+                            "updateCompany",
+                            Method::Put,
+                            format!(
+                                "/v2/objects/companies/records/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_company(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Company on Attio (`deleteCompany`: DELETE /v2/objects/companies/records/{record_id}).
@@ -1610,18 +1635,22 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteCompany",
-                Method::Delete,
-                format!("/v2/objects/companies/records/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteCompany",
+                        Method::Delete,
+                        format!(
+                            "/v2/objects/companies/records/{}", json::encode_segment(id)
+                        ),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Company, page by page on Attio (`queryCompanies`: POST /v2/objects/companies/records/query).
@@ -1690,55 +1719,59 @@ pub mod attio {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("domain", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new(
-                    "queryCompanies",
-                    Method::Post,
-                    "/v2/objects/companies/records/query",
-                )
-                .json(
-                    Value::Object(
-                        [
-                            (
-                                "filter".to_string(),
-                                Value::Object(
-                                    [
-                                        (
-                                            "domains".to_string(),
-                                            Value::String("{key}".to_string().replace("{key}", key)),
+        in_span(
+                connection,
+                "find_company_by_domain",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("domain", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new(
+                            "queryCompanies",
+                            Method::Post,
+                            "/v2/objects/companies/records/query",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "filter".to_string(),
+                                        Value::Object(
+                                            [
+                                                (
+                                                    "domains".to_string(),
+                                                    Value::String("{key}".to_string().replace("{key}", key)),
+                                                ),
+                                            ]
+                                                .into_iter()
+                                                .collect(),
                                         ),
-                                    ]
-                                        .into_iter()
-                                        .collect(),
-                                ),
+                                    ),
+                                    ("limit".to_string(), Value::from(1i64)),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
-                            ("limit".to_string(), Value::from(1i64)),
-                        ]
-                            .into_iter()
-                            .collect(),
-                    ),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("data")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_company(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                        )
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(&response.body, &[Seg::Key("data")])
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_company(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Creates a Company on Attio, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by domain).
@@ -1747,34 +1780,36 @@ pub mod attio {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_company");
-        async move {
-            let patch = input;
-            match create_company_once(runtime, connection, input).await {
-                Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                    update_company(runtime, connection, &id, patch).await
-                }
-                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                    let found = match Some(input)
-                        .and_then(|value| value.website.as_deref())
-                    {
-                        Some(key) if !key.trim().is_empty() => {
-                            find_company_by_domain(runtime, connection, key).await?
+        in_span(
+                connection,
+                "upsert_company",
+                async move {
+                    let patch = input;
+                    match create_company_once(runtime, connection, input).await {
+                        Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                            update_company(runtime, connection, &id, patch).await
                         }
-                        _ => None,
-                    };
-                    match found {
-                        Some(found) => {
-                            update_company(runtime, connection, &found.remote_id, patch)
-                                .await
+                        Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            let found = match Some(input)
+                                .and_then(|value| value.website.as_deref())
+                            {
+                                Some(key) if !key.trim().is_empty() => {
+                                    find_company_by_domain(runtime, connection, key).await?
+                                }
+                                _ => None,
+                            };
+                            match found {
+                                Some(found) => {
+                                    update_company(runtime, connection, &found.remote_id, patch)
+                                        .await
+                                }
+                                None => Err(conflict),
+                            }
                         }
-                        None => Err(conflict),
+                        other => other,
                     }
-                }
-                other => other,
-            }
-        }
-            .instrument(span)
+                },
+            )
             .await
     }
     /// Reads a Company from the provider's record.
@@ -1883,25 +1918,30 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_contact");
-        async move {
-            let mut outcome = create_contact_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_contact(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_contact",
+                async move {
+                    let mut outcome = create_contact_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_contact(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Contact request body for a ContactInput.
@@ -2095,19 +2135,23 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getPerson",
-                Method::Get,
-                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getPerson",
+                        Method::Get,
+                        format!(
+                            "/v2/objects/people/records/{}", json::encode_segment(id)
+                        ),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Contact on Attio (`updatePerson`: PUT /v2/objects/people/records/{record_id}).
@@ -2119,30 +2163,35 @@ pub mod attio {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            if patch.owner.is_some() {
-                tracing::warn!(
-                    field = "owner", "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let current = get_contact(runtime, connection, id).await?;
-            let merged = patch.clone().or(super::ContactInput::from(current));
-            let body = write_contact(&merged, true, connection);
-            let request = Request::new(
-                    "updatePerson",
-                    Method::Put,
-                    format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    if patch.owner.is_some() {
+                        tracing::warn!(
+                            field = "owner",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let current = get_contact(runtime, connection, id).await?;
+                    let merged = patch.clone().or(super::ContactInput::from(current));
+                    let body = write_contact(&merged, true, connection);
+                    let request = Request::new(
+                            "updatePerson",
+                            Method::Put,
+                            format!(
+                                "/v2/objects/people/records/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Contact on Attio (`deletePerson`: DELETE /v2/objects/people/records/{record_id}).
@@ -2151,18 +2200,22 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deletePerson",
-                Method::Delete,
-                format!("/v2/objects/people/records/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deletePerson",
+                        Method::Delete,
+                        format!(
+                            "/v2/objects/people/records/{}", json::encode_segment(id)
+                        ),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Contact, page by page on Attio (`queryPeople`: POST /v2/objects/people/records/query).
@@ -2231,55 +2284,59 @@ pub mod attio {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("email", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new(
-                    "queryPeople",
-                    Method::Post,
-                    "/v2/objects/people/records/query",
-                )
-                .json(
-                    Value::Object(
-                        [
-                            (
-                                "filter".to_string(),
-                                Value::Object(
-                                    [
-                                        (
-                                            "email_addresses".to_string(),
-                                            Value::String("{key}".to_string().replace("{key}", key)),
+        in_span(
+                connection,
+                "find_contact_by_email",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("email", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new(
+                            "queryPeople",
+                            Method::Post,
+                            "/v2/objects/people/records/query",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "filter".to_string(),
+                                        Value::Object(
+                                            [
+                                                (
+                                                    "email_addresses".to_string(),
+                                                    Value::String("{key}".to_string().replace("{key}", key)),
+                                                ),
+                                            ]
+                                                .into_iter()
+                                                .collect(),
                                         ),
-                                    ]
-                                        .into_iter()
-                                        .collect(),
-                                ),
+                                    ),
+                                    ("limit".to_string(), Value::from(1i64)),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
-                            ("limit".to_string(), Value::from(1i64)),
-                        ]
-                            .into_iter()
-                            .collect(),
-                    ),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("data")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_contact(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                        )
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(&response.body, &[Seg::Key("data")])
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_contact(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Creates a Contact on Attio, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
@@ -2288,35 +2345,37 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_contact");
-        async move {
-            let patch = input;
-            match create_contact_once(runtime, connection, input).await {
-                Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                    update_contact(runtime, connection, &id, patch).await
-                }
-                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                    let found = match Some(input)
-                        .and_then(|value| value.email_addresses.first())
-                        .map(|value| value.email_address.as_str())
-                    {
-                        Some(key) if !key.trim().is_empty() => {
-                            find_contact_by_email(runtime, connection, key).await?
+        in_span(
+                connection,
+                "upsert_contact",
+                async move {
+                    let patch = input;
+                    match create_contact_once(runtime, connection, input).await {
+                        Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                            update_contact(runtime, connection, &id, patch).await
                         }
-                        _ => None,
-                    };
-                    match found {
-                        Some(found) => {
-                            update_contact(runtime, connection, &found.remote_id, patch)
-                                .await
+                        Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            let found = match Some(input)
+                                .and_then(|value| value.email_addresses.first())
+                                .map(|value| value.email_address.as_str())
+                            {
+                                Some(key) if !key.trim().is_empty() => {
+                                    find_contact_by_email(runtime, connection, key).await?
+                                }
+                                _ => None,
+                            };
+                            match found {
+                                Some(found) => {
+                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                        .await
+                                }
+                                None => Err(conflict),
+                            }
                         }
-                        None => Err(conflict),
+                        other => other,
                     }
-                }
-                other => other,
-            }
-        }
-            .instrument(span)
+                },
+            )
             .await
     }
     /// Reads a Contact from the provider's record.
@@ -2417,44 +2476,47 @@ pub mod attio {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_opportunity");
-        async move {
-            let problems = input.validate();
-            if input.description.is_some() {
-                tracing::warn!(
-                    field = "description",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if input.probability.is_some() {
-                tracing::warn!(
-                    field = "probability",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if input.status.is_some() {
-                tracing::warn!(
-                    field = "status", "attio does not take this field; it is not sent"
-                );
-            }
-            if input.close_date.is_some() {
-                tracing::warn!(
-                    field = "close_date",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createDeal",
-                    Method::Post,
-                    "/v2/objects/deals/records",
-                )
-                .json(write_opportunity(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_opportunity",
+                async move {
+                    let problems = input.validate();
+                    if input.description.is_some() {
+                        tracing::warn!(
+                            field = "description",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.probability.is_some() {
+                        tracing::warn!(
+                            field = "probability",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if input.close_date.is_some() {
+                        tracing::warn!(
+                            field = "close_date",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "createDeal",
+                            Method::Post,
+                            "/v2/objects/deals/records",
+                        )
+                        .json(write_opportunity(input, true, connection));
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
@@ -2578,19 +2640,21 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getDeal",
-                Method::Get,
-                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getDeal",
+                        Method::Get,
+                        format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Opportunity on Attio (`updateDeal`: PUT /v2/objects/deals/records/{record_id}).
@@ -2602,46 +2666,51 @@ pub mod attio {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            if patch.description.is_some() {
-                tracing::warn!(
-                    field = "description",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if patch.probability.is_some() {
-                tracing::warn!(
-                    field = "probability",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            if patch.status.is_some() {
-                tracing::warn!(
-                    field = "status", "attio does not take this field; it is not sent"
-                );
-            }
-            if patch.close_date.is_some() {
-                tracing::warn!(
-                    field = "close_date",
-                    "attio does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let body = write_opportunity(patch, false, connection);
-            let request = Request::new(
-                    "updateDeal",
-                    Method::Put,
-                    format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    if patch.description.is_some() {
+                        tracing::warn!(
+                            field = "description",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.probability.is_some() {
+                        tracing::warn!(
+                            field = "probability",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.close_date.is_some() {
+                        tracing::warn!(
+                            field = "close_date",
+                            "attio does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let body = write_opportunity(patch, false, connection);
+                    let request = Request::new(
+                            "updateDeal",
+                            Method::Put,
+                            format!(
+                                "/v2/objects/deals/records/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Opportunity on Attio (`deleteDeal`: DELETE /v2/objects/deals/records/{record_id}).
@@ -2650,18 +2719,20 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteDeal",
-                Method::Delete,
-                format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteDeal",
+                        Method::Delete,
+                        format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Opportunity, page by page on Attio (`queryDeals`: POST /v2/objects/deals/records/query).
@@ -2729,67 +2800,69 @@ pub mod attio {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
-        async move {
-            let mut problems = Vec::new();
-            for (field, id) in [
-                ("opportunity_id", opportunity_id),
-                ("contact_id", contact_id),
-            ] {
-                if id.trim().is_empty() {
-                    problems.push(FieldError::new(field, "must not be empty"));
-                }
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "appendToDeal",
-                    Method::Patch,
-                    format!(
-                        "/v2/objects/deals/records/{}",
-                        json::encode_segment(opportunity_id)
-                    ),
-                )
-                .json(
-                    Value::Object(
-                        [
-                            (
-                                "data".to_string(),
-                                Value::Object(
-                                    [
-                                        (
-                                            "values".to_string(),
-                                            Value::Object(
-                                                [
-                                                    (
-                                                        "associated_people".to_string(),
-                                                        Value::Array(
-                                                            vec![
-                                                                Value::Object([("target_object".to_string(),
-                                                                Value::String("people".to_string())), ("target_record_id"
-                                                                .to_string(), Value::String("{to}".to_string()
-                                                                .replace("{to}", contact_id)))].into_iter().collect())
-                                                            ],
-                                                        ),
-                                                    ),
-                                                ]
-                                                    .into_iter()
-                                                    .collect(),
-                                            ),
-                                        ),
-                                    ]
-                                        .into_iter()
-                                        .collect(),
-                                ),
+        in_span(
+                connection,
+                "link_opportunity_contact",
+                async move {
+                    let mut problems = Vec::new();
+                    for (field, id) in [
+                        ("opportunity_id", opportunity_id),
+                        ("contact_id", contact_id),
+                    ] {
+                        if id.trim().is_empty() {
+                            problems.push(FieldError::new(field, "must not be empty"));
+                        }
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "appendToDeal",
+                            Method::Patch,
+                            format!(
+                                "/v2/objects/deals/records/{}",
+                                json::encode_segment(opportunity_id)
                             ),
-                        ]
-                            .into_iter()
-                            .collect(),
-                    ),
-                );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "data".to_string(),
+                                        Value::Object(
+                                            [
+                                                (
+                                                    "values".to_string(),
+                                                    Value::Object(
+                                                        [
+                                                            (
+                                                                "associated_people".to_string(),
+                                                                Value::Array(
+                                                                    vec![
+                                                                        Value::Object([("target_object".to_string(),
+                                                                        Value::String("people".to_string())), ("target_record_id"
+                                                                        .to_string(), Value::String("{to}".to_string()
+                                                                        .replace("{to}", contact_id)))].into_iter().collect())
+                                                                    ],
+                                                                ),
+                                                            ),
+                                                        ]
+                                                            .into_iter()
+                                                            .collect(),
+                                                    ),
+                                                ),
+                                            ]
+                                                .into_iter()
+                                                .collect(),
+                                        ),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Reads a Opportunity from the provider's record.
@@ -2929,6 +3002,16 @@ pub mod hubspot {
         RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
         Runtime, SettingSpec,
     };
+    /// Runs one action in its `unifold.action` span: requests it sends, and
+    /// actions it calls, are children of it in the logs.
+    #[allow(dead_code)]
+    async fn in_span<T>(
+        connection: &Connection,
+        action: &'static str,
+        work: impl ::std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        work.instrument(action_span(PROVIDER.name, connection, action)).await
+    }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "hubspot",
@@ -3039,25 +3122,30 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_company");
-        async move {
-            let mut outcome = create_company_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_company(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_company",
+                async move {
+                    let mut outcome = create_company_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_company(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Company request body for a CompanyInput.
@@ -3140,29 +3228,33 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                    "getCompany",
-                    Method::Get,
-                    format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-                )
-                .query(
-                    "properties",
-                    "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
-                        .to_string()
-                        .replace(
-                            "{custom_fields|,}",
-                            &transform::custom_field_list(connection, "Company", ","),
-                        ),
-                )
-                .query("associations", "contacts");
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                            "getCompany",
+                            Method::Get,
+                            format!(
+                                "/crm/v3/objects/companies/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .query(
+                            "properties",
+                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields|,}",
+                                    &transform::custom_field_list(connection, "Company", ","),
+                                ),
+                        )
+                        .query("associations", "contacts");
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_company(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Company on HubSpot (`updateCompany`: PATCH /crm/v3/objects/companies/{companyId}).
@@ -3174,23 +3266,27 @@ pub mod hubspot {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            Error::check(problems)?;
-            let body = write_company(patch, false, connection);
-            let request = Request::new(
-                    "updateCompany",
-                    Method::Patch,
-                    format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    Error::check(problems)?;
+                    let body = write_company(patch, false, connection);
+                    let request = Request::new(
+                            "updateCompany",
+                            Method::Patch,
+                            format!(
+                                "/crm/v3/objects/companies/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_company(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Company on HubSpot (`deleteCompany`: DELETE /crm/v3/objects/companies/{companyId}).
@@ -3199,18 +3295,20 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteCompany",
-                Method::Delete,
-                format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteCompany",
+                        Method::Delete,
+                        format!("/crm/v3/objects/companies/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Company, page by page on HubSpot (`listCompanies`: GET /crm/v3/objects/companies).
@@ -3346,75 +3444,82 @@ pub mod hubspot {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("domain", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new(
-                    "searchCompanies",
-                    Method::Post,
-                    "/crm/v3/objects/companies/search",
-                )
-                .json(
-                    transform::with_custom_fields(
-                        Value::Object(
-                            [
-                                (
-                                    "filterGroups".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("filters".to_string(),
-                                            Value::Array(vec![Value::Object([("propertyName"
-                                            .to_string(), Value::String("domain".to_string())),
-                                            ("operator".to_string(), Value::String("EQ".to_string())),
-                                            ("value".to_string(), Value::String("{key}".to_string()
-                                            .replace("{key}", key)))].into_iter().collect())]))]
-                                            .into_iter().collect())
-                                        ],
-                                    ),
+        in_span(
+                connection,
+                "find_company_by_domain",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("domain", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new(
+                            "searchCompanies",
+                            Method::Post,
+                            "/crm/v3/objects/companies/search",
+                        )
+                        .json(
+                            transform::with_custom_fields(
+                                Value::Object(
+                                    [
+                                        (
+                                            "filterGroups".to_string(),
+                                            Value::Array(
+                                                vec![
+                                                    Value::Object([("filters".to_string(),
+                                                    Value::Array(vec![Value::Object([("propertyName"
+                                                    .to_string(), Value::String("domain".to_string())),
+                                                    ("operator".to_string(), Value::String("EQ".to_string())),
+                                                    ("value".to_string(), Value::String("{key}".to_string()
+                                                    .replace("{key}", key)))].into_iter().collect())]))]
+                                                    .into_iter().collect())
+                                                ],
+                                            ),
+                                        ),
+                                        (
+                                            "properties".to_string(),
+                                            Value::Array(
+                                                vec![
+                                                    Value::String("name".to_string()),
+                                                    Value::String("description".to_string()),
+                                                    Value::String("industry".to_string()),
+                                                    Value::String("domain".to_string()),
+                                                    Value::String("numberofemployees".to_string()),
+                                                    Value::String("phone".to_string()),
+                                                    Value::String("hubspot_owner_id".to_string()),
+                                                    Value::String("{custom_fields}".to_string())
+                                                ],
+                                            ),
+                                        ),
+                                        ("limit".to_string(), Value::from(1i64)),
+                                    ]
+                                        .into_iter()
+                                        .collect(),
                                 ),
-                                (
-                                    "properties".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::String("name".to_string()),
-                                            Value::String("description".to_string()),
-                                            Value::String("industry".to_string()),
-                                            Value::String("domain".to_string()),
-                                            Value::String("numberofemployees".to_string()),
-                                            Value::String("phone".to_string()),
-                                            Value::String("hubspot_owner_id".to_string()),
-                                            Value::String("{custom_fields}".to_string())
-                                        ],
-                                    ),
-                                ),
-                                ("limit".to_string(), Value::from(1i64)),
-                            ]
-                                .into_iter()
-                                .collect(),
-                        ),
-                        connection,
-                        "Company",
-                    ),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("results")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_company(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                                connection,
+                                "Company",
+                            ),
+                        )
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(
+                            &response.body,
+                            &[Seg::Key("results")],
+                        )
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_company(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Updates the Company found by domain on HubSpot, or creates it when there is none.
@@ -3423,23 +3528,28 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_company");
-        async move {
-            let patch = input;
-            let found = match Some(input).and_then(|value| value.website.as_deref()) {
-                Some(key) if !key.trim().is_empty() => {
-                    find_company_by_domain(runtime, connection, key).await?
-                }
-                _ => None,
-            };
-            match found {
-                Some(found) => {
-                    update_company(runtime, connection, &found.remote_id, patch).await
-                }
-                None => create_company_once(runtime, connection, input).await,
-            }
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "upsert_company",
+                async move {
+                    let patch = input;
+                    let found = match Some(input)
+                        .and_then(|value| value.website.as_deref())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_company_by_domain(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_company(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => create_company_once(runtime, connection, input).await,
+                    }
+                },
+            )
             .await
     }
     /// Reads a Company from the provider's record.
@@ -3556,25 +3666,30 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_contact");
-        async move {
-            let mut outcome = create_contact_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_contact(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_contact",
+                async move {
+                    let mut outcome = create_contact_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_contact(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Contact request body for a ContactInput.
@@ -3698,29 +3813,33 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                    "getContact",
-                    Method::Get,
-                    format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-                )
-                .query(
-                    "properties",
-                    "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
-                        .to_string()
-                        .replace(
-                            "{custom_fields|,}",
-                            &transform::custom_field_list(connection, "Contact", ","),
-                        ),
-                )
-                .query("associations", "companies");
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                            "getContact",
+                            Method::Get,
+                            format!(
+                                "/crm/v3/objects/contacts/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .query(
+                            "properties",
+                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields|,}",
+                                    &transform::custom_field_list(connection, "Contact", ","),
+                                ),
+                        )
+                        .query("associations", "companies");
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Contact on HubSpot (`updateContact`: PATCH /crm/v3/objects/contacts/{contactId}).
@@ -3732,27 +3851,33 @@ pub mod hubspot {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let mut problems = patch.validate();
-            if patch.account.is_some() {
-                problems
-                    .push(FieldError::new("account", "cannot be updated on hubspot"));
-            }
-            Error::check(problems)?;
-            let body = write_contact(patch, false, connection);
-            let request = Request::new(
-                    "updateContact",
-                    Method::Patch,
-                    format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let mut problems = patch.validate();
+                    if patch.account.is_some() {
+                        problems
+                            .push(
+                                FieldError::new("account", "cannot be updated on hubspot"),
+                            );
+                    }
+                    Error::check(problems)?;
+                    let body = write_contact(patch, false, connection);
+                    let request = Request::new(
+                            "updateContact",
+                            Method::Patch,
+                            format!(
+                                "/crm/v3/objects/contacts/{}", json::encode_segment(id)
+                            ),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Contact on HubSpot (`deleteContact`: DELETE /crm/v3/objects/contacts/{contactId}).
@@ -3761,18 +3886,20 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteContact",
-                Method::Delete,
-                format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteContact",
+                        Method::Delete,
+                        format!("/crm/v3/objects/contacts/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Contact, page by page on HubSpot (`listContacts`: GET /crm/v3/objects/contacts).
@@ -3902,73 +4029,80 @@ pub mod hubspot {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("email", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new(
-                    "searchContacts",
-                    Method::Post,
-                    "/crm/v3/objects/contacts/search",
-                )
-                .json(
-                    transform::with_custom_fields(
-                        Value::Object(
-                            [
-                                (
-                                    "filterGroups".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::Object([("filters".to_string(),
-                                            Value::Array(vec![Value::Object([("propertyName"
-                                            .to_string(), Value::String("email".to_string())),
-                                            ("operator".to_string(), Value::String("EQ".to_string())),
-                                            ("value".to_string(), Value::String("{key}".to_string()
-                                            .replace("{key}", key)))].into_iter().collect())]))]
-                                            .into_iter().collect())
-                                        ],
-                                    ),
+        in_span(
+                connection,
+                "find_contact_by_email",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("email", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new(
+                            "searchContacts",
+                            Method::Post,
+                            "/crm/v3/objects/contacts/search",
+                        )
+                        .json(
+                            transform::with_custom_fields(
+                                Value::Object(
+                                    [
+                                        (
+                                            "filterGroups".to_string(),
+                                            Value::Array(
+                                                vec![
+                                                    Value::Object([("filters".to_string(),
+                                                    Value::Array(vec![Value::Object([("propertyName"
+                                                    .to_string(), Value::String("email".to_string())),
+                                                    ("operator".to_string(), Value::String("EQ".to_string())),
+                                                    ("value".to_string(), Value::String("{key}".to_string()
+                                                    .replace("{key}", key)))].into_iter().collect())]))]
+                                                    .into_iter().collect())
+                                                ],
+                                            ),
+                                        ),
+                                        (
+                                            "properties".to_string(),
+                                            Value::Array(
+                                                vec![
+                                                    Value::String("firstname".to_string()),
+                                                    Value::String("lastname".to_string()), Value::String("email"
+                                                    .to_string()), Value::String("phone".to_string()),
+                                                    Value::String("jobtitle".to_string()),
+                                                    Value::String("hubspot_owner_id".to_string()),
+                                                    Value::String("{custom_fields}".to_string())
+                                                ],
+                                            ),
+                                        ),
+                                        ("limit".to_string(), Value::from(1i64)),
+                                    ]
+                                        .into_iter()
+                                        .collect(),
                                 ),
-                                (
-                                    "properties".to_string(),
-                                    Value::Array(
-                                        vec![
-                                            Value::String("firstname".to_string()),
-                                            Value::String("lastname".to_string()), Value::String("email"
-                                            .to_string()), Value::String("phone".to_string()),
-                                            Value::String("jobtitle".to_string()),
-                                            Value::String("hubspot_owner_id".to_string()),
-                                            Value::String("{custom_fields}".to_string())
-                                        ],
-                                    ),
-                                ),
-                                ("limit".to_string(), Value::from(1i64)),
-                            ]
-                                .into_iter()
-                                .collect(),
-                        ),
-                        connection,
-                        "Contact",
-                    ),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("results")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_contact(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                                connection,
+                                "Contact",
+                            ),
+                        )
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(
+                            &response.body,
+                            &[Seg::Key("results")],
+                        )
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_contact(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Creates a Contact on HubSpot, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
@@ -3977,37 +4111,39 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_contact");
-        async move {
-            let mut patch = input.clone();
-            patch.account = Default::default();
-            let patch = &patch;
-            match create_contact_once(runtime, connection, input).await {
-                Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                    update_contact(runtime, connection, &id, patch).await
-                }
-                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                    let found = match Some(input)
-                        .and_then(|value| value.email_addresses.first())
-                        .map(|value| value.email_address.as_str())
-                    {
-                        Some(key) if !key.trim().is_empty() => {
-                            find_contact_by_email(runtime, connection, key).await?
+        in_span(
+                connection,
+                "upsert_contact",
+                async move {
+                    let mut patch = input.clone();
+                    patch.account = Default::default();
+                    let patch = &patch;
+                    match create_contact_once(runtime, connection, input).await {
+                        Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                            update_contact(runtime, connection, &id, patch).await
                         }
-                        _ => None,
-                    };
-                    match found {
-                        Some(found) => {
-                            update_contact(runtime, connection, &found.remote_id, patch)
-                                .await
+                        Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            let found = match Some(input)
+                                .and_then(|value| value.email_addresses.first())
+                                .map(|value| value.email_address.as_str())
+                            {
+                                Some(key) if !key.trim().is_empty() => {
+                                    find_contact_by_email(runtime, connection, key).await?
+                                }
+                                _ => None,
+                            };
+                            match found {
+                                Some(found) => {
+                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                        .await
+                                }
+                                None => Err(conflict),
+                            }
                         }
-                        None => Err(conflict),
+                        other => other,
                     }
-                }
-                other => other,
-            }
-        }
-            .instrument(span)
+                },
+            )
             .await
     }
     /// Reads a Contact from the provider's record.
@@ -4093,30 +4229,33 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_opportunity");
-        async move {
-            let problems = input.validate();
-            if input.status.is_some() {
-                tracing::warn!(
-                    field = "status", "hubspot does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createDeal",
-                    Method::Post,
-                    "/crm/v3/objects/deals",
-                )
-                .json(write_opportunity(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let mut record = read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))?;
-            if record.account.is_none() {
-                record.account = input.account.clone();
-            }
-            Ok(record)
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_opportunity",
+                async move {
+                    let problems = input.validate();
+                    if input.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "hubspot does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "createDeal",
+                            Method::Post,
+                            "/crm/v3/objects/deals",
+                        )
+                        .json(write_opportunity(input, true, connection));
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let mut record = read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    if record.account.is_none() {
+                        record.account = input.account.clone();
+                    }
+                    Ok(record)
+                },
+            )
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
@@ -4244,29 +4383,35 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                    "getDeal",
-                    Method::Get,
-                    format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-                )
-                .query(
-                    "properties",
-                    "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
-                        .to_string()
-                        .replace(
-                            "{custom_fields|,}",
-                            &transform::custom_field_list(connection, "Opportunity", ","),
-                        ),
-                )
-                .query("associations", "companies,contacts");
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                            "getDeal",
+                            Method::Get,
+                            format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+                        )
+                        .query(
+                            "properties",
+                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields|,}",
+                                    &transform::custom_field_list(
+                                        connection,
+                                        "Opportunity",
+                                        ",",
+                                    ),
+                                ),
+                        )
+                        .query("associations", "companies,contacts");
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Opportunity on HubSpot (`updateDeal`: PATCH /crm/v3/objects/deals/{dealId}).
@@ -4278,32 +4423,37 @@ pub mod hubspot {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let mut problems = patch.validate();
-            if patch.status.is_some() {
-                tracing::warn!(
-                    field = "status", "hubspot does not take this field; it is not sent"
-                );
-            }
-            if patch.account.is_some() {
-                problems
-                    .push(FieldError::new("account", "cannot be updated on hubspot"));
-            }
-            Error::check(problems)?;
-            let body = write_opportunity(patch, false, connection);
-            let request = Request::new(
-                    "updateDeal",
-                    Method::Patch,
-                    format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let mut problems = patch.validate();
+                    if patch.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "hubspot does not take this field; it is not sent"
+                        );
+                    }
+                    if patch.account.is_some() {
+                        problems
+                            .push(
+                                FieldError::new("account", "cannot be updated on hubspot"),
+                            );
+                    }
+                    Error::check(problems)?;
+                    let body = write_opportunity(patch, false, connection);
+                    let request = Request::new(
+                            "updateDeal",
+                            Method::Patch,
+                            format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+                        )
+                        .json(body);
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Deletes one Opportunity on HubSpot (`deleteDeal`: DELETE /crm/v3/objects/deals/{dealId}).
@@ -4312,18 +4462,20 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteDeal",
-                Method::Delete,
-                format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteDeal",
+                        Method::Delete,
+                        format!("/crm/v3/objects/deals/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Opportunity, page by page on HubSpot (`listDeals`: GET /crm/v3/objects/deals).
@@ -4458,31 +4610,33 @@ pub mod hubspot {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
-        async move {
-            let mut problems = Vec::new();
-            for (field, id) in [
-                ("opportunity_id", opportunity_id),
-                ("contact_id", contact_id),
-            ] {
-                if id.trim().is_empty() {
-                    problems.push(FieldError::new(field, "must not be empty"));
-                }
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                "associateDealWithContact",
-                Method::Put,
-                format!(
-                    "/crm/v4/objects/deals/{}/associations/default/contacts/{}",
-                    json::encode_segment(opportunity_id),
-                    json::encode_segment(contact_id)
-                ),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "link_opportunity_contact",
+                async move {
+                    let mut problems = Vec::new();
+                    for (field, id) in [
+                        ("opportunity_id", opportunity_id),
+                        ("contact_id", contact_id),
+                    ] {
+                        if id.trim().is_empty() {
+                            problems.push(FieldError::new(field, "must not be empty"));
+                        }
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                        "associateDealWithContact",
+                        Method::Put,
+                        format!(
+                            "/crm/v4/objects/deals/{}/associations/default/contacts/{}",
+                            json::encode_segment(opportunity_id),
+                            json::encode_segment(contact_id)
+                        ),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Reads a Opportunity from the provider's record.
@@ -4620,6 +4774,16 @@ pub mod salesforce {
         RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
         Runtime, SettingSpec,
     };
+    /// Runs one action in its `unifold.action` span: requests it sends, and
+    /// actions it calls, are children of it in the logs.
+    #[allow(dead_code)]
+    async fn in_span<T>(
+        connection: &Connection,
+        action: &'static str,
+        work: impl ::std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        work.instrument(action_span(PROVIDER.name, connection, action)).await
+    }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "salesforce",
@@ -4748,25 +4912,30 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_company");
-        async move {
-            let mut outcome = create_company_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_company(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_company",
+                async move {
+                    let mut outcome = create_company_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_company(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Company request body for a CompanyInput.
@@ -4823,19 +4992,21 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getAccount",
-                Method::Get,
-                format!("/sobjects/Account/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_company(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getAccount",
+                        Method::Get,
+                        format!("/sobjects/Account/{}", json::encode_segment(id)),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_company(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Company on Salesforce (`updateAccount`: PATCH /sobjects/Account/{id}).
@@ -4847,22 +5018,24 @@ pub mod salesforce {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            Error::check(problems)?;
-            let body = write_company(patch, false, connection);
-            let request = Request::new(
-                    "updateAccount",
-                    Method::Patch,
-                    format!("/sobjects/Account/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            runtime.send(connection, &PROVIDER, request).await?;
-            get_company(runtime, connection, id).await
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    Error::check(problems)?;
+                    let body = write_company(patch, false, connection);
+                    let request = Request::new(
+                            "updateAccount",
+                            Method::Patch,
+                            format!("/sobjects/Account/{}", json::encode_segment(id)),
+                        )
+                        .json(body);
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    get_company(runtime, connection, id).await
+                },
+            )
             .await
     }
     /// Deletes one Company on Salesforce (`deleteAccount`: DELETE /sobjects/Account/{id}).
@@ -4871,18 +5044,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_company");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteAccount",
-                Method::Delete,
-                format!("/sobjects/Account/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_company",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteAccount",
+                        Method::Delete,
+                        format!("/sobjects/Account/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Company, page by page on Salesforce (`query`: GET /query).
@@ -4946,39 +5121,46 @@ pub mod salesforce {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_company_by_domain");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("domain", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new("query", Method::Get, "/query")
-                .query(
-                    "q",
-                    "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                        .to_string()
-                        .replace(
-                            "{custom_fields|, }",
-                            &transform::custom_field_list(connection, "Company", ", "),
+        in_span(
+                connection,
+                "find_company_by_domain",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("domain", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields|, }",
+                                    &transform::custom_field_list(connection, "Company", ", "),
+                                )
+                                .replace("{key:soql}", &transform::soql_escape(key)),
                         )
-                        .replace("{key:soql}", &transform::soql_escape(key)),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("records")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_company(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(
+                            &response.body,
+                            &[Seg::Key("records")],
+                        )
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_company(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Updates the Company found by domain on Salesforce, or creates it when there is none.
@@ -4987,23 +5169,28 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_company");
-        async move {
-            let patch = input;
-            let found = match Some(input).and_then(|value| value.website.as_deref()) {
-                Some(key) if !key.trim().is_empty() => {
-                    find_company_by_domain(runtime, connection, key).await?
-                }
-                _ => None,
-            };
-            match found {
-                Some(found) => {
-                    update_company(runtime, connection, &found.remote_id, patch).await
-                }
-                None => create_company_once(runtime, connection, input).await,
-            }
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "upsert_company",
+                async move {
+                    let patch = input;
+                    let found = match Some(input)
+                        .and_then(|value| value.website.as_deref())
+                    {
+                        Some(key) if !key.trim().is_empty() => {
+                            find_company_by_domain(runtime, connection, key).await?
+                        }
+                        _ => None,
+                    };
+                    match found {
+                        Some(found) => {
+                            update_company(runtime, connection, &found.remote_id, patch)
+                                .await
+                        }
+                        None => create_company_once(runtime, connection, input).await,
+                    }
+                },
+            )
             .await
     }
     /// Reads a Company from the provider's record.
@@ -5084,25 +5271,30 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_contact");
-        async move {
-            let mut outcome = create_contact_once(runtime, connection, input).await;
-            let mut attempt = 1;
-            while let Err(error) = &outcome {
-                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                    break;
-                }
-                tracing::info!(
-                    attempt, reason = % error,
-                    "the create may have gone through: retrying through its upsert key"
-                );
-                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                attempt += 1;
-                outcome = upsert_contact(runtime, connection, input).await;
-            }
-            outcome
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_contact",
+                async move {
+                    let mut outcome = create_contact_once(runtime, connection, input)
+                        .await;
+                    let mut attempt = 1;
+                    while let Err(error) = &outcome {
+                        if !error.is_ambiguous()
+                            || attempt >= PROVIDER.retry.max_attempts
+                        {
+                            break;
+                        }
+                        tracing::info!(
+                            attempt, reason = % error,
+                            "the create may have gone through: retrying through its upsert key"
+                        );
+                        sleep(backoff(&PROVIDER.retry, attempt)).await;
+                        attempt += 1;
+                        outcome = upsert_contact(runtime, connection, input).await;
+                    }
+                    outcome
+                },
+            )
             .await
     }
     /// The Contact request body for a ContactInput.
@@ -5168,19 +5360,21 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getContact",
-                Method::Get,
-                format!("/sobjects/Contact/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_contact(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getContact",
+                        Method::Get,
+                        format!("/sobjects/Contact/{}", json::encode_segment(id)),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_contact(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Contact on Salesforce (`updateContact`: PATCH /sobjects/Contact/{id}).
@@ -5192,22 +5386,24 @@ pub mod salesforce {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            Error::check(problems)?;
-            let body = write_contact(patch, false, connection);
-            let request = Request::new(
-                    "updateContact",
-                    Method::Patch,
-                    format!("/sobjects/Contact/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            runtime.send(connection, &PROVIDER, request).await?;
-            get_contact(runtime, connection, id).await
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    Error::check(problems)?;
+                    let body = write_contact(patch, false, connection);
+                    let request = Request::new(
+                            "updateContact",
+                            Method::Patch,
+                            format!("/sobjects/Contact/{}", json::encode_segment(id)),
+                        )
+                        .json(body);
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    get_contact(runtime, connection, id).await
+                },
+            )
             .await
     }
     /// Deletes one Contact on Salesforce (`deleteContact`: DELETE /sobjects/Contact/{id}).
@@ -5216,18 +5412,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_contact");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteContact",
-                Method::Delete,
-                format!("/sobjects/Contact/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_contact",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteContact",
+                        Method::Delete,
+                        format!("/sobjects/Contact/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Contact, page by page on Salesforce (`query`: GET /query).
@@ -5291,39 +5489,46 @@ pub mod salesforce {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        let span = action_span(PROVIDER.name, connection, "find_contact_by_email");
-        async move {
-            if key.trim().is_empty() {
-                return Err(
-                    Error::check(vec![FieldError::new("email", "must not be empty")])
-                        .unwrap_err(),
-                );
-            }
-            let request = Request::new("query", Method::Get, "/query")
-                .query(
-                    "q",
-                    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                        .to_string()
-                        .replace(
-                            "{custom_fields|, }",
-                            &transform::custom_field_list(connection, "Contact", ", "),
+        in_span(
+                connection,
+                "find_contact_by_email",
+                async move {
+                    if key.trim().is_empty() {
+                        return Err(
+                            Error::check(
+                                    vec![FieldError::new("email", "must not be empty")],
+                                )
+                                .unwrap_err(),
+                        );
+                    }
+                    let request = Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
+                                .to_string()
+                                .replace(
+                                    "{custom_fields|, }",
+                                    &transform::custom_field_list(connection, "Contact", ", "),
+                                )
+                                .replace("{key:soql}", &transform::soql_escape(key)),
                         )
-                        .replace("{key:soql}", &transform::soql_escape(key)),
-                )
-                .reading();
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let records = json::read_array(&response.body, &[Seg::Key("records")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            match records.first() {
-                None => Ok(None),
-                Some(record) => {
-                    read_contact(record, connection)
-                        .map(Some)
-                        .map_err(|problem| unexpected_record(record, problem))
-                }
-            }
-        }
-            .instrument(span)
+                        .reading();
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let records = json::read_array(
+                            &response.body,
+                            &[Seg::Key("records")],
+                        )
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    match records.first() {
+                        None => Ok(None),
+                        Some(record) => {
+                            read_contact(record, connection)
+                                .map(Some)
+                                .map_err(|problem| unexpected_record(record, problem))
+                        }
+                    }
+                },
+            )
             .await
     }
     /// Creates a Contact on Salesforce, or updates the existing one when a unique field is taken (the record the conflict names, or the one found by email).
@@ -5332,35 +5537,37 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let span = action_span(PROVIDER.name, connection, "upsert_contact");
-        async move {
-            let patch = input;
-            match create_contact_once(runtime, connection, input).await {
-                Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                    update_contact(runtime, connection, &id, patch).await
-                }
-                Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                    let found = match Some(input)
-                        .and_then(|value| value.email_addresses.first())
-                        .map(|value| value.email_address.as_str())
-                    {
-                        Some(key) if !key.trim().is_empty() => {
-                            find_contact_by_email(runtime, connection, key).await?
+        in_span(
+                connection,
+                "upsert_contact",
+                async move {
+                    let patch = input;
+                    match create_contact_once(runtime, connection, input).await {
+                        Err(Error::Conflict { existing_id: Some(id), .. }) => {
+                            update_contact(runtime, connection, &id, patch).await
                         }
-                        _ => None,
-                    };
-                    match found {
-                        Some(found) => {
-                            update_contact(runtime, connection, &found.remote_id, patch)
-                                .await
+                        Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            let found = match Some(input)
+                                .and_then(|value| value.email_addresses.first())
+                                .map(|value| value.email_address.as_str())
+                            {
+                                Some(key) if !key.trim().is_empty() => {
+                                    find_contact_by_email(runtime, connection, key).await?
+                                }
+                                _ => None,
+                            };
+                            match found {
+                                Some(found) => {
+                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                        .await
+                                }
+                                None => Err(conflict),
+                            }
                         }
-                        None => Err(conflict),
+                        other => other,
                     }
-                }
-                other => other,
-            }
-        }
-            .instrument(span)
+                },
+            )
             .await
     }
     /// Reads a Contact from the provider's record.
@@ -5419,46 +5626,54 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "create_opportunity");
-        async move {
-            let mut problems = input.validate();
-            validate::required_by(
-                &mut problems,
-                "name",
-                input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
-                "salesforce",
-            );
-            validate::required_by(
-                &mut problems,
-                "stage",
-                input.stage.as_deref().is_some_and(|value| !value.trim().is_empty()),
-                "salesforce",
-            );
-            validate::required_by(
-                &mut problems,
-                "close_date",
-                input.close_date.is_some(),
-                "salesforce",
-            );
-            if input.status.is_some() {
-                tracing::warn!(
-                    field = "status",
-                    "salesforce does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createOpportunity",
-                    Method::Post,
-                    "/sobjects/Opportunity",
-                )
-                .json(write_opportunity(input, true, connection));
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            let id = json::require_string(&response.body, &[Seg::Key("id")])
-                .map_err(|problem| unexpected(&response, problem))?;
-            get_opportunity(runtime, connection, &id).await
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "create_opportunity",
+                async move {
+                    let mut problems = input.validate();
+                    validate::required_by(
+                        &mut problems,
+                        "name",
+                        input
+                            .name
+                            .as_deref()
+                            .is_some_and(|value| !value.trim().is_empty()),
+                        "salesforce",
+                    );
+                    validate::required_by(
+                        &mut problems,
+                        "stage",
+                        input
+                            .stage
+                            .as_deref()
+                            .is_some_and(|value| !value.trim().is_empty()),
+                        "salesforce",
+                    );
+                    validate::required_by(
+                        &mut problems,
+                        "close_date",
+                        input.close_date.is_some(),
+                        "salesforce",
+                    );
+                    if input.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "salesforce does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "createOpportunity",
+                            Method::Post,
+                            "/sobjects/Opportunity",
+                        )
+                        .json(write_opportunity(input, true, connection));
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    let id = json::require_string(&response.body, &[Seg::Key("id")])
+                        .map_err(|problem| unexpected(&response, problem))?;
+                    get_opportunity(runtime, connection, &id).await
+                },
+            )
             .await
     }
     /// The Opportunity request body for a OpportunityInput.
@@ -5526,19 +5741,21 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "get_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "getOpportunity",
-                Method::Get,
-                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-            );
-            let response = runtime.send(connection, &PROVIDER, request).await?;
-            read_opportunity(record_of(&response), connection)
-                .map_err(|problem| unexpected(&response, problem))
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "get_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "getOpportunity",
+                        Method::Get,
+                        format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+                    );
+                    let response = runtime.send(connection, &PROVIDER, request).await?;
+                    read_opportunity(record_of(&response), connection)
+                        .map_err(|problem| unexpected(&response, problem))
+                },
+            )
             .await
     }
     /// Updates the fields set in `patch` of one Opportunity on Salesforce (`updateOpportunity`: PATCH /sobjects/Opportunity/{id}).
@@ -5550,28 +5767,30 @@ pub mod salesforce {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        let span = action_span(PROVIDER.name, connection, "update_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let problems = patch.validate();
-            if patch.status.is_some() {
-                tracing::warn!(
-                    field = "status",
-                    "salesforce does not take this field; it is not sent"
-                );
-            }
-            Error::check(problems)?;
-            let body = write_opportunity(patch, false, connection);
-            let request = Request::new(
-                    "updateOpportunity",
-                    Method::Patch,
-                    format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-                )
-                .json(body);
-            runtime.send(connection, &PROVIDER, request).await?;
-            get_opportunity(runtime, connection, id).await
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "update_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let problems = patch.validate();
+                    if patch.status.is_some() {
+                        tracing::warn!(
+                            field = "status",
+                            "salesforce does not take this field; it is not sent"
+                        );
+                    }
+                    Error::check(problems)?;
+                    let body = write_opportunity(patch, false, connection);
+                    let request = Request::new(
+                            "updateOpportunity",
+                            Method::Patch,
+                            format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+                        )
+                        .json(body);
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    get_opportunity(runtime, connection, id).await
+                },
+            )
             .await
     }
     /// Deletes one Opportunity on Salesforce (`deleteOpportunity`: DELETE /sobjects/Opportunity/{id}).
@@ -5580,18 +5799,20 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "delete_opportunity");
-        async move {
-            Error::check(validate::record_id(id))?;
-            let request = Request::new(
-                "deleteOpportunity",
-                Method::Delete,
-                format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
-            );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+        in_span(
+                connection,
+                "delete_opportunity",
+                async move {
+                    Error::check(validate::record_id(id))?;
+                    let request = Request::new(
+                        "deleteOpportunity",
+                        Method::Delete,
+                        format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
+                    );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Lists every Opportunity, page by page on Salesforce (`query`: GET /query).
@@ -5662,47 +5883,49 @@ pub mod salesforce {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        let span = action_span(PROVIDER.name, connection, "link_opportunity_contact");
-        async move {
-            let mut problems = Vec::new();
-            for (field, id) in [
-                ("opportunity_id", opportunity_id),
-                ("contact_id", contact_id),
-            ] {
-                if id.trim().is_empty() {
-                    problems.push(FieldError::new(field, "must not be empty"));
-                }
-            }
-            Error::check(problems)?;
-            let request = Request::new(
-                    "createOpportunityContactRole",
-                    Method::Post,
-                    "/sobjects/OpportunityContactRole",
-                )
-                .json(
-                    Value::Object(
-                        [
-                            (
-                                "OpportunityId".to_string(),
-                                Value::String(
-                                    "{from}".to_string().replace("{from}", opportunity_id),
-                                ),
+        in_span(
+                connection,
+                "link_opportunity_contact",
+                async move {
+                    let mut problems = Vec::new();
+                    for (field, id) in [
+                        ("opportunity_id", opportunity_id),
+                        ("contact_id", contact_id),
+                    ] {
+                        if id.trim().is_empty() {
+                            problems.push(FieldError::new(field, "must not be empty"));
+                        }
+                    }
+                    Error::check(problems)?;
+                    let request = Request::new(
+                            "createOpportunityContactRole",
+                            Method::Post,
+                            "/sobjects/OpportunityContactRole",
+                        )
+                        .json(
+                            Value::Object(
+                                [
+                                    (
+                                        "OpportunityId".to_string(),
+                                        Value::String(
+                                            "{from}".to_string().replace("{from}", opportunity_id),
+                                        ),
+                                    ),
+                                    (
+                                        "ContactId".to_string(),
+                                        Value::String(
+                                            "{to}".to_string().replace("{to}", contact_id),
+                                        ),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
                             ),
-                            (
-                                "ContactId".to_string(),
-                                Value::String(
-                                    "{to}".to_string().replace("{to}", contact_id),
-                                ),
-                            ),
-                        ]
-                            .into_iter()
-                            .collect(),
-                    ),
-                );
-            runtime.send(connection, &PROVIDER, request).await?;
-            Ok(())
-        }
-            .instrument(span)
+                        );
+                    runtime.send(connection, &PROVIDER, request).await?;
+                    Ok(())
+                },
+            )
             .await
     }
     /// Reads a Opportunity from the provider's record.
