@@ -409,3 +409,39 @@ fn enum_values_that_collide_as_variants_are_refused() {
         "`Work` and `work` would both be the variant `Work`"
     );
 }
+
+#[test]
+fn rate_limit_budgets_by_setting_need_a_declared_setting() {
+    let (_dir, root) = broken(
+        "providers/hubspot/provider.yaml",
+        "requests_by: { setting: plan,",
+        "requests_by: { setting: tier,",
+    );
+    let found = problems(&root);
+    let problem = found
+        .iter()
+        .find(|p| p.message == "`tier` is not a declared connection setting")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    let file = "providers/hubspot/provider.yaml";
+    assert_eq!(problem.line as usize, line_of(&root, file, "setting: tier"));
+    assert_eq!(
+        problem.help.as_deref(),
+        Some("declare it under `config:` as `tier: { description: ... }`")
+    );
+}
+
+#[test]
+fn usage_header_patterns_need_two_groups() {
+    let (_dir, root) = broken(
+        "providers/salesforce/provider.yaml",
+        r#"pattern: "api-usage=(\\d+)/(\\d+)""#,
+        r#"pattern: "api-usage=(\\d+)""#,
+    );
+    let found = problems(&root);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message == "the pattern needs exactly two groups: used, then allowed"),
+        "{found:?}"
+    );
+}

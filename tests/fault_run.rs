@@ -43,7 +43,13 @@ fn email_of(vendor: Vendor, record: &serde_json::Value) -> Option<String> {
 async fn a_thousand_creates_through_faults_leave_a_thousand_records() {
     // Pacing off: the sandboxes do not enforce rate limits here, and HubSpot's
     // 10 requests/s would make this test take minutes.
-    let runtime = Runtime::builder().pacing(false).build().unwrap();
+    // A 1 s deadline per request: the sandbox's slow answers (2 s, after the record
+    // is committed) time out, the other ambiguous failure besides a reset.
+    let runtime = Runtime::builder()
+        .pacing(false)
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
     for (seed, vendor) in [
         (11, Vendor::HubSpot),
         (23, Vendor::Salesforce),
@@ -65,6 +71,8 @@ async fn a_thousand_creates_through_faults_leave_a_thousand_records() {
             },
             reset_before: 0.025,
             reset_after: 0.025,
+            slow: 0.01,
+            slow_by: Duration::from_secs(2),
             retry_after: match vendor {
                 Vendor::Attio => "Tue, 23 May 2023 14:42:01 GMT".into(),
                 _ => "1".into(),

@@ -144,3 +144,112 @@ async fn a_budget_spent_by_another_client_pauses_the_connection_instead_of_429s(
     );
     assert_eq!(throttled(&sandbox), 0);
 }
+
+/// A HubSpot sandbox enforcing a Professional account's 190 requests per rolling 10 s.
+async fn hubspot_professional(id: &str) -> (Sandbox, unifold_runtime::Connection) {
+    let sandbox = Sandbox::start(Vendor::HubSpot, TOKEN).await.unwrap();
+    sandbox.enforce(Limit {
+        requests: 190,
+        window: Duration::from_secs(10),
+        reads: None,
+    });
+    let connection = unifold_runtime::Connection::new(
+        id,
+        "hubspot",
+        unifold_runtime::Credentials::bearer(TOKEN),
+    )
+    .with_origin(sandbox.url())
+    .with_config("plan", "professional");
+    (sandbox, connection)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_hubspot_creates_per_connection_meet_no_429() {
+    // Two customers, each firing 500 creates at once on one connection. The `plan`
+    // setting selects HubSpot's Professional budget (`requests_by` in provider.yaml).
+    let runtime = Runtime::new().unwrap();
+    let (first, one) = hubspot_professional("customer-1").await;
+    let (second, two) = hubspot_professional("customer-2").await;
+    let started = Instant::now();
+    tokio::join!(
+        create_many(&runtime, &one, 500),
+        create_many(&runtime, &two, 500)
+    );
+    let elapsed = started.elapsed();
+    for sandbox in [&first, &second] {
+        assert_eq!(throttled(sandbox), 0);
+        assert_eq!(sandbox.request_count(), 500);
+        assert_eq!(sandbox.records("contacts").len(), 500);
+    }
+    // One connection alone needs 500 / 19 per s ≈ 26.3 s; run side by side, the two
+    // take about that long, not twice as long.
+    assert!(
+        elapsed >= Duration::from_secs(25) && elapsed < Duration::from_secs(36),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_spent_salesforce_allocation_stops_requests_before_they_are_sent() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
+    // The org's other integrations used 14,993 of its 15,000 daily requests; this
+    // connection leaves 5 of them unused.
+    sandbox.use_daily_requests(14_993);
+    let connection = connection.with_quota_reserve(5);
+    create_contact(&runtime, &connection, &person(1))
+        .await
+        .unwrap();
+    let requests = sandbox.request_count();
+    // The create and its read-back: Sforce-Limit-Info said 14,995/15,000, which
+    // leaves only the reserve, so the next call is refused without a request.
+    assert_eq!(requests, 2);
+    let error = create_contact(&runtime, &connection, &person(2))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.category(),
+        unifold_runtime::ErrorCategory::QuotaExhausted
+    );
+    let expected = format!(
+        "salesforce's request quota is spent (not sent): {} of 15000 requests of the allocation are used and connection customer-1 keeps 5 in reserve; resets in 3",
+        14_993 + requests
+    );
+    assert!(error.to_string().starts_with(&expected), "{error}");
+    assert_eq!(error.status(), None);
+    assert_eq!(sandbox.request_count(), requests);
+    assert_eq!(sandbox.records("Contact").len(), 1);
+}
+
+#[tokio::test]
+async fn salesforce_refusing_the_spent_allocation_is_a_quota_error_and_not_retried() {
+    let runtime = Runtime::new().unwrap();
+    let (sandbox, connection) = common::start(Vendor::Salesforce, TOKEN).await;
+    sandbox.use_daily_requests(15_000);
+    let error = create_contact(&runtime, &connection, &person(1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.category(),
+        unifold_runtime::ErrorCategory::QuotaExhausted
+    );
+    assert_eq!(error.status(), Some(403));
+    assert_eq!(sandbox.request_count(), 1);
+    // The 403 carried the usage header too: the next call is not sent at all.
+    let again = get_contact_error(&runtime, &connection).await;
+    assert_eq!(
+        again.category(),
+        unifold_runtime::ErrorCategory::QuotaExhausted
+    );
+    assert_eq!(again.status(), None);
+    assert_eq!(sandbox.request_count(), 1);
+}
+
+async fn get_contact_error(
+    runtime: &Runtime,
+    connection: &unifold_runtime::Connection,
+) -> unifold_runtime::Error {
+    unifold_providers::get_contact(runtime, connection, "003000000000001AAA")
+        .await
+        .unwrap_err()
+}

@@ -289,7 +289,7 @@ impl Emitter<'_> {
                     #[doc = #input_doc]
                     #derives
                     #[derive(::std::default::Default)]
-                    #[serde(crate = #serde_crate)]
+                    #[serde(crate = #serde_crate, deny_unknown_fields)]
                     pub struct #input_ident {
                         #(#write_fields)*
                     }
@@ -439,6 +439,7 @@ impl Emitter<'_> {
         let rt = &self.rt;
         let result = |ok: TokenStream| quote! { ::std::result::Result<#ok, #rt::Error> };
         let mut out = Vec::new();
+        let mut registry: Vec<RegistryEntry> = Vec::new();
         for model in project.models.models() {
             let name = &model.name;
             let model_ident = format_ident!("{}", model.name);
@@ -462,6 +463,7 @@ impl Emitter<'_> {
                     quote! { input },
                     result(quote! { #model_ident }),
                     supporting(&|m| m.create.is_some()),
+                    Shape::Create,
                 ),
                 (
                     format!("get_{snake_name}"),
@@ -470,6 +472,7 @@ impl Emitter<'_> {
                     quote! { id },
                     result(quote! { #model_ident }),
                     supporting(&|m| m.get.is_some()),
+                    Shape::Get,
                 ),
                 (
                     format!("update_{snake_name}"),
@@ -478,6 +481,7 @@ impl Emitter<'_> {
                     quote! { id, patch },
                     result(quote! { #model_ident }),
                     supporting(&|m| m.update.is_some()),
+                    Shape::Update,
                 ),
                 (
                     format!("delete_{snake_name}"),
@@ -486,6 +490,7 @@ impl Emitter<'_> {
                     quote! { id },
                     result(quote! { () }),
                     supporting(&|m| m.delete.is_some()),
+                    Shape::Delete,
                 ),
                 (
                     format!("upsert_{snake_name}"),
@@ -496,6 +501,7 @@ impl Emitter<'_> {
                     quote! { input },
                     result(quote! { #model_ident }),
                     supporting(&|m| m.upsert.is_some()),
+                    Shape::Upsert,
                 ),
             ];
             let mut keys: Vec<&str> = Vec::new();
@@ -528,6 +534,7 @@ impl Emitter<'_> {
                     quote! { key },
                     result(quote! { ::std::option::Option<#model_ident> }),
                     supporting(&|m| m.finds.iter().any(|f| f.key == key)),
+                    Shape::Find(key.to_string()),
                 ));
             }
             for target in targets {
@@ -540,12 +547,25 @@ impl Emitter<'_> {
                     quote! { #from, #to },
                     result(quote! { () }),
                     supporting(&|m| m.links.iter().any(|l| l.target == target)),
+                    Shape::Link(format!("{snake_name}_id"), format!("{target}_id")),
                 ));
             }
-            for (fn_name, doc, params, args, output, providers) in actions {
+            let has_upsert = actions
+                .iter()
+                .any(|a| matches!(a.6, Shape::Upsert) && !a.5.is_empty());
+            for (fn_name, doc, params, args, output, providers, shape) in actions {
                 if providers.is_empty() {
                     continue;
                 }
+                registry.push(self.registry_entry(
+                    &fn_name,
+                    &doc,
+                    model,
+                    &providers,
+                    &shape,
+                    &input_ident,
+                    has_upsert.then(|| format!("upsert_{snake_name}")),
+                ));
                 let fn_ident = format_ident!("{}", fn_name);
                 let available = providers
                     .iter()
@@ -583,6 +603,37 @@ impl Emitter<'_> {
                 let doc_line = format!(
                     " Streams every {name} on the connection's provider ({available}), following its pagination."
                 );
+                let description = format!(
+                    "Lists {} records on the connection's provider, following its pagination (at most `limit`, default 100).",
+                    name
+                );
+                let provider_names = providers.iter().map(|p| p.name.as_str());
+                registry.push(RegistryEntry {
+                    info: quote! {
+                        #rt::ActionInfo {
+                            name: #fn_name,
+                            description: #description,
+                            kind: #rt::ActionKind::List,
+                            model: #name,
+                            providers: &[#(#provider_names),*],
+                            read_only: true,
+                            retry_as: ::std::option::Option::None,
+                            arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+                        }
+                    },
+                    arm: quote! {
+                        #fn_name => {
+                            let arguments: #rt::ListArguments = #rt::__private::arguments(arguments)?;
+                            #rt::__private::collect_list(#fn_ident(runtime, connection, &arguments.options()), arguments.limit()).await
+                        }
+                    },
+                    check: quote! {
+                        #fn_name => {
+                            let _: #rt::ListArguments = #rt::__private::arguments(arguments.clone())?;
+                            ::std::result::Result::Ok(())
+                        }
+                    },
+                });
                 out.push(quote! {
                     #[doc = #doc_line]
                     pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
@@ -601,7 +652,240 @@ impl Emitter<'_> {
                 });
             }
         }
-        quote! { #(#out)* }
+        for composite in &project.composites {
+            registry.push(self.composite_entry(composite));
+        }
+        let infos = registry.iter().map(|entry| &entry.info);
+        let arms = registry.iter().map(|entry| &entry.arm);
+        let checks = registry.iter().map(|entry| &entry.check);
+        quote! {
+            #(#out)*
+            /// Every action of this crate by name, and the function that runs one with
+            /// JSON arguments: what the durable queue and the MCP server use.
+            pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check };
+            /// The actions of [`REGISTRY`].
+            pub static ACTIONS: &[#rt::ActionInfo] = &[#(#infos),*];
+            /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
+            /// and returns its output as JSON.
+            fn invoke<'a>(
+                runtime: &'a #rt::Runtime,
+                connection: &'a #rt::Connection,
+                name: &'a str,
+                arguments: #rt::__private::serde_json::Value,
+            ) -> #rt::__private::BoxFuture<'a, ::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>> {
+                ::std::boxed::Box::pin(async move {
+                    match name {
+                        #(#arms)*
+                        other => ::std::result::Result::Err(#rt::Error::UnknownAction { action: other.to_string() }),
+                    }
+                })
+            }
+            /// The validation error `invoke` would return for these arguments, without
+            /// running the action.
+            fn check(name: &str, arguments: &#rt::__private::serde_json::Value) -> ::std::result::Result<(), #rt::Error> {
+                match name {
+                    #(#checks)*
+                    other => ::std::result::Result::Err(#rt::Error::UnknownAction { action: other.to_string() }),
+                }
+            }
+        }
+    }
+
+    /// The registry entry of a unified action.
+    #[allow(clippy::too_many_arguments)]
+    fn registry_entry(
+        &self,
+        fn_name: &str,
+        doc: &str,
+        model_def: &TypeDef,
+        providers: &[&Provider],
+        shape: &Shape,
+        input_ident: &Ident,
+        upsert: Option<String>,
+    ) -> RegistryEntry {
+        let rt = &self.rt;
+        let fn_ident = format_ident!("{}", fn_name);
+        let model = model_def.name.as_str();
+        let description = match &model_def.description {
+            Some(about) => format!("{doc}. {model}: {}", about.trim()),
+            None => format!("{doc}."),
+        };
+        let input_check = quote! {
+            let input: #input_ident = #rt::__private::arguments(arguments.clone())?;
+            #rt::Error::check(input.validate())
+        };
+        let check = match shape {
+            Shape::Create | Shape::Upsert => input_check,
+            Shape::Get | Shape::Delete => quote! {
+                #rt::__private::string_argument(arguments, "id")?;
+                ::std::result::Result::Ok(())
+            },
+            Shape::Update => quote! {
+                #rt::__private::string_argument(arguments, "id")?;
+                let patch = arguments.get("patch").cloned().unwrap_or_else(|| #rt::__private::serde_json::Value::Object(::std::default::Default::default()));
+                let patch: #input_ident = #rt::__private::arguments(patch).map_err(|error| error.within("patch"))?;
+                #rt::Error::check(patch.validate()).map_err(|error| error.within("patch"))
+            },
+            Shape::Find(key) => quote! {
+                #rt::__private::string_argument(arguments, #key)?;
+                ::std::result::Result::Ok(())
+            },
+            Shape::Link(from, to) => quote! {
+                #rt::__private::string_argument(arguments, #from)?;
+                #rt::__private::string_argument(arguments, #to)?;
+                ::std::result::Result::Ok(())
+            },
+        };
+        let (kind, read_only, retry_as, arguments_doc, arm) = match shape {
+            Shape::Create => (
+                "Create",
+                false,
+                upsert,
+                format!("the {model}Input fields"),
+                quote! {
+                    let input: #input_ident = #rt::__private::arguments(arguments)?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &input).await?)
+                },
+            ),
+            Shape::Upsert => (
+                "Upsert",
+                false,
+                Some(fn_name.to_string()),
+                format!("the {model}Input fields"),
+                quote! {
+                    let input: #input_ident = #rt::__private::arguments(arguments)?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &input).await?)
+                },
+            ),
+            Shape::Get | Shape::Delete => (
+                if matches!(shape, Shape::Get) {
+                    "Get"
+                } else {
+                    "Delete"
+                },
+                matches!(shape, Shape::Get),
+                Some(fn_name.to_string()),
+                "id: the provider's id of the record".to_string(),
+                quote! {
+                    let id = #rt::__private::string_argument(&arguments, "id")?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &id).await?)
+                },
+            ),
+            Shape::Update => (
+                "Update",
+                false,
+                Some(fn_name.to_string()),
+                format!(
+                    "id: the provider's id of the record; patch: the {model}Input fields to change"
+                ),
+                quote! {
+                    let id = #rt::__private::string_argument(&arguments, "id")?;
+                    let patch = arguments.get("patch").cloned().unwrap_or_else(|| #rt::__private::serde_json::Value::Object(::std::default::Default::default()));
+                    let patch: #input_ident = #rt::__private::arguments(patch).map_err(|error| error.within("patch"))?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &id, &patch).await?)
+                },
+            ),
+            Shape::Find(key) => (
+                "Find",
+                true,
+                Some(fn_name.to_string()),
+                format!("{key}: the value to look for"),
+                quote! {
+                    let key = #rt::__private::string_argument(&arguments, #key)?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &key).await?)
+                },
+            ),
+            Shape::Link(from, to) => (
+                "Link",
+                false,
+                Some(fn_name.to_string()),
+                format!("{from}, {to}: the provider ids of the two records"),
+                quote! {
+                    let from = #rt::__private::string_argument(&arguments, #from)?;
+                    let to = #rt::__private::string_argument(&arguments, #to)?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &from, &to).await?)
+                },
+            ),
+        };
+        let kind = format_ident!("{}", kind);
+        let retry_as = match retry_as {
+            Some(name) => quote! { ::std::option::Option::Some(#name) },
+            None => quote! { ::std::option::Option::None },
+        };
+        let provider_names = providers.iter().map(|p| p.name.as_str());
+        RegistryEntry {
+            info: quote! {
+                #rt::ActionInfo {
+                    name: #fn_name,
+                    description: #description,
+                    kind: #rt::ActionKind::#kind,
+                    model: #model,
+                    providers: &[#(#provider_names),*],
+                    read_only: #read_only,
+                    retry_as: #retry_as,
+                    arguments: #arguments_doc,
+                }
+            },
+            arm: quote! {
+                #fn_name => { #arm }
+            },
+            check: quote! {
+                #fn_name => { #check }
+            },
+        }
+    }
+
+    /// The registry entry of a composite action: its input type is the arguments.
+    fn composite_entry(&self, composite: &Composite) -> RegistryEntry {
+        let rt = &self.rt;
+        let name = &composite.name;
+        let fn_ident = format_ident!("{}", name);
+        let input_ident = format_ident!("{}Input", camel_case(name));
+        let description = composite
+            .description
+            .as_deref()
+            .and_then(|text| text.split("\n\n").next())
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let fields = composite
+            .inputs
+            .iter()
+            .map(|(field, model)| format!("{field}: {model}Input"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let nested = composite.inputs.iter().map(|(field, _)| {
+            let ident = field_ident(field);
+            let prefix = format!("{field}.");
+            quote! { input.#ident.validate_into(#prefix, &mut problems); }
+        });
+        RegistryEntry {
+            info: quote! {
+                #rt::ActionInfo {
+                    name: #name,
+                    description: #description,
+                    kind: #rt::ActionKind::Composite,
+                    model: "",
+                    providers: PROVIDERS,
+                    read_only: false,
+                    retry_as: ::std::option::Option::None,
+                    arguments: #fields,
+                }
+            },
+            arm: quote! {
+                #name => {
+                    let input: #input_ident = #rt::__private::arguments(arguments)?;
+                    #rt::__private::output(#fn_ident(runtime, connection, &input).await?)
+                }
+            },
+            check: quote! {
+                #name => {
+                    let input: #input_ident = #rt::__private::arguments(arguments.clone())?;
+                    let mut problems = ::std::vec::Vec::new();
+                    #(#nested)*
+                    #rt::Error::check(problems)
+                }
+            },
+        }
     }
 
     /// Checks that refuse input this provider would drop: a writable unified field
@@ -656,17 +940,7 @@ impl Emitter<'_> {
     fn composite(&self, composite: &Composite) -> TokenStream {
         let rt = &self.rt;
         let (derives, serde_crate) = self.serde_attrs();
-        let camel: String = composite
-            .name
-            .split('_')
-            .map(|part| {
-                let mut chars = part.chars();
-                match chars.next() {
-                    Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                    None => String::new(),
-                }
-            })
-            .collect();
+        let camel = camel_case(&composite.name);
         let input_ident = format_ident!("{}Input", camel);
         let output_ident = format_ident!("{}Output", camel);
         let fn_ident = format_ident!("{}", composite.name);
@@ -839,25 +1113,42 @@ impl Emitter<'_> {
             Some(url) => quote! { Some(#url) },
             None => quote! { None },
         };
-        let rate_limits = provider.rate_limits.iter().map(|(requests, per_ms, scope)| {
+        let rate_limits = provider.rate_limits.iter().map(|limit| {
             let scope = format_ident!(
                 "{}",
-                match scope.as_str() {
+                match limit.scope.as_str() {
                     "reads" => "Reads",
                     "writes" => "Writes",
                     _ => "All",
                 }
             );
-            quote! { RateLimit { requests: #requests, per_ms: #per_ms, scope: RateScope::#scope } }
+            let (requests, per_ms) = (limit.requests, limit.per_ms);
+            let requests_by = match &limit.requests_by {
+                None => quote! { None },
+                Some((setting, values)) => {
+                    let values = values.iter().map(|(value, n)| quote! { (#value, #n) });
+                    quote! { Some(RequestsBySetting { setting: #setting, values: &[#(#values),*] }) }
+                }
+            };
+            quote! { RateLimit { requests: #requests, per_ms: #per_ms, scope: RateScope::#scope, requests_by: #requests_by } }
         });
+        let optional = |value: &Option<String>| match value {
+            Some(text) => quote! { Some(#text) },
+            None => quote! { None },
+        };
         let rate_limit_headers = match &provider.rate_limit_headers {
             None => quote! { None },
-            Some((remaining, interval, pause)) => {
-                let interval = match interval {
-                    Some(header) => quote! { Some(#header) },
+            Some(headers) => {
+                let remaining = optional(&headers.remaining);
+                let interval = optional(&headers.interval);
+                let pause = headers.default_pause_ms;
+                let usage = match &headers.usage {
                     None => quote! { None },
+                    Some((header, pattern, recheck)) => quote! {
+                        Some(UsageHeader { header: #header, pattern: #pattern, recheck_ms: #recheck })
+                    },
                 };
-                quote! { Some(RateLimitHeaders { remaining: #remaining, interval_ms: #interval, default_pause_ms: #pause }) }
+                quote! { Some(RateLimitHeaders { remaining: #remaining, interval_ms: #interval, default_pause_ms: #pause, usage: #usage }) }
             }
         };
         let settings = provider.config.iter().map(|(name, _, allow)| {
@@ -950,7 +1241,7 @@ impl Emitter<'_> {
                 #[allow(unused_imports)]
                 use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy, Runtime, SettingSpec};
+                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response, RetryPolicy, Runtime, SettingSpec, UsageHeader};
 
                 /// Runs one action in its `unifold.action` span: requests it sends, and
                 /// actions it calls, are children of it in the logs.
@@ -2150,7 +2441,42 @@ type UnifiedAction<'p> = (
     TokenStream,
     TokenStream,
     Vec<&'p Provider>,
+    Shape,
 );
+
+/// How a unified action takes its arguments, for the registry's `invoke`.
+#[derive(Clone)]
+enum Shape {
+    Create,
+    Get,
+    Update,
+    Delete,
+    Upsert,
+    /// The key's name (`email`).
+    Find(String),
+    /// The two id parameters.
+    Link(String, String),
+}
+
+/// One entry of the registry: its `ActionInfo`, its arm in `invoke` and in `check`.
+struct RegistryEntry {
+    info: TokenStream,
+    arm: TokenStream,
+    check: TokenStream,
+}
+
+/// `create_opportunity_with_links` → `CreateOpportunityWithLinks`.
+fn camel_case(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
 
 /// English plural of a snake_case model name, for `list_*` actions.
 pub fn plural(name: &str) -> String {

@@ -47,6 +47,27 @@ pub struct Retry {
     pub max_total_ms: Option<u64>,
 }
 
+/// One `rate_limits:` entry.
+#[derive(Debug, Clone)]
+pub struct RateLimitDef {
+    pub requests: u32,
+    pub per_ms: u64,
+    /// `all`, `reads` or `writes`.
+    pub scope: String,
+    /// `requests_by:` the connection setting and its (value, requests) pairs.
+    pub requests_by: Option<(String, Vec<(String, u32)>)>,
+}
+
+/// `rate_limit_headers:`.
+#[derive(Debug, Clone)]
+pub struct RateLimitHeadersDef {
+    pub remaining: Option<String>,
+    pub interval: Option<String>,
+    pub default_pause_ms: u64,
+    /// (header, pattern, recheck_ms) of a long-term allocation's usage.
+    pub usage: Option<(String, String, u64)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Provider {
     pub name: String,
@@ -65,9 +86,9 @@ pub struct Provider {
     pub pagination: Option<Pagination>,
     pub retry: Option<Retry>,
     /// `(requests, per_ms, scope)` budgets per connection.
-    pub rate_limits: Vec<(u32, u64, String)>,
+    pub rate_limits: Vec<RateLimitDef>,
     /// `(remaining header, interval header, default pause ms)`.
-    pub rate_limit_headers: Option<(String, Option<String>, u64)>,
+    pub rate_limit_headers: Option<RateLimitHeadersDef>,
     pub openapi: OpenApi,
     pub node: Node,
 }
@@ -257,24 +278,17 @@ pub fn read(
     let retry = root.get("retry").map(|node| read_retry(reader, node));
     let mut rate_limits = Vec::new();
     for limit in root.get("rate_limits").map(Node::items).unwrap_or(&[]) {
-        if !reader.keys(limit, &["requests", "per_ms", "applies_to"], "a rate limit") {
+        if !reader.keys(
+            limit,
+            &["requests", "per_ms", "applies_to", "requests_by"],
+            "a rate limit",
+        ) {
             continue;
         }
-        let number = |reader: &mut Reader, key: &str| -> Option<u64> {
-            match limit.get(key).map(|n| (&n.value, n)) {
-                Some((Value::Int(n), _)) if *n > 0 => Some(*n as u64),
-                Some((_, node)) => {
-                    reader.error(node, format!("`{key}` must be a positive whole number"));
-                    None
-                }
-                None => {
-                    reader.error(limit, format!("a rate limit needs `{key}`"));
-                    None
-                }
-            }
-        };
-        let (Some(requests), Some(per_ms)) = (number(reader, "requests"), number(reader, "per_ms"))
-        else {
+        let (Some(requests), Some(per_ms)) = (
+            positive(reader, limit, "requests", "a rate limit"),
+            positive(reader, limit, "per_ms", "a rate limit"),
+        ) else {
             continue;
         };
         let scope = match reader.optional_string(limit, "applies_to", "`all`, `reads` or `writes`")
@@ -289,28 +303,75 @@ pub fn read(
                 continue;
             }
         };
-        rate_limits.push((requests.min(u64::from(u32::MAX)) as u32, per_ms, scope));
+        let requests_by = limit
+            .get("requests_by")
+            .and_then(|by| read_requests_by(reader, by, &config));
+        rate_limits.push(RateLimitDef {
+            requests: requests.min(u64::from(u32::MAX)) as u32,
+            per_ms,
+            scope,
+            requests_by,
+        });
     }
     let rate_limit_headers = root.get("rate_limit_headers").and_then(|node| {
         reader.keys(
             node,
-            &["remaining", "interval_ms", "default_pause_ms"],
+            &["remaining", "interval_ms", "default_pause_ms", "usage"],
             "`rate_limit_headers`",
         );
-        let (remaining, _) =
-            reader.required_string(node, "remaining", "the header with the requests left")?;
+        let remaining = reader
+            .optional_string(node, "remaining", "the header with the requests left")
+            .map(|(h, _)| h);
         let interval = reader
             .optional_string(node, "interval_ms", "the header with the window length")
             .map(|(h, _)| h);
-        let default_pause = match node.get("default_pause_ms").map(|n| &n.value) {
-            Some(Value::Int(n)) if *n > 0 => *n as u64,
-            Some(_) => {
-                reader.error(node, "`default_pause_ms` must be a positive whole number");
-                1000
-            }
+        let default_pause_ms = match node.get("default_pause_ms") {
+            Some(_) => positive(reader, node, "default_pause_ms", "`rate_limit_headers`")?,
             None => 1000,
         };
-        Some((remaining, interval, default_pause))
+        let usage = node.get("usage").and_then(|usage| {
+            reader.keys(usage, &["header", "pattern", "recheck_ms"], "`usage`");
+            let (header, _) = reader.required_string(usage, "header", "the usage header")?;
+            let (pattern, pattern_node) = reader.required_string(
+                usage,
+                "pattern",
+                "a regular expression whose two groups are the used and allowed requests",
+            )?;
+            match regex::Regex::new(&pattern) {
+                Ok(regex) if regex.captures_len() == 3 => {}
+                Ok(_) => {
+                    reader
+                        .error(
+                            pattern_node,
+                            "the pattern needs exactly two groups: used, then allowed",
+                        )
+                        .help = Some(r"e.g. `api-usage=(\d+)/(\d+)`".into());
+                    return None;
+                }
+                Err(error) => {
+                    reader.error(pattern_node, format!("not a regular expression: {error}"));
+                    return None;
+                }
+            }
+            let recheck_ms = match usage.get("recheck_ms") {
+                Some(_) => positive(reader, usage, "recheck_ms", "`usage`")?,
+                None => 3_600_000,
+            };
+            Some((header, pattern, recheck_ms))
+        });
+        if remaining.is_none() && usage.is_none() {
+            reader.error(
+                node,
+                "`rate_limit_headers` needs `remaining`, `usage` or both",
+            );
+            return None;
+        }
+        Some(RateLimitHeadersDef {
+            remaining,
+            interval,
+            default_pause_ms,
+            usage,
+        })
     });
 
     Some(Provider {
@@ -574,6 +635,64 @@ fn base_path_of(base_url: &str) -> String {
         base_url
     };
     after_origin.trim_end_matches('/').to_string()
+}
+
+/// A required positive whole number at `key` of `parent` (`what` names the parent).
+fn positive(reader: &mut Reader, parent: &Node, key: &str, what: &str) -> Option<u64> {
+    match parent.get(key).map(|node| (&node.value, node)) {
+        Some((Value::Int(n), _)) if *n > 0 => Some(*n as u64),
+        Some((_, node)) => {
+            reader.error(node, format!("`{key}` must be a positive whole number"));
+            None
+        }
+        None => {
+            reader.error(parent, format!("{what} needs `{key}`"));
+            None
+        }
+    }
+}
+
+/// `requests_by: { setting: plan, values: { professional: 190 } }`: the setting must be
+/// declared under `config:`.
+fn read_requests_by(
+    reader: &mut Reader,
+    node: &Node,
+    config: &[(String, Option<String>, Vec<String>)],
+) -> Option<(String, Vec<(String, u32)>)> {
+    reader.keys(node, &["setting", "values"], "`requests_by`");
+    let (setting, setting_node) = reader.required_string(
+        node,
+        "setting",
+        "the connection setting that picks the budget",
+    )?;
+    if !config.iter().any(|(declared, _, _)| *declared == setting) {
+        reader
+            .error(
+                setting_node,
+                format!("`{setting}` is not a declared connection setting"),
+            )
+            .help = Some(format!(
+            "declare it under `config:` as `{setting}: {{ description: ... }}`"
+        ));
+        return None;
+    }
+    let Some(values) = node.get("values") else {
+        reader.error(node, "`requests_by` needs `values`");
+        return None;
+    };
+    let mut pairs = Vec::new();
+    for (value, requests) in values.entries() {
+        let Some(value) = reader.string(value, "a setting value") else {
+            continue;
+        };
+        match &requests.value {
+            Value::Int(n) if *n > 0 => pairs.push((value, (*n).min(i64::from(u32::MAX)) as u32)),
+            _ => {
+                reader.error(requests, "requests must be a positive whole number");
+            }
+        }
+    }
+    Some((setting, pairs))
 }
 
 #[cfg(test)]

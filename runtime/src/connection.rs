@@ -161,6 +161,9 @@ pub struct Connection {
     origin: Option<String>,
     /// Per model: unified custom-field name → the provider's field name.
     field_mappings: BTreeMap<String, Vec<(String, String)>>,
+    /// Requests of a long-term allocation (Salesforce's daily API requests) this
+    /// connection leaves unused for the customer's other integrations.
+    quota_reserve: u64,
 }
 
 impl Connection {
@@ -178,7 +181,23 @@ impl Connection {
             config: BTreeMap::new(),
             origin: None,
             field_mappings: BTreeMap::new(),
+            quota_reserve: 0,
         }
+    }
+
+    /// Stops this connection's requests when the provider reports (through a usage
+    /// header such as Salesforce's `Sforce-Limit-Info`) that fewer than `requests` of
+    /// its long-term allocation are left, so a bulk job never spends the requests the
+    /// customer's other integrations need. Requests stopped this way fail with
+    /// [`crate::Error::QuotaExhausted`] before they are sent.
+    pub fn with_quota_reserve(mut self, requests: u64) -> Connection {
+        self.quota_reserve = requests;
+        self
+    }
+
+    /// See [`Connection::with_quota_reserve`].
+    pub fn quota_reserve(&self) -> u64 {
+        self.quota_reserve
     }
 
     /// Sets a connection setting the provider definition declares, such as

@@ -56,6 +56,8 @@ pub enum ErrorCategory {
     Transport,
     Config,
     Unsupported,
+    /// The job store (SQLite, PostgreSQL) failed.
+    Storage,
 }
 
 impl ErrorCategory {
@@ -74,6 +76,7 @@ impl ErrorCategory {
             ErrorCategory::Transport => "transport",
             ErrorCategory::Config => "config",
             ErrorCategory::Unsupported => "unsupported",
+            ErrorCategory::Storage => "storage",
         }
     }
 }
@@ -124,7 +127,9 @@ pub enum Error {
     },
     /// A daily (or longer) allocation is spent: waiting seconds will not help, so it is
     /// never retried. `retry_after_secs` is when it resets, when the provider says.
-    #[error("{provider}'s request quota is spent (HTTP {status}): {message}{}", retry_after_secs.map(|s| format!("; resets in {s} s")).unwrap_or_default())]
+    /// `status` is 0 when the runtime stopped the request before sending it (the
+    /// provider's usage header showed the allocation spent or down to the reserve).
+    #[error("{provider}'s request quota is spent ({}): {message}{}", if *status == 0 { "not sent".to_string() } else { format!("HTTP {status}") }, retry_after_secs.map(|s| format!("; resets in {s} s")).unwrap_or_default())]
     QuotaExhausted {
         provider: String,
         status: u16,
@@ -171,6 +176,16 @@ pub enum Error {
         action: String,
         available: String,
     },
+    /// No job has this id.
+    #[error("no job has the id `{id}`")]
+    JobNotFound { id: String },
+    /// The job store (the queue's database) failed; nothing of the action ran.
+    #[error("the job store failed: {message}")]
+    Storage { message: String },
+    /// No action has this name (a queued job or a tool call naming an action the
+    /// registry does not have).
+    #[error("no action is named `{action}`")]
+    UnknownAction { action: String },
 }
 
 impl Error {
@@ -187,7 +202,30 @@ impl Error {
             Error::UnexpectedResponse { .. } => ErrorCategory::UnexpectedResponse,
             Error::Transport { .. } => ErrorCategory::Transport,
             Error::Config { .. } => ErrorCategory::Config,
-            Error::Unsupported { .. } => ErrorCategory::Unsupported,
+            Error::Unsupported { .. } | Error::UnknownAction { .. } => ErrorCategory::Unsupported,
+            Error::JobNotFound { .. } => ErrorCategory::NotFound,
+            Error::Storage { .. } => ErrorCategory::Storage,
+        }
+    }
+
+    /// A validation error with every field path put under `prefix` (`patch.first_name`);
+    /// other errors unchanged.
+    pub fn within(self, prefix: &str) -> Error {
+        match self {
+            Error::Validation(ValidationErrors(problems)) => Error::Validation(ValidationErrors(
+                problems
+                    .into_iter()
+                    .map(|problem| FieldError {
+                        field: if problem.field == "(arguments)" {
+                            prefix.to_string()
+                        } else {
+                            format!("{prefix}.{}", problem.field)
+                        },
+                        message: problem.message,
+                    })
+                    .collect(),
+            )),
+            other => other,
         }
     }
 
@@ -211,7 +249,7 @@ impl Error {
 
     /// The HTTP status, for errors that came with a response.
     pub fn status(&self) -> Option<u16> {
-        match self {
+        let status = match self {
             Error::Auth { status, .. }
             | Error::NotFound { status, .. }
             | Error::Conflict { status, .. }
@@ -221,7 +259,9 @@ impl Error {
             | Error::Provider { status, .. }
             | Error::UnexpectedResponse { status, .. } => Some(*status),
             _ => None,
-        }
+        };
+        // 0: stopped before sending (a spent quota); there was no HTTP status.
+        status.filter(|status| *status != 0)
     }
 
     /// The raw response body, for errors that came with a response.

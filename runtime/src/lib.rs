@@ -11,6 +11,9 @@ pub mod json;
 mod pacing;
 mod pagination;
 mod provider;
+#[cfg(feature = "queue")]
+pub mod queue;
+mod registry;
 pub(crate) mod runtime;
 pub mod transform;
 pub mod validate;
@@ -20,8 +23,9 @@ pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{
     AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateLimitHeaders, RateScope,
-    RetryPolicy, SettingSpec,
+    RequestsBySetting, RetryPolicy, SettingSpec, UsageHeader,
 };
+pub use registry::{ActionInfo, ActionKind, CheckFn, InvokeFn, ListArguments, Registry};
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 
 /// Stream adapters for list actions (`next().await`, `try_collect()`).
@@ -37,9 +41,11 @@ pub type Date = chrono::NaiveDate;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::json::{self, Seg};
+    pub use crate::registry::{arguments, collect_list, output, string_argument};
     pub use crate::transform;
     pub use crate::validate;
     pub use chrono;
+    pub use futures_util::future::BoxFuture;
     pub use futures_util::{StreamExt, TryStreamExt, stream};
     pub use serde;
     pub use serde_json;

@@ -13,13 +13,37 @@ use std::time::Duration;
 /// (provider, connection id, index of the declared limit).
 type LimiterKey = (String, String, usize);
 
+/// A rate shared with other processes (the queue's store): reserves the next send
+/// slot of `key`, one every `interval`, and says how long to wait for it.
+pub(crate) trait SharedPacing: Send + Sync + std::fmt::Debug {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        interval: Duration,
+    ) -> futures_util::future::BoxFuture<'a, Result<Duration, crate::Error>>;
+}
+
 /// One limiter per (provider, connection, declared limit).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pacer {
+    /// When set, budgets are kept there (shared by every worker process) instead of in
+    /// this process's limiters.
+    pub(crate) shared: Option<Arc<dyn SharedPacing>>,
     limiters: Arc<Mutex<HashMap<LimiterKey, Arc<DefaultDirectRateLimiter>>>>,
     /// (provider, connection) → no request before this instant (the provider said the
     /// budget is spent).
     paused: Arc<Mutex<HashMap<(String, String), tokio::time::Instant>>>,
+    /// (provider, connection) → the long-term allocation is spent (or down to the
+    /// connection's reserve) until the instant; requests are refused before sending.
+    exhausted: Arc<Mutex<HashMap<(String, String), Exhausted>>>,
+}
+
+/// What a usage header last reported for a connection whose allocation is spent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exhausted {
+    pub until: tokio::time::Instant,
+    pub used: u64,
+    pub limit: u64,
 }
 
 impl Pacer {
@@ -35,6 +59,51 @@ impl Pacer {
             .entry((provider.name.to_string(), connection.id().to_string()))
             .or_insert(until);
         *slot = (*slot).max(until);
+    }
+
+    /// Records what a usage header reported: at or past `limit - reserve`, the
+    /// connection refuses requests until `recheck` has passed; below it, it is open.
+    pub(crate) fn usage(
+        &self,
+        provider: &ProviderSpec,
+        connection: &Connection,
+        used: u64,
+        limit: u64,
+        recheck: Duration,
+    ) {
+        let key = (provider.name.to_string(), connection.id().to_string());
+        let mut exhausted = self
+            .exhausted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if used.saturating_add(connection.quota_reserve()) >= limit {
+            exhausted.insert(
+                key,
+                Exhausted {
+                    until: tokio::time::Instant::now() + recheck,
+                    used,
+                    limit,
+                },
+            );
+        } else {
+            exhausted.remove(&key);
+        }
+    }
+
+    /// The spent allocation that refuses this connection's requests now, if any.
+    pub(crate) fn exhausted(
+        &self,
+        provider: &ProviderSpec,
+        connection: &Connection,
+    ) -> Option<Exhausted> {
+        let exhausted = self
+            .exhausted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        exhausted
+            .get(&(provider.name.to_string(), connection.id().to_string()))
+            .filter(|spent| spent.until > tokio::time::Instant::now())
+            .copied()
     }
 
     /// Waits until every budget that counts `request` has room for it.
@@ -69,7 +138,20 @@ impl Pacer {
             if !counts {
                 continue;
             }
-            let limiter = self.limiter(provider.name, connection.id(), index, limit);
+            let requests = limit.requests_for(connection);
+            if let Some(shared) = &self.shared {
+                let key = format!("{}/{}/{index}", provider.name, connection.id());
+                let interval = period(limit.per_ms, requests);
+                match shared.reserve(&key, interval).await {
+                    Ok(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    // The store is unreachable: pace in this process rather than not at all.
+                    Err(error) => tracing::warn!(%error, "shared pacing failed; pacing locally"),
+                }
+            }
+            let limiter = self.limiter(provider.name, connection.id(), index, limit, requests);
             limiter.until_ready().await;
         }
     }
@@ -80,23 +162,28 @@ impl Pacer {
         connection: &str,
         index: usize,
         limit: &RateLimit,
+        requests: u32,
     ) -> Arc<DefaultDirectRateLimiter> {
         let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
         limiters
             .entry((provider.to_string(), connection.to_string(), index))
-            .or_insert_with(|| Arc::new(RateLimiter::direct(quota(limit))))
+            .or_insert_with(|| Arc::new(RateLimiter::direct(quota(limit.per_ms, requests))))
             .clone()
     }
+}
+
+/// The spacing of `requests` per `per_ms`, 1% wider (see [`quota`]).
+fn period(per_ms: u64, requests: u32) -> Duration {
+    let requests = u64::from(requests.max(1));
+    let period_nanos = per_ms.saturating_mul(1_010_000) / requests;
+    Duration::from_nanos(period_nanos.max(1))
 }
 
 /// Evenly spaced: one request every `per / requests`, 1% slower than the limit so a
 /// provider's sliding window never counts one too many. A burst of one keeps any
 /// window of the declared length within the budget.
-fn quota(limit: &RateLimit) -> Quota {
-    let requests = u64::from(limit.requests.max(1));
-    let period_nanos = limit.per_ms.saturating_mul(1_010_000) / requests;
-    let period = Duration::from_nanos(period_nanos.max(1));
-    Quota::with_period(period)
+fn quota(per_ms: u64, requests: u32) -> Quota {
+    Quota::with_period(period(per_ms, requests))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::MIN)
 }

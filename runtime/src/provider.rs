@@ -65,16 +65,56 @@ pub struct RateLimit {
     pub requests: u32,
     pub per_ms: u64,
     pub scope: RateScope,
+    /// A larger or smaller budget for connections whose setting says so (HubSpot's
+    /// Professional and Enterprise accounts get 190 instead of 100 per 10 s).
+    pub requests_by: Option<RequestsBySetting>,
+}
+
+/// `requests_by:` of a rate limit: the connection setting `setting` picks `requests`.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestsBySetting {
+    pub setting: &'static str,
+    /// (setting value, requests); values not listed keep the limit's `requests`.
+    pub values: &'static [(&'static str, u32)],
+}
+
+impl RateLimit {
+    /// The budget of this limit for `connection`.
+    pub fn requests_for(&self, connection: &crate::Connection) -> u32 {
+        self.requests_by
+            .and_then(|by| {
+                let value = connection.config(by.setting)?;
+                by.values
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(value))
+                    .map(|(_, requests)| *requests)
+            })
+            .unwrap_or(self.requests)
+    }
 }
 
 /// A provider's budget headers: when `remaining` reads 0 (other clients of the same
 /// account spent it), the connection pauses for `interval_ms` (the header, or
-/// `default_pause_ms`) instead of running into 429s.
+/// `default_pause_ms`) instead of running into 429s. When `usage` shows a long-term
+/// allocation spent (or down to the connection's reserve), further requests are
+/// refused before sending for `recheck_ms`.
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimitHeaders {
-    pub remaining: &'static str,
+    pub remaining: Option<&'static str>,
     pub interval_ms: Option<&'static str>,
     pub default_pause_ms: u64,
+    pub usage: Option<UsageHeader>,
+}
+
+/// A header reporting `used` of `limit` requests of a long-term allocation, read with
+/// a regular expression whose two groups are the two numbers (Salesforce's
+/// `Sforce-Limit-Info: api-usage=14250/15000`).
+#[derive(Clone, Copy, Debug)]
+pub struct UsageHeader {
+    pub header: &'static str,
+    pub pattern: &'static str,
+    /// How long a spent allocation refuses requests before one is sent to re-check.
+    pub recheck_ms: u64,
 }
 
 /// Which requests a [`RateLimit`] counts.

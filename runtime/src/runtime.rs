@@ -181,6 +181,19 @@ impl Runtime {
         RuntimeBuilder::default()
     }
 
+    /// This runtime with its pacing kept in `shared` (the queue's store) so that
+    /// several processes together stay within each connection's limits.
+    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
+    pub(crate) fn with_shared_pacing(
+        mut self,
+        shared: std::sync::Arc<dyn crate::pacing::SharedPacing>,
+    ) -> Runtime {
+        if let Some(pacer) = &mut self.pacer {
+            pacer.shared = Some(shared);
+        }
+        self
+    }
+
     /// Sends one request for `connection` and classifies the answer with the
     /// provider's error table, retrying as the provider's [`RetryPolicy`] allows.
     /// Success statuses return the parsed body.
@@ -196,6 +209,33 @@ impl Runtime {
         let mut refreshed = false;
         loop {
             if let Some(pacer) = &self.pacer {
+                if let Some(spent) = pacer.exhausted(provider, connection) {
+                    let reserve = connection.quota_reserve();
+                    return Err(Error::QuotaExhausted {
+                        provider: provider.name.to_string(),
+                        status: 0,
+                        message: format!(
+                            "{} of {} requests of the allocation are used{}",
+                            spent.used,
+                            spent.limit,
+                            if reserve > 0 {
+                                format!(
+                                    " and connection {} keeps {reserve} in reserve",
+                                    connection.id()
+                                )
+                            } else {
+                                String::new()
+                            }
+                        ),
+                        retry_after_secs: Some(
+                            spent
+                                .until
+                                .saturating_duration_since(tokio::time::Instant::now())
+                                .as_secs(),
+                        ),
+                        body: String::new(),
+                    });
+                }
                 pacer.ready(provider, connection, &request).await;
             }
             let generation = match connection.credentials() {
@@ -339,7 +379,22 @@ impl Runtime {
                     .and_then(|value| value.to_str().ok())
                     .and_then(|value| value.trim().parse::<u64>().ok())
             };
-            if read(headers.remaining) == Some(0) {
+            if let Some(usage) = headers.usage
+                && let Some((used, limit)) = response
+                    .headers()
+                    .get(usage.header)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| parse_usage(usage.pattern, value))
+            {
+                pacer.usage(
+                    provider,
+                    connection,
+                    used,
+                    limit,
+                    Duration::from_millis(usage.recheck_ms),
+                );
+            }
+            if headers.remaining.and_then(read) == Some(0) {
                 let pause = headers
                     .interval_ms
                     .and_then(read)
@@ -563,6 +618,28 @@ fn base_url(connection: &Connection, provider: &ProviderSpec) -> Result<String, 
     Ok(url)
 }
 
+/// `used` and `limit` from a usage header, by a pattern whose two groups are them.
+fn parse_usage(pattern: &'static str, value: &str) -> Option<(u64, u64)> {
+    static PATTERNS: std::sync::Mutex<Vec<(&'static str, regex::Regex)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut compiled = PATTERNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let regex = match compiled.iter().find(|(source, _)| *source == pattern) {
+        Some((_, regex)) => regex.clone(),
+        None => {
+            let regex = regex::Regex::new(pattern).ok()?;
+            compiled.push((pattern, regex.clone()));
+            regex
+        }
+    };
+    drop(compiled);
+    let captures = regex.captures(value)?;
+    let used = captures.get(1)?.as_str().parse().ok()?;
+    let limit = captures.get(2)?.as_str().parse().ok()?;
+    Some((used, limit))
+}
+
 /// `Retry-After` as delta-seconds or an HTTP date (RFC 9110), as seconds from now.
 fn parse_retry_after(value: &str) -> Option<u64> {
     if let Ok(seconds) = value.trim().parse::<u64>() {
@@ -756,6 +833,24 @@ mod tests {
                 "{good}"
             );
         }
+    }
+
+    #[test]
+    fn usage_headers_are_read_by_their_pattern() {
+        let pattern = r"api-usage=(\d+)/(\d+)";
+        assert_eq!(
+            parse_usage(pattern, "api-usage=14250/15000"),
+            Some((14250, 15000))
+        );
+        // The org's figure comes first; a connected app's own share follows it.
+        assert_eq!(
+            parse_usage(
+                pattern,
+                "api-usage=25/5000, per-app-api-usage=17/250(appName=sample-app)"
+            ),
+            Some((25, 5000))
+        );
+        assert_eq!(parse_usage(pattern, "garbage"), None);
     }
 
     #[test]

@@ -203,6 +203,13 @@ impl Sandbox {
         self.state.token_grants()
     }
 
+    /// Counts `requests` of the vendor's daily allocation as spent by the account's
+    /// other integrations (Salesforce then reports them in `Sforce-Limit-Info` and
+    /// answers `REQUEST_LIMIT_EXCEEDED` once the allocation is spent).
+    pub fn use_daily_requests(&self, requests: usize) {
+        self.state.use_daily_requests(requests);
+    }
+
     /// Queues failures the next authorized requests get instead of being served.
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.inject_faults(faults);

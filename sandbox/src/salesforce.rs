@@ -275,6 +275,10 @@ impl VendorApi for Salesforce {
         Self::fault(StatusCode::FORBIDDEN)
     }
 
+    fn daily_limit() -> Option<usize> {
+        Some(DAILY_API_LIMIT)
+    }
+
     fn token_path() -> &'static str {
         "/services/oauth2/token"
     }

@@ -229,6 +229,9 @@ pub struct Fault {
     pub reset: Option<bool>,
     /// Answer the vendor's "daily quota spent" error instead of `status`.
     pub quota: bool,
+    /// Process the request, then answer only after this long: a client whose timeout
+    /// is shorter gives up on a request that did take effect.
+    pub delay: Option<Duration>,
 }
 
 impl Fault {
@@ -238,6 +241,15 @@ impl Fault {
             retry_after: None,
             reset: None,
             quota: false,
+            delay: None,
+        }
+    }
+
+    /// The request is processed, and answered `delay` later.
+    pub fn slow(delay: Duration) -> Fault {
+        Fault {
+            delay: Some(delay),
+            ..Fault::status(0)
         }
     }
 
@@ -256,6 +268,7 @@ impl Fault {
             retry_after: None,
             reset: Some(false),
             quota: false,
+            delay: None,
         }
     }
 
@@ -268,6 +281,7 @@ impl Fault {
             retry_after: None,
             reset: Some(true),
             quota: false,
+            delay: None,
         }
     }
 
@@ -292,8 +306,9 @@ struct OAuthApp {
 }
 
 /// Failure rates drawn, from a seed, for every authorized request: a vendor-shaped 5xx,
-/// a 429 with `Retry-After`, or a connection reset before or after the request is
-/// processed. Rates are fractions of requests; the rest are served normally.
+/// a 429 with `Retry-After`, a connection reset before or after the request is
+/// processed, or an answer delayed by `slow_by` after processing. Rates are fractions
+/// of requests; the rest are served normally.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultPlan {
     pub seed: u64,
@@ -301,8 +316,26 @@ pub struct FaultPlan {
     pub throttle: f64,
     pub reset_before: f64,
     pub reset_after: f64,
+    pub slow: f64,
+    pub slow_by: Duration,
     /// The `Retry-After` sent with throttles.
     pub retry_after: String,
+}
+
+impl Default for FaultPlan {
+    /// Seed 1, no faults; set the rates wanted.
+    fn default() -> FaultPlan {
+        FaultPlan {
+            seed: 1,
+            server_error: 0.0,
+            throttle: 0.0,
+            reset_before: 0.0,
+            reset_after: 0.0,
+            slow: 0.0,
+            slow_by: Duration::from_secs(5),
+            retry_after: "1".into(),
+        }
+    }
 }
 
 /// A request budget the sandbox enforces like its vendor: more than `requests` in any
@@ -337,6 +370,9 @@ struct Inner {
     /// Enforced request budgets and the times of the requests each has counted.
     limits: Vec<(Limit, std::collections::VecDeque<Instant>)>,
     received: usize,
+    /// Requests of the daily allocation spent before this sandbox started (by the
+    /// customer's other integrations), see [`SandboxState::use_daily_requests`].
+    used_before: usize,
     window_start: Instant,
     window_count: usize,
 }
@@ -351,6 +387,7 @@ impl Inner {
             oauth: None,
             plan: None,
             received: 0,
+            used_before: 0,
             window_start: Instant::now(),
             window_count: 0,
         }
@@ -469,6 +506,10 @@ impl SandboxState {
             if draw < edge {
                 return Some(Fault::reset_after());
             }
+            edge += plan.slow;
+            if draw < edge {
+                return Some(Fault::slow(plan.slow_by));
+            }
         }
         let now = Instant::now();
         let mut wait = None;
@@ -498,6 +539,13 @@ impl SandboxState {
             }
         }
         None
+    }
+
+    /// Counts `requests` as already spent of the vendor's daily allocation (by other
+    /// integrations of the same account): usage headers report them, and vendors that
+    /// enforce the allocation refuse requests once it is spent.
+    pub fn use_daily_requests(&self, requests: usize) {
+        self.lock().used_before = requests;
     }
 
     /// Queues failures: the next authorized requests get them, one each, in order.
@@ -542,7 +590,7 @@ impl SandboxState {
         }
         inner.window_count += 1;
         Usage {
-            total: inner.received,
+            total: inner.received + inner.used_before,
             in_window: inner.window_count,
         }
     }
@@ -636,6 +684,10 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn quota_fault() -> Reply {
         Self::fault(StatusCode::TOO_MANY_REQUESTS)
     }
+    /// The daily allocation the vendor enforces with [`VendorApi::quota_fault`], if any.
+    fn daily_limit() -> Option<usize> {
+        None
+    }
     /// Where the vendor's OAuth token endpoint is.
     fn token_path() -> &'static str;
     /// The `Retry-After` value the vendor sends for a wait (seconds, or an HTTP date).
@@ -690,13 +742,16 @@ async fn track<A: VendorApi>(
                 });
                 return response;
             }
-            let fault = if authorized {
+            let spent = A::daily_limit().is_some_and(|limit| usage.total > limit);
+            let fault = if !authorized {
+                None
+            } else if spent {
+                Some(Fault::daily_quota())
+            } else {
                 let reads = parts.method == Method::GET
                     || path.contains("/query")
                     || path.contains("/search");
                 state.next_fault::<A>(reads)
-            } else {
-                None
             };
             let response = match (authorized, fault) {
                 (false, _) => A::unauthorized().into_response(),
@@ -714,6 +769,18 @@ async fn track<A: VendorApi>(
                     broken_connection()
                 }
                 (true, Some(Fault { quota: true, .. })) => A::quota_fault().into_response(),
+                (
+                    true,
+                    Some(Fault {
+                        delay: Some(delay), ..
+                    }),
+                ) => {
+                    let response = next
+                        .run(Request::from_parts(parts, Body::from(bytes)))
+                        .await;
+                    tokio::time::sleep(delay).await;
+                    response
+                }
                 (true, Some(fault)) => {
                     let status = StatusCode::from_u16(fault.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -182,18 +182,13 @@ async fn odd_bodies_are_rejected_not_fatal() {
     }
 }
 
-/// Seeding is direct and cheap enough for large-volume tests (this runs in debug builds;
-/// one test per vendor so that they run in parallel).
+/// Seeding is direct (no requests) and gives distinct ids at large volumes; its speed
+/// is measured by `cargo bench --bench list_records`, not asserted here. One test per
+/// vendor so that they run in parallel.
 async fn seed_100k(vendor: Vendor, object: &str) {
     let sb = start(vendor).await;
-    let started = std::time::Instant::now();
     let ids = sb.seed(object, 100_000);
-    let elapsed = started.elapsed();
     assert_eq!(ids.len(), 100_000);
-    assert!(
-        elapsed.as_secs_f64() < 3.0,
-        "{vendor}: seeding took {elapsed:?}"
-    );
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());
     assert_eq!(sb.request_count(), 0);
@@ -202,16 +197,16 @@ async fn seed_100k(vendor: Vendor, object: &str) {
 }
 
 #[tokio::test]
-async fn seeding_hubspot_is_fast() {
+async fn seeding_hubspot_makes_distinct_records() {
     seed_100k(Vendor::HubSpot, "contacts").await;
 }
 
 #[tokio::test]
-async fn seeding_salesforce_is_fast() {
+async fn seeding_salesforce_makes_distinct_records() {
     seed_100k(Vendor::Salesforce, "Contact").await;
 }
 
 #[tokio::test]
-async fn seeding_attio_is_fast() {
+async fn seeding_attio_makes_distinct_records() {
     seed_100k(Vendor::Attio, "people").await;
 }

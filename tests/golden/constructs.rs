@@ -299,7 +299,7 @@ pub struct Contact {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
-#[serde(crate = "::unifold::__private::serde")]
+#[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct ContactInput {
     /// Given name.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -461,6 +461,93 @@ pub async fn get_contact(
         }
     }
 }
+/// Every action of this crate by name, and the function that runs one with
+/// JSON arguments: what the durable queue and the MCP server use.
+pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
+    actions: ACTIONS,
+    invoke,
+    check,
+};
+/// The actions of [`REGISTRY`].
+pub static ACTIONS: &[::unifold::ActionInfo] = &[
+    ::unifold::ActionInfo {
+        name: "create_contact",
+        description: "Creates a Contact. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Create,
+        model: "Contact",
+        providers: &["attio"],
+        read_only: false,
+        retry_as: ::std::option::Option::None,
+        arguments: "the ContactInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "get_contact",
+        description: "Reads one Contact by its provider id. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Get,
+        model: "Contact",
+        providers: &["attio"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("get_contact"),
+        arguments: "id: the provider's id of the record",
+    },
+];
+/// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
+/// and returns its output as JSON.
+fn invoke<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    name: &'a str,
+    arguments: ::unifold::__private::serde_json::Value,
+) -> ::unifold::__private::BoxFuture<
+    'a,
+    ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
+> {
+    ::std::boxed::Box::pin(async move {
+        match name {
+            "create_contact" => {
+                let input: ContactInput = ::unifold::__private::arguments(arguments)?;
+                ::unifold::__private::output(
+                    create_contact(runtime, connection, &input).await?,
+                )
+            }
+            "get_contact" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    get_contact(runtime, connection, &id).await?,
+                )
+            }
+            other => {
+                ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                    action: other.to_string(),
+                })
+            }
+        }
+    })
+}
+/// The validation error `invoke` would return for these arguments, without
+/// running the action.
+fn check(
+    name: &str,
+    arguments: &::unifold::__private::serde_json::Value,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match name {
+        "create_contact" => {
+            let input: ContactInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "get_contact" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                action: other.to_string(),
+            })
+        }
+    }
+}
 /// Actions on Attio (https://api.attio.com).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
@@ -473,8 +560,8 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
-        Runtime, SettingSpec,
+        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
+        RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -544,11 +631,13 @@ pub mod attio {
                 requests: 100u32,
                 per_ms: 1000u64,
                 scope: RateScope::Reads,
+                requests_by: None,
             },
             RateLimit {
                 requests: 25u32,
                 per_ms: 1000u64,
                 scope: RateScope::Writes,
+                requests_by: None,
             },
         ],
         rate_limit_headers: None,

@@ -316,7 +316,7 @@ pub struct Company {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
-#[serde(crate = "::unifold::__private::serde")]
+#[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct CompanyInput {
     /// The company's name. Salesforce requires it.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -475,7 +475,7 @@ pub struct Contact {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
-#[serde(crate = "::unifold::__private::serde")]
+#[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct ContactInput {
     /// Given name.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -674,7 +674,7 @@ pub struct Opportunity {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
-#[serde(crate = "::unifold::__private::serde")]
+#[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct OpportunityInput {
     /// The deal's name.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -1205,6 +1205,568 @@ pub fn list_opportunities<'a>(
         }
     }
 }
+/// Every action of this crate by name, and the function that runs one with
+/// JSON arguments: what the durable queue and the MCP server use.
+pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
+    actions: ACTIONS,
+    invoke,
+    check,
+};
+/// The actions of [`REGISTRY`].
+pub static ACTIONS: &[::unifold::ActionInfo] = &[
+    ::unifold::ActionInfo {
+        name: "create_company",
+        description: "Creates a Company. Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Create,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("upsert_company"),
+        arguments: "the CompanyInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "get_company",
+        description: "Reads one Company by its provider id. Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Get,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("get_company"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "update_company",
+        description: "Updates the fields set in `patch` of one Company. Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Update,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("update_company"),
+        arguments: "id: the provider's id of the record; patch: the CompanyInput fields to change",
+    },
+    ::unifold::ActionInfo {
+        name: "delete_company",
+        description: "Deletes one Company. Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Delete,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("delete_company"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "upsert_company",
+        description: "Creates a Company, or updates the existing one holding its unique values,. Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Upsert,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("upsert_company"),
+        arguments: "the CompanyInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "find_company_by_domain",
+        description: "Finds the first Company whose domain is `key` (`Ok(None)` when nothing matches). Company: An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.",
+        kind: ::unifold::ActionKind::Find,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("find_company_by_domain"),
+        arguments: "domain: the value to look for",
+    },
+    ::unifold::ActionInfo {
+        name: "list_companies",
+        description: "Lists Company records on the connection's provider, following its pagination (at most `limit`, default 100).",
+        kind: ::unifold::ActionKind::List,
+        model: "Company",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::None,
+        arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+    },
+    ::unifold::ActionInfo {
+        name: "create_contact",
+        description: "Creates a Contact. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Create,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("upsert_contact"),
+        arguments: "the ContactInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "get_contact",
+        description: "Reads one Contact by its provider id. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Get,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("get_contact"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "update_contact",
+        description: "Updates the fields set in `patch` of one Contact. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Update,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("update_contact"),
+        arguments: "id: the provider's id of the record; patch: the ContactInput fields to change",
+    },
+    ::unifold::ActionInfo {
+        name: "delete_contact",
+        description: "Deletes one Contact. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Delete,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("delete_contact"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "upsert_contact",
+        description: "Creates a Contact, or updates the existing one holding its unique values,. Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Upsert,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("upsert_contact"),
+        arguments: "the ContactInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "find_contact_by_email",
+        description: "Finds the first Contact whose email is `key` (`Ok(None)` when nothing matches). Contact: A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).",
+        kind: ::unifold::ActionKind::Find,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("find_contact_by_email"),
+        arguments: "email: the value to look for",
+    },
+    ::unifold::ActionInfo {
+        name: "list_contacts",
+        description: "Lists Contact records on the connection's provider, following its pagination (at most `limit`, default 100).",
+        kind: ::unifold::ActionKind::List,
+        model: "Contact",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::None,
+        arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+    },
+    ::unifold::ActionInfo {
+        name: "create_opportunity",
+        description: "Creates a Opportunity. Opportunity: A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).",
+        kind: ::unifold::ActionKind::Create,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::None,
+        arguments: "the OpportunityInput fields",
+    },
+    ::unifold::ActionInfo {
+        name: "get_opportunity",
+        description: "Reads one Opportunity by its provider id. Opportunity: A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).",
+        kind: ::unifold::ActionKind::Get,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::Some("get_opportunity"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "update_opportunity",
+        description: "Updates the fields set in `patch` of one Opportunity. Opportunity: A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).",
+        kind: ::unifold::ActionKind::Update,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("update_opportunity"),
+        arguments: "id: the provider's id of the record; patch: the OpportunityInput fields to change",
+    },
+    ::unifold::ActionInfo {
+        name: "delete_opportunity",
+        description: "Deletes one Opportunity. Opportunity: A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).",
+        kind: ::unifold::ActionKind::Delete,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("delete_opportunity"),
+        arguments: "id: the provider's id of the record",
+    },
+    ::unifold::ActionInfo {
+        name: "link_opportunity_contact",
+        description: "Links a Opportunity to a contact. Opportunity: A deal in progress (HubSpot deal, Salesforce Opportunity, Attio deal).",
+        kind: ::unifold::ActionKind::Link,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: false,
+        retry_as: ::std::option::Option::Some("link_opportunity_contact"),
+        arguments: "opportunity_id, contact_id: the provider ids of the two records",
+    },
+    ::unifold::ActionInfo {
+        name: "list_opportunities",
+        description: "Lists Opportunity records on the connection's provider, following its pagination (at most `limit`, default 100).",
+        kind: ::unifold::ActionKind::List,
+        model: "Opportunity",
+        providers: &["attio", "hubspot", "salesforce"],
+        read_only: true,
+        retry_as: ::std::option::Option::None,
+        arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+    },
+    ::unifold::ActionInfo {
+        name: "create_opportunity_with_links",
+        description: "Creates an opportunity linked to its company and a contact, on any provider: the company is found by its website (domain) or created, the contact is found by its first email or created at that company, then the opportunity is created at the company and linked to the contact. Records that are found are left unchanged.",
+        kind: ::unifold::ActionKind::Composite,
+        model: "",
+        providers: PROVIDERS,
+        read_only: false,
+        retry_as: ::std::option::Option::None,
+        arguments: "company: CompanyInput; contact: ContactInput; opportunity: OpportunityInput",
+    },
+];
+/// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
+/// and returns its output as JSON.
+fn invoke<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    name: &'a str,
+    arguments: ::unifold::__private::serde_json::Value,
+) -> ::unifold::__private::BoxFuture<
+    'a,
+    ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
+> {
+    ::std::boxed::Box::pin(async move {
+        match name {
+            "create_company" => {
+                let input: CompanyInput = ::unifold::__private::arguments(arguments)?;
+                ::unifold::__private::output(
+                    create_company(runtime, connection, &input).await?,
+                )
+            }
+            "get_company" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    get_company(runtime, connection, &id).await?,
+                )
+            }
+            "update_company" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                let patch = arguments
+                    .get("patch")
+                    .cloned()
+                    .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                        ::std::default::Default::default(),
+                    ));
+                let patch: CompanyInput = ::unifold::__private::arguments(patch)
+                    .map_err(|error| error.within("patch"))?;
+                ::unifold::__private::output(
+                    update_company(runtime, connection, &id, &patch).await?,
+                )
+            }
+            "delete_company" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    delete_company(runtime, connection, &id).await?,
+                )
+            }
+            "upsert_company" => {
+                let input: CompanyInput = ::unifold::__private::arguments(arguments)?;
+                ::unifold::__private::output(
+                    upsert_company(runtime, connection, &input).await?,
+                )
+            }
+            "find_company_by_domain" => {
+                let key = ::unifold::__private::string_argument(&arguments, "domain")?;
+                ::unifold::__private::output(
+                    find_company_by_domain(runtime, connection, &key).await?,
+                )
+            }
+            "list_companies" => {
+                let arguments: ::unifold::ListArguments = ::unifold::__private::arguments(
+                    arguments,
+                )?;
+                ::unifold::__private::collect_list(
+                        list_companies(runtime, connection, &arguments.options()),
+                        arguments.limit(),
+                    )
+                    .await
+            }
+            "create_contact" => {
+                let input: ContactInput = ::unifold::__private::arguments(arguments)?;
+                ::unifold::__private::output(
+                    create_contact(runtime, connection, &input).await?,
+                )
+            }
+            "get_contact" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    get_contact(runtime, connection, &id).await?,
+                )
+            }
+            "update_contact" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                let patch = arguments
+                    .get("patch")
+                    .cloned()
+                    .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                        ::std::default::Default::default(),
+                    ));
+                let patch: ContactInput = ::unifold::__private::arguments(patch)
+                    .map_err(|error| error.within("patch"))?;
+                ::unifold::__private::output(
+                    update_contact(runtime, connection, &id, &patch).await?,
+                )
+            }
+            "delete_contact" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    delete_contact(runtime, connection, &id).await?,
+                )
+            }
+            "upsert_contact" => {
+                let input: ContactInput = ::unifold::__private::arguments(arguments)?;
+                ::unifold::__private::output(
+                    upsert_contact(runtime, connection, &input).await?,
+                )
+            }
+            "find_contact_by_email" => {
+                let key = ::unifold::__private::string_argument(&arguments, "email")?;
+                ::unifold::__private::output(
+                    find_contact_by_email(runtime, connection, &key).await?,
+                )
+            }
+            "list_contacts" => {
+                let arguments: ::unifold::ListArguments = ::unifold::__private::arguments(
+                    arguments,
+                )?;
+                ::unifold::__private::collect_list(
+                        list_contacts(runtime, connection, &arguments.options()),
+                        arguments.limit(),
+                    )
+                    .await
+            }
+            "create_opportunity" => {
+                let input: OpportunityInput = ::unifold::__private::arguments(
+                    arguments,
+                )?;
+                ::unifold::__private::output(
+                    create_opportunity(runtime, connection, &input).await?,
+                )
+            }
+            "get_opportunity" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    get_opportunity(runtime, connection, &id).await?,
+                )
+            }
+            "update_opportunity" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                let patch = arguments
+                    .get("patch")
+                    .cloned()
+                    .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                        ::std::default::Default::default(),
+                    ));
+                let patch: OpportunityInput = ::unifold::__private::arguments(patch)
+                    .map_err(|error| error.within("patch"))?;
+                ::unifold::__private::output(
+                    update_opportunity(runtime, connection, &id, &patch).await?,
+                )
+            }
+            "delete_opportunity" => {
+                let id = ::unifold::__private::string_argument(&arguments, "id")?;
+                ::unifold::__private::output(
+                    delete_opportunity(runtime, connection, &id).await?,
+                )
+            }
+            "link_opportunity_contact" => {
+                let from = ::unifold::__private::string_argument(
+                    &arguments,
+                    "opportunity_id",
+                )?;
+                let to = ::unifold::__private::string_argument(
+                    &arguments,
+                    "contact_id",
+                )?;
+                ::unifold::__private::output(
+                    link_opportunity_contact(runtime, connection, &from, &to).await?,
+                )
+            }
+            "list_opportunities" => {
+                let arguments: ::unifold::ListArguments = ::unifold::__private::arguments(
+                    arguments,
+                )?;
+                ::unifold::__private::collect_list(
+                        list_opportunities(runtime, connection, &arguments.options()),
+                        arguments.limit(),
+                    )
+                    .await
+            }
+            "create_opportunity_with_links" => {
+                let input: CreateOpportunityWithLinksInput = ::unifold::__private::arguments(
+                    arguments,
+                )?;
+                ::unifold::__private::output(
+                    create_opportunity_with_links(runtime, connection, &input).await?,
+                )
+            }
+            other => {
+                ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                    action: other.to_string(),
+                })
+            }
+        }
+    })
+}
+/// The validation error `invoke` would return for these arguments, without
+/// running the action.
+fn check(
+    name: &str,
+    arguments: &::unifold::__private::serde_json::Value,
+) -> ::std::result::Result<(), ::unifold::Error> {
+    match name {
+        "create_company" => {
+            let input: CompanyInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "get_company" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "update_company" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            let patch = arguments
+                .get("patch")
+                .cloned()
+                .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                    ::std::default::Default::default(),
+                ));
+            let patch: CompanyInput = ::unifold::__private::arguments(patch)
+                .map_err(|error| error.within("patch"))?;
+            ::unifold::Error::check(patch.validate())
+                .map_err(|error| error.within("patch"))
+        }
+        "delete_company" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "upsert_company" => {
+            let input: CompanyInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "find_company_by_domain" => {
+            ::unifold::__private::string_argument(arguments, "domain")?;
+            ::std::result::Result::Ok(())
+        }
+        "list_companies" => {
+            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::std::result::Result::Ok(())
+        }
+        "create_contact" => {
+            let input: ContactInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "get_contact" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "update_contact" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            let patch = arguments
+                .get("patch")
+                .cloned()
+                .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                    ::std::default::Default::default(),
+                ));
+            let patch: ContactInput = ::unifold::__private::arguments(patch)
+                .map_err(|error| error.within("patch"))?;
+            ::unifold::Error::check(patch.validate())
+                .map_err(|error| error.within("patch"))
+        }
+        "delete_contact" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "upsert_contact" => {
+            let input: ContactInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "find_contact_by_email" => {
+            ::unifold::__private::string_argument(arguments, "email")?;
+            ::std::result::Result::Ok(())
+        }
+        "list_contacts" => {
+            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::std::result::Result::Ok(())
+        }
+        "create_opportunity" => {
+            let input: OpportunityInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::unifold::Error::check(input.validate())
+        }
+        "get_opportunity" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "update_opportunity" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            let patch = arguments
+                .get("patch")
+                .cloned()
+                .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                    ::std::default::Default::default(),
+                ));
+            let patch: OpportunityInput = ::unifold::__private::arguments(patch)
+                .map_err(|error| error.within("patch"))?;
+            ::unifold::Error::check(patch.validate())
+                .map_err(|error| error.within("patch"))
+        }
+        "delete_opportunity" => {
+            ::unifold::__private::string_argument(arguments, "id")?;
+            ::std::result::Result::Ok(())
+        }
+        "link_opportunity_contact" => {
+            ::unifold::__private::string_argument(arguments, "opportunity_id")?;
+            ::unifold::__private::string_argument(arguments, "contact_id")?;
+            ::std::result::Result::Ok(())
+        }
+        "list_opportunities" => {
+            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            ::std::result::Result::Ok(())
+        }
+        "create_opportunity_with_links" => {
+            let input: CreateOpportunityWithLinksInput = ::unifold::__private::arguments(
+                arguments.clone(),
+            )?;
+            let mut problems = ::std::vec::Vec::new();
+            input.company.validate_into("company.", &mut problems);
+            input.contact.validate_into("contact.", &mut problems);
+            input.opportunity.validate_into("opportunity.", &mut problems);
+            ::unifold::Error::check(problems)
+        }
+        other => {
+            ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                action: other.to_string(),
+            })
+        }
+    }
+}
 /// The input of [`create_opportunity_with_links`].
 #[derive(
     ::std::clone::Clone,
@@ -1321,8 +1883,8 @@ pub mod attio {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
-        Runtime, SettingSpec,
+        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
+        RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -1392,11 +1954,13 @@ pub mod attio {
                 requests: 100u32,
                 per_ms: 1000u64,
                 scope: RateScope::Reads,
+                requests_by: None,
             },
             RateLimit {
                 requests: 25u32,
                 per_ms: 1000u64,
                 scope: RateScope::Writes,
+                requests_by: None,
             },
         ],
         rate_limit_headers: None,
@@ -2999,8 +3563,8 @@ pub mod hubspot {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
-        Runtime, SettingSpec,
+        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
+        RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -3073,14 +3637,24 @@ pub mod hubspot {
                 requests: 100u32,
                 per_ms: 10000u64,
                 scope: RateScope::All,
+                requests_by: Some(RequestsBySetting {
+                    setting: "plan",
+                    values: &[("professional", 190u32), ("enterprise", 190u32)],
+                }),
             },
         ],
         rate_limit_headers: Some(RateLimitHeaders {
-            remaining: "X-HubSpot-RateLimit-Remaining",
+            remaining: Some("X-HubSpot-RateLimit-Remaining"),
             interval_ms: Some("X-HubSpot-RateLimit-Interval-Milliseconds"),
             default_pause_ms: 1000u64,
+            usage: None,
         }),
-        settings: &[],
+        settings: &[
+            SettingSpec {
+                name: "plan",
+                allow: &[],
+            },
+        ],
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
@@ -4771,8 +5345,8 @@ pub mod salesforce {
     use ::unifold::{
         AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
         ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, Response, RetryPolicy,
-        Runtime, SettingSpec,
+        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
+        RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -4862,7 +5436,16 @@ pub mod salesforce {
             max_total_ms: 30000u64,
         },
         rate_limits: &[],
-        rate_limit_headers: None,
+        rate_limit_headers: Some(RateLimitHeaders {
+            remaining: None,
+            interval_ms: None,
+            default_pause_ms: 1000u64,
+            usage: Some(UsageHeader {
+                header: "Sforce-Limit-Info",
+                pattern: "api-usage=(\\d+)/(\\d+)",
+                recheck_ms: 3600000u64,
+            }),
+        }),
         settings: &[
             SettingSpec {
                 name: "instance_url",
