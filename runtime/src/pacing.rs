@@ -10,6 +10,9 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+/// How much wider than the declared limit shared (multi-process) slots are spaced.
+const SHARED_HEADROOM: f64 = 1.10;
+
 /// (provider, connection id, index of the declared limit).
 type LimiterKey = (String, String, usize);
 
@@ -141,19 +144,42 @@ impl Pacer {
             let requests = limit.requests_for(connection);
             if let Some(shared) = &self.shared {
                 let key = format!("{}/{}/{index}", provider.name, connection.id());
-                let interval = period(limit.per_ms, requests);
-                match shared.reserve(&key, interval).await {
-                    Ok(wait) => {
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    // The store is unreachable: pace in this process rather than not at all.
-                    Err(error) => tracing::warn!(%error, "shared pacing failed; pacing locally"),
+                // 10% wider than the limit: processes on busy machines wake late and
+                // a provider counts by arrival, so slots that left evenly can arrive
+                // bunched; the room absorbs a stall of a tenth of the window.
+                let interval = period(limit.per_ms, requests).mul_f64(SHARED_HEADROOM);
+                if self.shared_slot(shared.as_ref(), &key, interval).await {
+                    continue;
                 }
             }
             let limiter = self.limiter(provider.name, connection.id(), index, limit, requests);
             limiter.until_ready().await;
         }
+    }
+
+    /// Waits for a slot of the shared rate `key`. A task that wakes up more than half
+    /// an interval after its slot (a busy machine) takes a new one instead of sending
+    /// late right beside the next slot's owner, which would put two requests where the
+    /// provider allows one. False when the store failed.
+    async fn shared_slot(&self, shared: &dyn SharedPacing, key: &str, interval: Duration) -> bool {
+        for _ in 0..4 {
+            match shared.reserve(key, interval).await {
+                Ok(wait) => {
+                    let slot = tokio::time::Instant::now() + wait;
+                    tokio::time::sleep_until(slot).await;
+                    if slot.elapsed() <= interval / 2 {
+                        return true;
+                    }
+                }
+                // The store is unreachable: pace in this process rather than not at all.
+                Err(error) => {
+                    tracing::warn!(%error, "shared pacing failed; pacing locally");
+                    return false;
+                }
+            }
+        }
+        // Late four times over: the machine is too busy for exact slots; send anyway.
+        true
     }
 
     fn limiter(

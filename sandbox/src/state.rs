@@ -35,6 +35,8 @@ pub struct RecordedRequest {
     /// Request body as JSON; `Null` when empty, a JSON string holding the raw text when the
     /// body was not valid JSON.
     pub body: Value,
+    /// When the sandbox began handling it (what its rate limits count).
+    pub received_at: Instant,
 }
 
 /// A stored record in a vendor-neutral form; each vendor module decides what `fields` hold
@@ -720,6 +722,7 @@ async fn track<A: VendorApi>(
     request: Request,
     next: Next,
 ) -> Response {
+    let received_at = Instant::now();
     let usage = state.begin_request();
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map_or_else(
@@ -739,6 +742,7 @@ async fn track<A: VendorApi>(
                     path,
                     status: response.status().as_u16(),
                     body: Value::String("(token request)".into()),
+                    received_at,
                 });
                 return response;
             }
@@ -807,6 +811,7 @@ async fn track<A: VendorApi>(
         path,
         status: response.status().as_u16(),
         body,
+        received_at,
     });
     response
 }

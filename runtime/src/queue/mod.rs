@@ -453,12 +453,7 @@ impl crate::pacing::SharedPacing for StorePacing {
         key: &'a str,
         interval: Duration,
     ) -> futures_util::future::BoxFuture<'a, Result<Duration, Error>> {
-        Box::pin(async move {
-            let interval_ms = i64::try_from(interval.as_millis())
-                .unwrap_or(i64::MAX)
-                .max(1);
-            self.store.reserve_slot(key, interval_ms).await
-        })
+        Box::pin(async move { self.store.reserve_slot(key, interval).await })
     }
 }
 

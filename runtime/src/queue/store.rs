@@ -119,7 +119,9 @@ impl Store {
                     })
                 });
         } else {
-            options = options.max_connections(8);
+            // Connections opened up front, not in the first second of work where their
+            // setup would delay the first requests' pacing slots.
+            options = options.max_connections(8).min_connections(4);
         }
         let url = if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains('?') {
             // Create the file when it does not exist yet.
@@ -203,6 +205,7 @@ impl Store {
             format!(
                 "CREATE TABLE IF NOT EXISTS {} (
                     key TEXT PRIMARY KEY,
+                    -- microseconds since the Unix epoch, on the database's clock
                     next_free BIGINT NOT NULL
                 )",
                 self.rates
@@ -494,31 +497,36 @@ impl Store {
         Ok(())
     }
 
-    /// Reserves the next send slot of a rate shared by every process using this store
-    /// (GCRA in one statement): returns how long to wait before sending. Each slot is
-    /// `interval_ms` after the previous one, so all processes together stay evenly
-    /// spaced at the limit.
-    pub async fn reserve_slot(&self, key: &str, interval_ms: i64) -> Result<Duration, Error> {
-        let now = now_ms();
+    /// Reserves the next send slot of a rate shared by every process using this
+    /// PostgreSQL store (GCRA in one statement) and returns how long to wait for it.
+    /// Each slot is `interval_ms` after the previous one. Times are the database's
+    /// clock, read while the row is locked: a reservation that queued behind others
+    /// still gets a slot after theirs, never one in the past that would send in a burst,
+    /// and machines' clocks need not agree.
+    pub async fn reserve_slot(&self, key: &str, interval: Duration) -> Result<Duration, Error> {
+        // Microseconds: at 100 requests per second, whole milliseconds would round the
+        // 10.1 ms spacing down to exactly the limit.
+        const NOW_US: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
+        let interval_us = i64::try_from(interval.as_micros())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let sql = format!(
-            "INSERT INTO {r} (key, next_free) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET next_free =
-                CASE WHEN {r}.next_free > $3 THEN {r}.next_free ELSE $3 END + $4
-             RETURNING next_free",
+            "INSERT INTO {r} (key, next_free) VALUES ($1, {NOW_US} + $2)
+             ON CONFLICT (key) DO UPDATE SET next_free = GREATEST({r}.next_free, {NOW_US}) + $2
+             RETURNING next_free, {NOW_US} AS db_now",
             r = self.rates
         );
         let row = sqlx::query(&sql)
             .bind(key)
-            .bind(now + interval_ms)
-            .bind(now)
-            .bind(interval_ms)
+            .bind(interval_us)
             .fetch_one(&self.pool)
             .await
             .map_err(storage)?;
         let next_free: i64 = row.try_get("next_free").map_err(storage)?;
+        let db_now: i64 = row.try_get("db_now").map_err(storage)?;
         // The slot starts one interval before the next free instant.
-        let slot = next_free - interval_ms;
-        Ok(Duration::from_millis((slot - now).max(0) as u64))
+        let slot = next_free - interval_us;
+        Ok(Duration::from_micros((slot - db_now).max(0) as u64))
     }
 }
 
