@@ -445,3 +445,64 @@ fn usage_header_patterns_need_two_groups() {
         "{found:?}"
     );
 }
+
+#[test]
+fn batch_items_must_be_an_array_of_the_request() {
+    let (_dir, root) = broken(
+        "providers/hubspot/mappings/contact.yaml",
+        "      items: inputs\n      results: results\n      match: { by: tag",
+        "      items: input\n      results: results\n      match: { by: tag",
+    );
+    let found = problems(&root);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let file = "providers/hubspot/mappings/contact.yaml";
+    assert_eq!(
+        found[0].message,
+        "`input` is not an array in the request body of `batchCreateContacts`"
+    );
+    assert_eq!(
+        found[0].location(),
+        format!("{file}:{}:14", line_of(&root, file, "items: input"))
+    );
+}
+
+#[test]
+fn every_written_field_must_fit_the_batch_items() {
+    // The batch's items take `properties`; a write path outside them is refused.
+    let (_dir, root) = broken(
+        "providers/hubspot/openapi.yaml",
+        "    ContactBatchCreateInput:\n      type: object\n      required: [properties]\n      properties:\n        properties:",
+        "    ContactBatchCreateInput:\n      type: object\n      required: [props]\n      properties:\n        props:",
+    );
+    let found = problems(&root);
+    let problem = found
+        .iter()
+        .find(|p| p.message.starts_with("unknown provider field `properties`"))
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(
+        problem.label.as_deref(),
+        Some(
+            "not in the batch items of `batchCreateContacts` (POST /crm/v3/objects/contacts/batch/create)"
+        )
+    );
+    assert_eq!(
+        problem.help.as_deref(),
+        Some("expected one of `props`, `associations`, `objectWriteTraceId`")
+    );
+}
+
+#[test]
+fn results_that_carry_only_ids_need_a_read_back() {
+    let file = "providers/salesforce/mappings/contact.yaml";
+    let (_dir, root) = broken(
+        file,
+        "      read_back:\n        operation: query\n        query:\n          q: \"SELECT {fields} FROM Contact WHERE Id IN ({ids:soql})\"\n        records: records\n  get:",
+        "  get:",
+    );
+    let found = problems(&root);
+    assert!(
+        found.iter().any(|p| p.message
+            == "results that carry only ids need `read_back`: the request that reads the records by their ids"),
+        "{found:?}"
+    );
+}

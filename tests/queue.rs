@@ -350,3 +350,71 @@ async fn one_customers_backlog_does_not_hold_up_another() {
     assert_eq!(quiet_sandbox.records("people").len(), 5);
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_creates_are_coalesced_into_the_providers_batch_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, builder) in backends(&dir) {
+        let queue = builder.connect().await.unwrap();
+        let (hubspot, hub) = common::start(Vendor::HubSpot, TOKEN).await;
+        let (salesforce, _) = common::start(Vendor::Salesforce, TOKEN).await;
+        let sf = Connection::new(
+            "customer-2",
+            "salesforce",
+            unifold_runtime::Credentials::bearer(TOKEN),
+        )
+        .with_origin(salesforce.url());
+        let mut people: Vec<Value> = (0..1000).map(person).collect();
+        // Valid for the queue, refused by HubSpot alone: only this job may fail.
+        people[500]["remote_fields"] = json!({"no_such_field": "x"});
+        let hub_jobs = queue
+            .enqueue_many(&hub, "create_contact", people)
+            .await
+            .unwrap();
+        let sf_jobs = queue
+            .enqueue_many(&sf, "create_contact", (0..1000).map(person))
+            .await
+            .unwrap();
+        let worker = start_worker(&queue, unpaced(), vec![hub.clone(), sf.clone()]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while queue.counts().await.unwrap().unfinished() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: unfinished"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        worker.stop().await;
+        let counts = queue.counts().await.unwrap();
+        assert_eq!((counts.succeeded, counts.failed), (1999, 1), "{backend}");
+        let failed = queue.job(&hub_jobs[500]).await.unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        let error = failed.error.unwrap();
+        assert_eq!(error.category, "rejected", "{backend}");
+        assert!(error.message.contains("no_such_field"), "{}", error.message);
+        // Each job has its own record as output.
+        let job = queue.job(&hub_jobs[999]).await.unwrap();
+        let contact: Contact = job.output_as().unwrap().unwrap();
+        assert_eq!(contact.email_addresses[0].email_address, "p999@example.com");
+        let job = queue.job(&sf_jobs[0]).await.unwrap();
+        let contact: Contact = job.output_as().unwrap().unwrap();
+        assert_eq!(contact.email_addresses[0].email_address, "p0@example.com");
+        assert_eq!(hubspot.records("contacts").len(), 999, "{backend}");
+        assert_eq!(salesforce.records("Contact").len(), 1000, "{backend}");
+        // 1,000 HubSpot creates in at most 11 requests (100 per batch/create), 1,000
+        // Salesforce creates in 200-record collections, each read back in one query.
+        let hub_requests = hubspot.request_count();
+        assert!(
+            hub_requests <= 11,
+            "{backend}: {hub_requests} HubSpot requests"
+        );
+        let sf_requests = salesforce.request_count();
+        assert!(
+            sf_requests <= 12,
+            "{backend}: {sf_requests} Salesforce requests"
+        );
+        println!(
+            "{backend}: HubSpot {hub_requests} requests, Salesforce {sf_requests} for 1,000 creates each"
+        );
+    }
+}

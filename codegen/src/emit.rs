@@ -6,7 +6,9 @@
 //! the code needs is reached through the runtime's `__private` re-exports.
 
 use crate::composite::{Composite, KeyPath, Step, StepRef};
-use crate::mapping::{Const, HttpCall, Json, Mapping, Read, Returns, Write};
+use crate::mapping::{
+    BatchAction, BatchMatching, Const, HttpCall, Json, Mapping, Read, Returns, Write,
+};
 use crate::model::{Field, FieldType, ModelSet, TypeDef, TypeKind};
 use crate::path::Seg;
 use crate::project::Project;
@@ -655,6 +657,7 @@ impl Emitter<'_> {
         for composite in &project.composites {
             registry.push(self.composite_entry(composite));
         }
+        let (batch_infos, batch_arms) = self.batches(project, &mut out);
         let infos = registry.iter().map(|entry| &entry.info);
         let arms = registry.iter().map(|entry| &entry.arm);
         let checks = registry.iter().map(|entry| &entry.check);
@@ -662,9 +665,29 @@ impl Emitter<'_> {
             #(#out)*
             /// Every action of this crate by name, and the function that runs one with
             /// JSON arguments: what the durable queue and the MCP server use.
-            pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check };
+            pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check, batches: BATCHES, invoke_batch };
             /// The actions of [`REGISTRY`].
             pub static ACTIONS: &[#rt::ActionInfo] = &[#(#infos),*];
+            /// The actions providers take in batches, and how many per request.
+            pub static BATCHES: &[#rt::BatchInfo] = &[#(#batch_infos),*];
+            /// Runs the action `name` for many JSON arguments through the provider's
+            /// batch endpoint (see [`unifold::Registry::invoke_batch`]).
+            fn invoke_batch<'a>(
+                runtime: &'a #rt::Runtime,
+                connection: &'a #rt::Connection,
+                name: &'a str,
+                arguments: ::std::vec::Vec<#rt::__private::serde_json::Value>,
+            ) -> #rt::__private::BoxFuture<'a, ::std::vec::Vec<::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>>> {
+                ::std::boxed::Box::pin(async move {
+                    match name {
+                        #(#batch_arms)*
+                        other => arguments
+                            .iter()
+                            .map(|_| ::std::result::Result::Err(#rt::Error::UnknownAction { action: other.to_string() }))
+                            .collect(),
+                    }
+                })
+            }
             /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
             /// and returns its output as JSON.
             fn invoke<'a>(
@@ -689,6 +712,118 @@ impl Emitter<'_> {
                 }
             }
         }
+    }
+
+    /// `create_<models>` / `update_<models>` for every model some provider takes in
+    /// batches (pushed to `out`), and their registry table rows and `invoke_batch` arms.
+    fn batches(
+        &self,
+        project: &Project,
+        out: &mut Vec<TokenStream>,
+    ) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let rt = &self.rt;
+        let mut infos = Vec::new();
+        let mut arms = Vec::new();
+        for model in project.models.models() {
+            let snake_name = snake(&model.name);
+            let model_ident = format_ident!("{}", model.name);
+            let input_ident = format_ident!("{}Input", model.name);
+            for updating in [false, true] {
+                let batched: Vec<(&Provider, usize)> = project
+                    .providers
+                    .iter()
+                    .filter_map(|(provider, mappings)| {
+                        let mapping = mappings.iter().find(|m| m.model == model.name)?;
+                        let batch = if updating {
+                            mapping.update_batch.as_ref()
+                        } else {
+                            mapping.create_batch.as_ref()
+                        }?;
+                        Some((provider, batch.max))
+                    })
+                    .collect();
+                if batched.is_empty() {
+                    continue;
+                }
+                let verb = if updating { "update" } else { "create" };
+                let fn_name = format!("{verb}_{}", plural(&snake_name));
+                let fn_ident = format_ident!("{}", fn_name);
+                let single = format!("{verb}_{snake_name}");
+                let single_ident = format_ident!("{}", single);
+                let names: Vec<&str> = batched.iter().map(|(p, _)| p.name.as_str()).collect();
+                let modules = batched.iter().map(|(p, _)| format_ident!("{}", p.name));
+                for (provider, max) in &batched {
+                    let provider = provider.name.as_str();
+                    infos.push(quote! { #rt::BatchInfo { action: #single, provider: #provider, max: #max } });
+                }
+                let sizes = batched
+                    .iter()
+                    .map(|(p, max)| format!("{} {max}", p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let doc_line = format!(
+                    " {} many {} records on the connection's provider: in batch requests where it has them ({sizes} per request), else one `{single}` per input.",
+                    if updating { "Updates" } else { "Creates" },
+                    model.name
+                );
+                let outcome_doc = " Each input gets its own outcome, in order.";
+                if updating {
+                    out.push(quote! {
+                        #[doc = #doc_line]
+                        ///
+                        #[doc = #outcome_doc]
+                        pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, updates: &[(::std::string::String, #input_ident)]) -> ::std::vec::Vec<::std::result::Result<#model_ident, #rt::Error>> {
+                            match connection.provider() {
+                                #(#names => #modules::#fn_ident(runtime, connection, updates).await,)*
+                                _ => {
+                                    let mut outcomes = ::std::vec::Vec::with_capacity(updates.len());
+                                    for (id, patch) in updates {
+                                        outcomes.push(#single_ident(runtime, connection, id, patch).await);
+                                    }
+                                    outcomes
+                                }
+                            }
+                        }
+                    });
+                    arms.push(quote! {
+                        #single => {
+                            let (updates, slots) = #rt::__private::batch_arguments(arguments, |argument| {
+                                let id = #rt::__private::string_argument(&argument, "id")?;
+                                let patch = argument.get("patch").cloned().unwrap_or_else(|| #rt::__private::serde_json::Value::Object(::std::default::Default::default()));
+                                let patch: #input_ident = #rt::__private::arguments(patch).map_err(|error| error.within("patch"))?;
+                                ::std::result::Result::Ok((id, patch))
+                            });
+                            #rt::__private::batch_outputs(slots, #fn_ident(runtime, connection, &updates).await)
+                        }
+                    });
+                } else {
+                    out.push(quote! {
+                        #[doc = #doc_line]
+                        ///
+                        #[doc = #outcome_doc]
+                        pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, inputs: &[#input_ident]) -> ::std::vec::Vec<::std::result::Result<#model_ident, #rt::Error>> {
+                            match connection.provider() {
+                                #(#names => #modules::#fn_ident(runtime, connection, inputs).await,)*
+                                _ => {
+                                    let mut outcomes = ::std::vec::Vec::with_capacity(inputs.len());
+                                    for input in inputs {
+                                        outcomes.push(#single_ident(runtime, connection, input).await);
+                                    }
+                                    outcomes
+                                }
+                            }
+                        }
+                    });
+                    arms.push(quote! {
+                        #single => {
+                            let (inputs, slots) = #rt::__private::batch_arguments(arguments, #rt::__private::arguments::<#input_ident>);
+                            #rt::__private::batch_outputs(slots, #fn_ident(runtime, connection, &inputs).await)
+                        }
+                    });
+                }
+            }
+        }
+        (infos, arms)
     }
 
     /// The registry entry of a unified action.
@@ -1239,9 +1374,9 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, Instrument, Seg, StreamExt};
+                use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt, write_batch};
                 #[allow(unused_imports)]
-                use #rt::{AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response, RetryPolicy, Runtime, SettingSpec, UsageHeader};
+                use #rt::{AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response, RetryPolicy, Runtime, SettingSpec, UsageHeader};
 
                 /// Runs one action in its `unifold.action` span: requests it sends, and
                 /// actions it calls, are children of it in the logs.
@@ -1357,30 +1492,7 @@ impl Emitter<'_> {
                 _ => {
                     // Links sent on create (HubSpot's inline associations) are not in
                     // the create response: keep what was sent.
-                    let echoes: Vec<TokenStream> = mapping
-                        .writes
-                        .iter()
-                        .filter_map(|write| match write {
-                            Write::Template {
-                                field,
-                                create_only: true,
-                                ..
-                            } => {
-                                let ident = field_ident(field);
-                                let readable = model
-                                    .field(field)
-                                    .is_some_and(|f| !f.write_only && Emitter::is_optional(f));
-                                readable.then(|| {
-                                    quote! {
-                                        if record.#ident.is_none() {
-                                            record.#ident = input.#ident.clone();
-                                        }
-                                    }
-                                })
-                            }
-                            _ => None,
-                        })
-                        .collect();
+                    let echoes = self.create_echoes(model, mapping);
                     if echoes.is_empty() {
                         read_response.clone()
                     } else {
@@ -1392,11 +1504,18 @@ impl Emitter<'_> {
                     }
                 }
             };
+            let check_create = format_ident!("check_create_{}", snake_name);
+            items.push(quote! {
+                /// Every problem with a create's input, found before anything is sent.
+                fn #check_create(input: &super::#input_ident) -> Result<(), Error> {
+                    let #problems_binding = input.validate();
+                    #(#required)*
+                    #(#create_refusals)*
+                    Error::check(problems)
+                }
+            });
             let body = quote! {
-                let #problems_binding = input.validate();
-                #(#required)*
-                #(#create_refusals)*
-                Error::check(problems)?;
+                #check_create(input)?;
                 let request = Request::new(#operation, Method::#method, #path).json(#write_fn(input, true, connection));
                 let response = runtime.send(connection, &PROVIDER, request).await?;
                 #finish
@@ -1508,16 +1627,21 @@ impl Emitter<'_> {
                     #get_fn(runtime, connection, id).await
                 },
             };
+            let check_update = format_ident!("check_update_{}", snake_name);
             items.push(quote! {
+                /// Every problem with an update's patch, found before anything is sent.
+                fn #check_update(patch: &super::#input_ident) -> Result<(), Error> {
+                    let #patch_binding = patch.validate();
+                    #(#update_refusals)*
+                    Error::check(problems)
+                }
                 #[doc = #doc_line]
                 ///
                 /// Only fields that are set (`Some`, non-empty lists) are sent.
                 pub async fn #update_fn(runtime: &Runtime, connection: &Connection, id: &str, patch: &super::#input_ident) -> Result<super::#model_ident, Error> {
                     in_span(connection, #update_fn_name, async move {
                         Error::check(validate::record_id(id))?;
-                        let #patch_binding = patch.validate();
-                        #(#update_refusals)*
-                        Error::check(problems)?;
+                        #check_update(patch)?;
                         #body
                         let request = Request::new(#operation, Method::#method, #path).json(body);
                         #finish
@@ -1834,7 +1958,291 @@ impl Emitter<'_> {
         {
             items.push(self.read_fn(&read_fn, &model_ident, model, mapping, &[]));
         }
+        if let Some(batch) = &mapping.create_batch {
+            items.push(self.batch(provider, mapping, model, batch, false));
+        }
+        if let Some(batch) = &mapping.update_batch {
+            items.push(self.batch(provider, mapping, model, batch, true));
+        }
         quote! { #(#items)* }
+    }
+
+    /// Links sent on create (HubSpot's inline associations) are not in the create
+    /// response: statements that keep what was sent in `record` from `input`.
+    fn create_echoes(&self, model: &TypeDef, mapping: &Mapping) -> Vec<TokenStream> {
+        mapping
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::Template {
+                    field,
+                    create_only: true,
+                    ..
+                } => {
+                    let ident = field_ident(field);
+                    let readable = model
+                        .field(field)
+                        .is_some_and(|f| !f.write_only && Emitter::is_optional(f));
+                    readable.then(|| {
+                        quote! {
+                            if record.#ident.is_none() {
+                                record.#ident = input.#ident.clone();
+                            }
+                        }
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `create_<models>` / `update_<models>`: many writes through the provider's batch
+    /// endpoint, each input with its own outcome.
+    fn batch(
+        &self,
+        provider: &Provider,
+        mapping: &Mapping,
+        model: &TypeDef,
+        batch: &BatchAction,
+        updating: bool,
+    ) -> TokenStream {
+        let snake_name = snake(&model.name);
+        let model_ident = format_ident!("{}", model.name);
+        let input_ident = format_ident!("{}Input", model.name);
+        let write_fn = format_ident!("write_{}", snake_name);
+        let read_fn = format_ident!("read_{}", snake_name);
+        let verb = if updating { "update" } else { "create" };
+        let fn_name = format!("{verb}_{}", plural(&snake_name));
+        let fn_ident = format_ident!("{}", fn_name);
+        let one_fn = format_ident!("{verb}_{}", snake_name);
+        let check_fn = format_ident!("check_{verb}_{}", snake_name);
+        let spec_ident = format_ident!("{}_BATCH", fn_name.to_uppercase());
+        let call = &batch.call;
+        let (operation, path, max) = (&call.operation, &call.path, batch.max);
+        let method = method_variant(&call.method);
+        let items_path = segs(&batch.items);
+        let results_path = segs(&batch.results);
+        let optional_segs = |path: &Option<Vec<Seg>>| match path {
+            Some(path) => {
+                let path = segs(path);
+                quote! { Some(#path) }
+            }
+            None => quote! { None },
+        };
+        let matching = match &batch.matching {
+            BatchMatching::Order => quote! { BatchMatch::Order },
+            BatchMatching::Tag {
+                item,
+                result,
+                error,
+            } => {
+                let (item, result, error) = (segs(item), segs(result), optional_segs(error));
+                quote! { BatchMatch::Tag { item: #item, result: #result, error: #error } }
+            }
+            BatchMatching::Id { result, error } => {
+                let item = optional_segs(&batch.item_id);
+                let item = match &batch.item_id {
+                    Some(path) => segs(path),
+                    None => item,
+                };
+                let (result, error) = (segs(result), optional_segs(error));
+                quote! { BatchMatch::Id { item: #item, result: #result, error: #error } }
+            }
+        };
+        let errors = optional_segs(&batch.errors);
+        let success = optional_segs(&batch.success);
+        let error = optional_segs(&batch.error);
+        let error_message = segs(&batch.error_message);
+        let body = match &batch.body {
+            Some(json) => json_tokens(json),
+            None => quote! { Value::Object(Default::default()) },
+        };
+        let item_binding = if batch.item.is_some() {
+            quote! { mut item }
+        } else {
+            quote! { item }
+        };
+        let add_item = match &batch.item {
+            Some(json) => {
+                let json = json_tokens(json);
+                quote! { json::merge(&mut item, #json); }
+            }
+            None => quote! {},
+        };
+        let (limit_doc, what) = (
+            format!(
+                " {} many {} records on {}, up to {max} per request (`{operation}`: {} {path}).",
+                if updating { "Updates" } else { "Creates" },
+                model.name,
+                provider.display_name,
+                call.method.to_uppercase()
+            ),
+            if updating { "update" } else { "input" },
+        );
+        let outcome_doc = format!(
+            " Each {what} gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone."
+        );
+        let read = match (&batch.returns_id, &batch.read_back) {
+            (Some(id), Some(read_back)) => {
+                let id = segs(id);
+                let call = &read_back.call;
+                let (read_operation, read_path) = (&call.operation, &call.path);
+                let read_method = method_variant(&call.method);
+                let query = call
+                    .query
+                    .iter()
+                    .map(|(name, value)| query_tokens(name, value, &model.name));
+                let records = segs(&read_back.records);
+                quote! {
+                    let read_back = |ids: Vec<String>| -> BoxFuture<'a, Result<Vec<super::#model_ident>, Error>> {
+                        Box::pin(async move {
+                            let request = Request::new(#read_operation, Method::#read_method, #read_path)#(#query)*.reading();
+                            let response = runtime.send(connection, &PROVIDER, request).await?;
+                            let records = json::read_array(&response.body, #records).map_err(|problem| unexpected(&response, problem))?;
+                            records
+                                .iter()
+                                .map(|record| #read_fn(record, connection).map_err(|problem| unexpected_record(record, problem)))
+                                .collect()
+                        })
+                    };
+                    let read = BatchRead::IdThenRead {
+                        id: #id,
+                        read_back: &read_back,
+                        id_of: |record: &super::#model_ident| record.remote_id.as_str(),
+                    };
+                }
+            }
+            _ => quote! {
+                let read_record = |record: &Value| {
+                    #read_fn(record, connection).map_err(|problem| unexpected_record(record, problem))
+                };
+                let read = BatchRead::Record(&read_record);
+            },
+        };
+        let echoes = if updating || batch.returns_id.is_some() {
+            Vec::new()
+        } else {
+            self.create_echoes(model, mapping)
+        };
+        let finish = if echoes.is_empty() {
+            quote! { write_batch(plan, inputs).instrument(action_span(PROVIDER.name, connection, #fn_name)).await }
+        } else {
+            quote! {
+                let outcomes = write_batch(plan, inputs).instrument(action_span(PROVIDER.name, connection, #fn_name)).await;
+                outcomes
+                    .into_iter()
+                    .zip(inputs)
+                    .map(|(outcome, input)| {
+                        outcome.map(|mut record| {
+                            #(#echoes)*
+                            record
+                        })
+                    })
+                    .collect()
+            }
+        };
+        let idempotent = updating;
+        let spec = quote! {
+            /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+            static #spec_ident: BatchSpec = BatchSpec {
+                operation: #operation,
+                method: Method::#method,
+                path: #path,
+                max: #max,
+                items: #items_path,
+                results: #results_path,
+                matching: #matching,
+                errors: #errors,
+                success: #success,
+                error: #error,
+                error_message: #error_message,
+                idempotent: #idempotent,
+            };
+        };
+        if updating {
+            let item_id = batch
+                .item_id
+                .as_ref()
+                .map(|path| segs(path))
+                .unwrap_or_else(|| quote! { &[] });
+            quote! {
+                #spec
+                #[doc = #limit_doc]
+                ///
+                #[doc = #outcome_doc]
+                pub async fn #fn_ident<'a>(runtime: &'a Runtime, connection: &'a Connection, updates: &'a [(String, super::#input_ident)]) -> Vec<Result<super::#model_ident, Error>> {
+                    let prepare = |(id, patch): &(String, super::#input_ident)| -> Result<Value, Error> {
+                        Error::check(validate::record_id(id))?;
+                        #check_fn(patch)?;
+                        let mut item = #write_fn(patch, false, connection);
+                        #add_item
+                        json::set(&mut item, #item_id, Value::String(id.clone()));
+                        Ok(item)
+                    };
+                    #read
+                    let one = |(id, patch): &'a (String, super::#input_ident)| -> BoxFuture<'a, Result<super::#model_ident, Error>> {
+                        Box::pin(#one_fn(runtime, connection, id, patch))
+                    };
+                    let plan = BatchWrite {
+                        runtime,
+                        connection,
+                        provider: &PROVIDER,
+                        spec: &#spec_ident,
+                        body: #body,
+                        prepare: &prepare,
+                        read,
+                        one: &one,
+                        after_ambiguity: None,
+                    };
+                    write_batch(plan, updates).instrument(action_span(PROVIDER.name, connection, #fn_name)).await
+                }
+            }
+        } else {
+            let after = if mapping.upsert.is_some() {
+                let upsert_fn = format_ident!("upsert_{}", snake_name);
+                quote! {
+                    // The provider may have created some of them: their upsert finds
+                    // those instead of creating them twice.
+                    let after = |input: &'a super::#input_ident| -> BoxFuture<'a, Result<super::#model_ident, Error>> {
+                        Box::pin(#upsert_fn(runtime, connection, input))
+                    };
+                    let after_ambiguity: Option<&(dyn Fn(&'a super::#input_ident) -> BoxFuture<'a, Result<super::#model_ident, Error>> + Sync)> = Some(&after);
+                }
+            } else {
+                quote! { let after_ambiguity = None; }
+            };
+            quote! {
+                #spec
+                #[doc = #limit_doc]
+                ///
+                #[doc = #outcome_doc]
+                pub async fn #fn_ident<'a>(runtime: &'a Runtime, connection: &'a Connection, inputs: &'a [super::#input_ident]) -> Vec<Result<super::#model_ident, Error>> {
+                    let prepare = |input: &super::#input_ident| -> Result<Value, Error> {
+                        #check_fn(input)?;
+                        let #item_binding = #write_fn(input, true, connection);
+                        #add_item
+                        Ok(item)
+                    };
+                    #read
+                    let one = |input: &'a super::#input_ident| -> BoxFuture<'a, Result<super::#model_ident, Error>> {
+                        Box::pin(#one_fn(runtime, connection, input))
+                    };
+                    #after
+                    let plan = BatchWrite {
+                        runtime,
+                        connection,
+                        provider: &PROVIDER,
+                        spec: &#spec_ident,
+                        body: #body,
+                        prepare: &prepare,
+                        read,
+                        one: &one,
+                        after_ambiguity,
+                    };
+                    #finish
+                }
+            }
+        }
     }
 
     /// The statements that write one rule into `body`.
@@ -2641,6 +3049,9 @@ fn query_tokens(name: &str, value: &str, model: &str) -> TokenStream {
     }
     if value.contains("{key:soql}") {
         expr = quote! { #expr.replace("{key:soql}", &transform::soql_escape(key)) };
+    }
+    if value.contains("{ids:soql}") {
+        expr = quote! { #expr.replace("{ids:soql}", &transform::soql_list(&ids)) };
     }
     if value.contains("{key}") {
         expr = quote! { #expr.replace("{key}", key) };

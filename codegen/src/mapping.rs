@@ -264,6 +264,58 @@ pub struct LinkAction {
     pub body: Option<Json>,
 }
 
+/// Many creates or updates in one request (`batch:` under a create or update): the
+/// queue sends coalesced jobs this way.
+#[derive(Clone, Debug)]
+pub struct BatchAction {
+    pub call: HttpCall,
+    /// The most items one request takes.
+    pub max: usize,
+    /// The request's other fields (`allOrNone: false`).
+    pub body: Option<Json>,
+    /// Where the item array goes in the request body.
+    pub items: Vec<Seg>,
+    /// Fields added to every item (Salesforce's `attributes.type`).
+    pub item: Option<Json>,
+    /// Where each item's record id goes (updates).
+    pub item_id: Option<Vec<Seg>>,
+    /// Where the per-item results are in the response (empty: the body itself).
+    pub results: Vec<Seg>,
+    pub matching: BatchMatching,
+    pub errors: Option<Vec<Seg>>,
+    pub success: Option<Vec<Seg>>,
+    pub error: Option<Vec<Seg>>,
+    pub error_message: Vec<Seg>,
+    /// Results carry only the record id at this path: the records are read back.
+    pub returns_id: Option<Vec<Seg>>,
+    pub read_back: Option<ReadBack>,
+}
+
+/// How a batch's results are paired with its items.
+#[derive(Clone, Debug)]
+pub enum BatchMatching {
+    /// In request order.
+    Order,
+    /// By the item's position, written at `item` and echoed at `result` / `error`.
+    Tag {
+        item: Vec<Seg>,
+        result: Vec<Seg>,
+        error: Option<Vec<Seg>>,
+    },
+    /// By the record id the items carry (`item_id`), named at `result` / `error`.
+    Id {
+        result: Vec<Seg>,
+        error: Option<Vec<Seg>>,
+    },
+}
+
+/// One request reading back the records a batch created, by their ids (`{ids:soql}`).
+#[derive(Clone, Debug)]
+pub struct ReadBack {
+    pub call: HttpCall,
+    pub records: Vec<Seg>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Mapping {
     pub model: String,
@@ -287,6 +339,8 @@ pub struct Mapping {
     pub reads: Vec<Read>,
     /// Unified fields the provider requires on create (from the OpenAPI `required`).
     pub provider_required: Vec<String>,
+    pub create_batch: Option<BatchAction>,
+    pub update_batch: Option<BatchAction>,
 }
 
 const MAPPING_KEYS: &[&str] = &[
@@ -367,9 +421,11 @@ pub fn read(
         actions_node = Some(actions);
         checker.reader.keys(actions, ACTIONS, "`actions`");
         if let Some(create) = actions.get("create") {
-            checker
-                .reader
-                .keys(create, &["operation", "returns"], "the `create` action");
+            checker.reader.keys(
+                create,
+                &["operation", "returns", "batch"],
+                "the `create` action",
+            );
             create_op = checker.operation(create, &["post", "put"]);
             if let Some(spec) = create.get("returns") {
                 returns = checker.returns(spec);
@@ -384,7 +440,7 @@ pub fn read(
         if let Some(update) = actions.get("update") {
             checker.reader.keys(
                 update,
-                &["operation", "returns", "id", "merge_current"],
+                &["operation", "returns", "id", "merge_current", "batch"],
                 "the `update` action",
             );
             update_op = checker.operation(update, &["patch", "put", "post"]);
@@ -525,6 +581,9 @@ pub fn read(
 
     let mut writes = Vec::new();
     let mut reads = Vec::new();
+    // A field that does not fit the single-record operations is reported there once,
+    // not again for every batch endpoint.
+    let problems_before_fields = checker.reader.problems.len();
     match root.get("fields") {
         Some(fields) if matches!(fields.value, Value::Map(_)) => {
             for (name_node, rule) in fields.entries() {
@@ -855,6 +914,22 @@ pub fn read(
             find_first,
         })
     });
+    let fields_fit = checker.reader.problems.len() == problems_before_fields;
+    let create_batch = action("create")
+        .filter(|_| create.is_some())
+        .and_then(|node| node.get("batch"))
+        .and_then(|batch| checker.batch(batch, false, &writes, &reads, fields_fit));
+    let update_batch = match (action("update").and_then(|node| node.get("batch")), &update) {
+        (Some(batch), Some(update)) if update.merge_current => {
+            checker.reader.error(
+                batch,
+                "an update with `merge_current` reads each record first, so it cannot be batched",
+            );
+            None
+        }
+        (Some(batch), Some(_)) => checker.batch(batch, true, &writes, &reads, fields_fit),
+        _ => None,
+    };
     Some(Mapping {
         model: model.name.clone(),
         create,
@@ -871,6 +946,8 @@ pub fn read(
         writes,
         reads,
         provider_required,
+        create_batch,
+        update_batch,
     })
 }
 
@@ -2228,5 +2305,354 @@ fn expand_mapped_under(json: &Json, reads: &[Read], custom_under: Option<&[Seg]>
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+/// The keys of `batch:`.
+const BATCH_KEYS: &[&str] = &[
+    "operation",
+    "max",
+    "body",
+    "items",
+    "item",
+    "item_id",
+    "results",
+    "match",
+    "errors",
+    "success",
+    "error",
+    "error_message",
+    "returns",
+    "read_back",
+];
+
+impl Checker<'_, '_, '_> {
+    /// A required path at `key` of `parent` (`$` is the empty path).
+    fn path_at(&mut self, parent: &Node, key: &str, what: &str) -> Option<(Vec<Seg>, Node)> {
+        let (text, node) = self.reader.required_string(parent, key, what)?;
+        let path = parse_path(self.reader, &text, node)?;
+        Some((path, node.clone()))
+    }
+
+    fn optional_path_at(&mut self, parent: &Node, key: &str, what: &str) -> Option<Vec<Seg>> {
+        parent.get(key)?;
+        self.path_at(parent, key, what).map(|(path, _)| path)
+    }
+
+    /// A `batch:` block: the endpoint exists, every field this mapping writes fits its
+    /// items, and its results have the records (or ids to read them back by). The fields
+    /// are checked against it only when they fit the single-record actions (`fit`).
+    fn batch(
+        &mut self,
+        node: &Node,
+        updating: bool,
+        writes: &[Write],
+        reads: &[Read],
+        fit: bool,
+    ) -> Option<BatchAction> {
+        self.reader.keys(node, BATCH_KEYS, "`batch`");
+        let (op, _) = self.operation(node, &["post", "patch", "put"])?;
+        let max = match node.get("max") {
+            Some(Node {
+                value: Value::Int(n),
+                ..
+            }) if (1..=10_000).contains(n) => *n as usize,
+            Some(other) => {
+                self.reader.error(
+                    other,
+                    "`max` is the most items one request takes: a whole number from 1 to 10000",
+                );
+                return None;
+            }
+            None => {
+                self.reader.error(
+                    node,
+                    "`batch` needs `max`, the most items one request takes",
+                );
+                return None;
+            }
+        };
+        let (items, items_node) =
+            self.path_at(node, "items", "where the items go in the request body")?;
+        let Some(request) = op.request.clone() else {
+            self.reader.error(
+                node,
+                format!("operation `{}` has no request body to put items in", op.id),
+            );
+            return None;
+        };
+        let mut item_path = items.clone();
+        item_path.push(Seg::Index(0));
+        let Some(item_schema) = self.schema_at(&request, &item_path) else {
+            self.reader.error(
+                &items_node,
+                format!(
+                    "`{}` is not an array in the request body of `{}`",
+                    path::display(&items),
+                    op.id
+                ),
+            );
+            return None;
+        };
+        let saved_envelope = self.skip_envelope;
+        self.skip_envelope = true;
+        // Every field this mapping writes must fit an item as it fits the single request.
+        for write in writes.iter().filter(|_| fit) {
+            let create_only = matches!(
+                write,
+                Write::Scalar {
+                    create_only: true,
+                    ..
+                } | Write::Template {
+                    create_only: true,
+                    ..
+                }
+            );
+            if (updating && create_only) || write.path().is_empty() {
+                continue;
+            }
+            let label = path::display(write.path());
+            self.check_path(
+                Some(&item_schema),
+                op,
+                write.path(),
+                &items_node,
+                "batch items",
+                &FieldType::Json,
+                &label,
+            );
+        }
+        let item = node.get("item").map(|item| self.constant_json(item));
+        let body = node.get("body").map(|body| self.constant_json(body));
+        let item_id = self.optional_path_at(node, "item_id", "where each item's record id goes");
+        match (&item_id, updating) {
+            (None, true) => {
+                self.reader.error(
+                    node,
+                    "a batch update needs `item_id`: where each item's record id goes",
+                );
+                return None;
+            }
+            (Some(id), _) => {
+                let label = path::display(id);
+                self.check_path(
+                    Some(&item_schema),
+                    op,
+                    id,
+                    node,
+                    "batch items",
+                    &FieldType::String,
+                    &label,
+                );
+            }
+            (None, false) => {}
+        }
+        let (results, results_node) = self.path_at(
+            node,
+            "results",
+            "where the per-item results are in the response (`$` for the body)",
+        )?;
+        let Some(response) = op.response.clone() else {
+            self.reader.error(
+                node,
+                format!(
+                    "operation `{}` has no JSON response to read results from",
+                    op.id
+                ),
+            );
+            return None;
+        };
+        let mut result_path = results.clone();
+        result_path.push(Seg::Index(0));
+        let Some(result_schema) = self.schema_at(&response, &result_path) else {
+            self.reader.error(
+                &results_node,
+                format!(
+                    "`{}` is not an array in the response of `{}`",
+                    path::display(&results),
+                    op.id
+                ),
+            );
+            return None;
+        };
+        let matching = match node.get("match") {
+            None => BatchMatching::Order,
+            Some(spec) if spec.as_str() == Some("order") => BatchMatching::Order,
+            Some(spec) => {
+                self.reader
+                    .keys(spec, &["by", "item", "result", "error"], "`match`");
+                let (by, by_node) =
+                    self.reader
+                        .required_string(spec, "by", "`tag`, `id` or `order`")?;
+                let (result, _) = self.path_at(spec, "result", "where a result names its item")?;
+                let error = self.optional_path_at(spec, "error", "where an error names its item");
+                match by.as_str() {
+                    "tag" => {
+                        let (item, item_node) =
+                            self.path_at(spec, "item", "where each item carries its tag")?;
+                        self.check_path(
+                            Some(&item_schema),
+                            op,
+                            &item,
+                            &item_node,
+                            "batch items",
+                            &FieldType::String,
+                            &path::display(&item),
+                        );
+                        BatchMatching::Tag {
+                            item,
+                            result,
+                            error,
+                        }
+                    }
+                    "id" if item_id.is_some() => BatchMatching::Id { result, error },
+                    "id" => {
+                        self.reader.error(by_node, "matching by id needs `item_id`");
+                        return None;
+                    }
+                    "order" => BatchMatching::Order,
+                    other => {
+                        self.reader.error(
+                            by_node,
+                            format!("`by` is `tag`, `id` or `order`, not `{other}`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let errors = self.optional_path_at(node, "errors", "where per-item errors are listed");
+        if let Some(errors) = &errors {
+            let mut first = errors.clone();
+            first.push(Seg::Index(0));
+            if self.schema_at(&response, &first).is_none() {
+                self.reader.error(
+                    node,
+                    format!(
+                        "`{}` is not an array in the response of `{}`",
+                        path::display(errors),
+                        op.id
+                    ),
+                );
+            }
+        }
+        let success = self.optional_path_at(
+            node,
+            "success",
+            "the flag that is false when an item failed",
+        );
+        let error = self.optional_path_at(node, "error", "where a failed result's error is");
+        let error_message = self
+            .optional_path_at(node, "error_message", "where an item error's message is")
+            .unwrap_or_else(|| vec![Seg::Key("message".into())]);
+        let returns_id = match node.get("returns") {
+            Some(returns) => match self.returns(returns) {
+                Returns::IdThenGet(id) => {
+                    self.check_path(
+                        Some(&result_schema),
+                        op,
+                        &id,
+                        returns,
+                        "batch results",
+                        &FieldType::String,
+                        &path::display(&id),
+                    );
+                    Some(id)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let read_back = match (&returns_id, node.get("read_back")) {
+            (Some(_), Some(spec))
+                if !self
+                    .model
+                    .field("remote_id")
+                    .is_some_and(|f| f.ty == FieldType::String && f.required) =>
+            {
+                self.reader.error(spec, format!("records read back are matched by `remote_id`, which `{}` lacks (a required string)", self.model.name));
+                None
+            }
+            (Some(_), Some(spec)) => {
+                self.reader
+                    .keys(spec, &["operation", "query", "records"], "`read_back`");
+                let (read_op, _) = self.operation(spec, &["get", "post"])?;
+                let query = self.query(read_op, spec, reads);
+                if !query.iter().any(|(_, value)| value.contains("{ids:soql}")) {
+                    self.reader.error(spec, "`read_back` must use `{ids:soql}` in a query value: the ids of the records to read");
+                }
+                let (records, records_node) =
+                    self.path_at(spec, "records", "where the records are in the response")?;
+                if let Some(read_response) = read_op.response.clone() {
+                    let mut first = records.clone();
+                    first.push(Seg::Index(0));
+                    if self.schema_at(&read_response, &first).is_none() {
+                        self.reader.error(
+                            &records_node,
+                            format!(
+                                "`{}` is not an array in the response of `{}`",
+                                path::display(&records),
+                                read_op.id
+                            ),
+                        );
+                    }
+                }
+                Some(ReadBack {
+                    call: self.call(read_op, None, Some(query)),
+                    records,
+                })
+            }
+            (Some(_), None) => {
+                self.reader.error(node, "results that carry only ids need `read_back`: the request that reads the records by their ids");
+                None
+            }
+            (None, Some(spec)) => {
+                self.reader.error(
+                    spec,
+                    "`read_back` is for results that carry only ids (`returns: { id: <path> }`)",
+                );
+                None
+            }
+            (None, None) => {
+                // The results are the records: every field this mapping reads must be there.
+                for read in reads.iter().filter(|_| fit) {
+                    let (path, ty) = match read {
+                        Read::Scalar { path, ty, .. } => (path, ty.clone()),
+                        Read::Primary { path, .. }
+                        | Read::Each { path, .. }
+                        | Read::EachString { path, .. } => (path, FieldType::Json),
+                        Read::Record { .. } => continue,
+                    };
+                    let label = path::display(path);
+                    self.check_path(
+                        Some(&result_schema),
+                        op,
+                        path,
+                        &results_node,
+                        "batch results",
+                        &ty,
+                        &label,
+                    );
+                }
+                None
+            }
+        };
+        self.skip_envelope = saved_envelope;
+        Some(BatchAction {
+            call: self.call(op, None, None),
+            max,
+            body,
+            items,
+            item,
+            item_id,
+            results,
+            matching,
+            errors,
+            success,
+            error,
+            error_message,
+            returns_id,
+            read_back,
+        })
     }
 }

@@ -83,7 +83,7 @@ impl ErrorCategory {
 
 /// Why an action failed. Provider errors keep the HTTP status and the raw body, so
 /// nothing the provider said is lost; no variant ever holds a credential.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// The input was refused before any request was sent.
     #[error("invalid input: {0}")]

@@ -5,6 +5,7 @@
 //! to [`Runtime::send`]. Everything a user touches directly lives at the crate root:
 //! [`Runtime`], [`Connection`], [`Credentials`] and the typed [`Error`].
 
+mod batch;
 mod connection;
 mod error;
 pub mod json;
@@ -18,6 +19,7 @@ pub(crate) mod runtime;
 pub mod transform;
 pub mod validate;
 
+pub use batch::{BatchMatch, BatchSpec};
 pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, RefreshedTokens};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
@@ -25,7 +27,9 @@ pub use provider::{
     AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateLimitHeaders, RateScope,
     RequestsBySetting, RetryPolicy, SettingSpec, UsageHeader,
 };
-pub use registry::{ActionInfo, ActionKind, CheckFn, InvokeFn, ListArguments, Registry};
+pub use registry::{
+    ActionInfo, ActionKind, BatchInfo, BatchInvokeFn, CheckFn, InvokeFn, ListArguments, Registry,
+};
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 
 /// Stream adapters for list actions (`next().await`, `try_collect()`).
@@ -40,8 +44,11 @@ pub type Date = chrono::NaiveDate;
 /// bump of one of them is unifold's semver event, not theirs. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::{BatchRead, BatchWrite, write_batch};
     pub use crate::json::{self, Seg};
-    pub use crate::registry::{arguments, collect_list, output, string_argument};
+    pub use crate::registry::{
+        arguments, batch_arguments, batch_outputs, collect_list, output, string_argument,
+    };
     pub use crate::transform;
     pub use crate::validate;
     pub use chrono;

@@ -53,12 +53,33 @@ pub type InvokeFn =
 /// error `invoke` would return, or `Ok`.
 pub type CheckFn = fn(&str, &Value) -> Result<(), Error>;
 
+/// Runs the action `name` for many JSON arguments at once, through the provider's
+/// batch endpoint where it has one; one outcome per argument, in order.
+pub type BatchInvokeFn = for<'a> fn(
+    &'a Runtime,
+    &'a Connection,
+    &'a str,
+    Vec<Value>,
+) -> BoxFuture<'a, Vec<Result<Value, Error>>>;
+
+/// An action a provider can run for many inputs in one request (`batch:` in its
+/// mapping), and how many one request takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchInfo {
+    pub action: &'static str,
+    pub provider: &'static str,
+    pub max: usize,
+}
+
 /// The actions of one generated crate and the functions that check and run them by name.
 #[derive(Clone, Copy)]
 pub struct Registry {
     pub actions: &'static [ActionInfo],
     pub invoke: InvokeFn,
     pub check: CheckFn,
+    /// The actions providers take in batches (the queue coalesces their jobs).
+    pub batches: &'static [BatchInfo],
+    pub invoke_batch: BatchInvokeFn,
 }
 
 impl std::fmt::Debug for Registry {
@@ -75,6 +96,35 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     pub fn action(&self, name: &str) -> Option<&'static ActionInfo> {
         self.actions.iter().find(|action| action.name == name)
+    }
+
+    /// How many inputs of `action` one request to `provider` takes, when the provider
+    /// has a batch endpoint for it.
+    pub fn batch_size(&self, action: &str, provider: &str) -> Option<usize> {
+        self.batches
+            .iter()
+            .find(|batch| batch.action == action && batch.provider == provider)
+            .map(|batch| batch.max)
+    }
+
+    /// Runs `name` for every argument in `arguments` (as [`Registry::invoke`] takes
+    /// them), in batch requests of the connection's provider where it has them and one
+    /// by one otherwise. Each argument gets its own outcome, in order.
+    pub async fn invoke_batch(
+        &self,
+        runtime: &Runtime,
+        connection: &Connection,
+        name: &str,
+        arguments: Vec<Value>,
+    ) -> Vec<Result<Value, Error>> {
+        if self.batch_size(name, connection.provider()).is_none() {
+            let mut outcomes = Vec::with_capacity(arguments.len());
+            for argument in arguments {
+                outcomes.push(self.invoke(runtime, connection, name, argument).await);
+            }
+            return outcomes;
+        }
+        (self.invoke_batch)(runtime, connection, name, arguments).await
     }
 
     /// The error [`Registry::invoke`] would refuse `arguments` with, found without
@@ -152,6 +202,47 @@ pub fn arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, Error> {
         };
         Error::Validation(ValidationErrors(vec![FieldError::new(field, message)]))
     })
+}
+
+/// The inputs of a batch that parse, and per argument `None` (it is among the inputs,
+/// in order) or the error it was refused with.
+pub fn batch_arguments<I>(
+    arguments: Vec<Value>,
+    parse: impl Fn(Value) -> Result<I, Error>,
+) -> (Vec<I>, Vec<Option<Error>>) {
+    let mut inputs = Vec::with_capacity(arguments.len());
+    let mut slots = Vec::with_capacity(arguments.len());
+    for argument in arguments {
+        match parse(argument) {
+            Ok(input) => {
+                inputs.push(input);
+                slots.push(None);
+            }
+            Err(error) => slots.push(Some(error)),
+        }
+    }
+    (inputs, slots)
+}
+
+/// Each argument's outcome: its refusal from [`batch_arguments`], or the next result.
+pub fn batch_outputs<T: Serialize>(
+    slots: Vec<Option<Error>>,
+    results: Vec<Result<T, Error>>,
+) -> Vec<Result<Value, Error>> {
+    let mut results = results.into_iter();
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Some(error) => Err(error),
+            None => match results.next() {
+                Some(result) => result.and_then(output),
+                None => Err(Error::Config {
+                    connection: String::new(),
+                    message: "a batch returned fewer outcomes than it had inputs".into(),
+                }),
+            },
+        })
+        .collect()
 }
 
 /// A required string argument `name` of an object.

@@ -98,6 +98,15 @@ pub fn format_datetime_seconds(instant: &crate::DateTime) -> String {
     instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Quoted, escaped SOQL literals joined by commas, for `IN (...)`.
+pub fn soql_list(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|value| format!("'{}'", soql_escape(value)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Escapes text for a single-quoted SOQL string literal (backslash before `\` and
 /// `'`), so a looked-up value can never change the query.
 pub fn soql_escape(text: &str) -> String {

@@ -6,6 +6,7 @@
 //! reads from the other end see them with the inverse `associationTypeId`. Archived
 //! records move to the store's archive, where `archived=true` reads find them.
 
+mod batch;
 mod search;
 mod v4;
 
@@ -301,6 +302,14 @@ impl VendorApi for HubSpot {
         Router::new()
             .route("/crm/v3/objects/{object_type}", post(create).get(list))
             .route("/crm/v3/objects/{object_type}/search", post(search::search))
+            .route(
+                "/crm/v3/objects/{object_type}/batch/create",
+                post(batch::create),
+            )
+            .route(
+                "/crm/v3/objects/{object_type}/batch/update",
+                post(batch::update),
+            )
             .route(
                 "/crm/v3/objects/{object_type}/{id}",
                 get(read).patch(update).delete(archive),

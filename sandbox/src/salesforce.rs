@@ -6,6 +6,7 @@
 //! names, typed as Salesforce returns them (numbers as JSON numbers, dates as
 //! `YYYY-MM-DD`); system fields are derived from [`StoredRecord`] when rendering.
 
+mod collections;
 mod soql;
 
 use axum::Router;
@@ -252,6 +253,10 @@ impl VendorApi for Salesforce {
             .route(
                 "/services/data/{version}/sobjects/{sobject}/{id}",
                 get(read).patch(update).delete(delete),
+            )
+            .route(
+                "/services/data/{version}/composite/sobjects",
+                post(collections::create).patch(collections::update),
             )
             .route("/services/data/{version}/query", get(soql::query))
             .route("/services/data/{version}/query/", get(soql::query))
@@ -810,22 +815,34 @@ async fn update(
     let Some(id) = canonical_id(&id) else {
         return not_found();
     };
-    let mut fields =
+    let fields =
         match body_fields(sobject, &body).and_then(|b| parse_fields(sobject, &b, Write::Update)) {
             Ok(fields) => fields,
             Err(response) => return response,
         };
-    state.with_store(|store| {
-        if store.get(sobject.name, &id).is_none() {
+    state.with_store(|store| apply_update(store, sobject, &version, &id, fields))
+}
+
+/// Checks an update against the store (the record, lookups, duplicate rules) and applies
+/// it, answering 204.
+fn apply_update(
+    store: &mut Store,
+    sobject: &'static SObject,
+    version: &str,
+    id: &str,
+    mut fields: Map<String, Value>,
+) -> Reply {
+    {
+        if store.get(sobject.name, id).is_none() {
             return not_found();
         }
         if let Err(response) = resolve_references(store, sobject, &mut fields) {
             return response;
         }
-        if let Some(existing) = duplicate_contact(store, sobject, &fields, Some(&id)) {
-            return duplicates_detected(&version, &existing);
+        if let Some(existing) = duplicate_contact(store, sobject, &fields, Some(id)) {
+            return duplicates_detected(version, &existing);
         }
-        let Some(record) = store.get_mut(sobject.name, &id) else {
+        let Some(record) = store.get_mut(sobject.name, id) else {
             return not_found();
         };
         let stage_changed = fields.contains_key("StageName");
@@ -842,7 +859,7 @@ async fn update(
             TimeDelta::milliseconds(1),
         );
         no_content()
-    })
+    }
 }
 
 /// `DELETE /services/data/{version}/sobjects/{sobject}/{id}`: removes the record and

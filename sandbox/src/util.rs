@@ -14,9 +14,9 @@ use uuid::Uuid;
 /// `Response`) it also serves as the error type of the vendors' validation steps.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    status: StatusCode,
+    pub(crate) status: StatusCode,
     /// `None` for bodiless replies such as 204.
-    body: Option<Value>,
+    pub(crate) body: Option<Value>,
 }
 
 pub(crate) fn reply(status: StatusCode, body: Value) -> Reply {

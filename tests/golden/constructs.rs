@@ -467,6 +467,8 @@ pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
     actions: ACTIONS,
     invoke,
     check,
+    batches: BATCHES,
+    invoke_batch,
 };
 /// The actions of [`REGISTRY`].
 pub static ACTIONS: &[::unifold::ActionInfo] = &[
@@ -491,6 +493,34 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         arguments: "id: the provider's id of the record",
     },
 ];
+/// The actions providers take in batches, and how many per request.
+pub static BATCHES: &[::unifold::BatchInfo] = &[];
+/// Runs the action `name` for many JSON arguments through the provider's
+/// batch endpoint (see [`unifold::Registry::invoke_batch`]).
+fn invoke_batch<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    name: &'a str,
+    arguments: ::std::vec::Vec<::unifold::__private::serde_json::Value>,
+) -> ::unifold::__private::BoxFuture<
+    'a,
+    ::std::vec::Vec<
+        ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
+    >,
+> {
+    ::std::boxed::Box::pin(async move {
+        match name {
+            other => {
+                arguments
+                    .iter()
+                    .map(|_| ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                        action: other.to_string(),
+                    }))
+                    .collect()
+            }
+        }
+    })
+}
 /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
 /// and returns its output as JSON.
 fn invoke<'a>(
@@ -554,14 +584,15 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
         action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, Instrument, Seg, StreamExt,
+        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
+        write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
-        RetryPolicy, Runtime, SettingSpec, UsageHeader,
+        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
+        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
+        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
+        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -654,6 +685,41 @@ pub mod attio {
         max_page_size: 500u32,
         params_in_body: true,
     };
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_contact(input: &super::ContactInput) -> Result<(), Error> {
+        let problems = input.validate();
+        if !input.phone_numbers.is_empty() {
+            tracing::warn!(
+                field = "phone_numbers", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.title.is_some() {
+            tracing::warn!(
+                field = "title", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.account.is_some() {
+            tracing::warn!(
+                field = "account", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.owner.is_some() {
+            tracing::warn!(
+                field = "owner", "attio does not take this field; it is not sent"
+            );
+        }
+        if !input.custom_fields.is_null() {
+            tracing::warn!(
+                field = "custom_fields", "attio does not take this field; it is not sent"
+            );
+        }
+        if !input.remote_fields.is_null() {
+            tracing::warn!(
+                field = "remote_fields", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Creates a Contact on Attio (`createPerson`: POST /v2/objects/people/records).
     pub async fn create_contact(
         runtime: &Runtime,
@@ -664,44 +730,7 @@ pub mod attio {
                 connection,
                 "create_contact",
                 async move {
-                    let problems = input.validate();
-                    if !input.phone_numbers.is_empty() {
-                        tracing::warn!(
-                            field = "phone_numbers",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.title.is_some() {
-                        tracing::warn!(
-                            field = "title",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.account.is_some() {
-                        tracing::warn!(
-                            field = "account",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.owner.is_some() {
-                        tracing::warn!(
-                            field = "owner",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if !input.custom_fields.is_null() {
-                        tracing::warn!(
-                            field = "custom_fields",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if !input.remote_fields.is_null() {
-                        tracing::warn!(
-                            field = "remote_fields",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_create_contact(input)?;
                     let request = Request::new(
                             "createPerson",
                             Method::Post,

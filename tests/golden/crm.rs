@@ -1205,12 +1205,138 @@ pub fn list_opportunities<'a>(
         }
     }
 }
+/// Creates many Company records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `create_company` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn create_companies(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    inputs: &[CompanyInput],
+) -> ::std::vec::Vec<::std::result::Result<Company, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::create_companies(runtime, connection, inputs).await,
+        "salesforce" => salesforce::create_companies(runtime, connection, inputs).await,
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(inputs.len());
+            for input in inputs {
+                outcomes.push(create_company(runtime, connection, input).await);
+            }
+            outcomes
+        }
+    }
+}
+/// Updates many Company records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `update_company` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn update_companies(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    updates: &[(::std::string::String, CompanyInput)],
+) -> ::std::vec::Vec<::std::result::Result<Company, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::update_companies(runtime, connection, updates).await,
+        "salesforce" => salesforce::update_companies(runtime, connection, updates).await,
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(updates.len());
+            for (id, patch) in updates {
+                outcomes.push(update_company(runtime, connection, id, patch).await);
+            }
+            outcomes
+        }
+    }
+}
+/// Creates many Contact records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `create_contact` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn create_contacts(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    inputs: &[ContactInput],
+) -> ::std::vec::Vec<::std::result::Result<Contact, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::create_contacts(runtime, connection, inputs).await,
+        "salesforce" => salesforce::create_contacts(runtime, connection, inputs).await,
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(inputs.len());
+            for input in inputs {
+                outcomes.push(create_contact(runtime, connection, input).await);
+            }
+            outcomes
+        }
+    }
+}
+/// Updates many Contact records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `update_contact` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn update_contacts(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    updates: &[(::std::string::String, ContactInput)],
+) -> ::std::vec::Vec<::std::result::Result<Contact, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::update_contacts(runtime, connection, updates).await,
+        "salesforce" => salesforce::update_contacts(runtime, connection, updates).await,
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(updates.len());
+            for (id, patch) in updates {
+                outcomes.push(update_contact(runtime, connection, id, patch).await);
+            }
+            outcomes
+        }
+    }
+}
+/// Creates many Opportunity records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `create_opportunity` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn create_opportunities(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    inputs: &[OpportunityInput],
+) -> ::std::vec::Vec<::std::result::Result<Opportunity, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::create_opportunities(runtime, connection, inputs).await,
+        "salesforce" => {
+            salesforce::create_opportunities(runtime, connection, inputs).await
+        }
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(inputs.len());
+            for input in inputs {
+                outcomes.push(create_opportunity(runtime, connection, input).await);
+            }
+            outcomes
+        }
+    }
+}
+/// Updates many Opportunity records on the connection's provider: in batch requests where it has them (hubspot 100, salesforce 200 per request), else one `update_opportunity` per input.
+///
+/// Each input gets its own outcome, in order.
+pub async fn update_opportunities(
+    runtime: &::unifold::Runtime,
+    connection: &::unifold::Connection,
+    updates: &[(::std::string::String, OpportunityInput)],
+) -> ::std::vec::Vec<::std::result::Result<Opportunity, ::unifold::Error>> {
+    match connection.provider() {
+        "hubspot" => hubspot::update_opportunities(runtime, connection, updates).await,
+        "salesforce" => {
+            salesforce::update_opportunities(runtime, connection, updates).await
+        }
+        _ => {
+            let mut outcomes = ::std::vec::Vec::with_capacity(updates.len());
+            for (id, patch) in updates {
+                outcomes.push(update_opportunity(runtime, connection, id, patch).await);
+            }
+            outcomes
+        }
+    }
+}
 /// Every action of this crate by name, and the function that runs one with
 /// JSON arguments: what the durable queue and the MCP server use.
 pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
     actions: ACTIONS,
     invoke,
     check,
+    batches: BATCHES,
+    invoke_batch,
 };
 /// The actions of [`REGISTRY`].
 pub static ACTIONS: &[::unifold::ActionInfo] = &[
@@ -1425,6 +1551,190 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         arguments: "company: CompanyInput; contact: ContactInput; opportunity: OpportunityInput",
     },
 ];
+/// The actions providers take in batches, and how many per request.
+pub static BATCHES: &[::unifold::BatchInfo] = &[
+    ::unifold::BatchInfo {
+        action: "create_company",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "create_company",
+        provider: "salesforce",
+        max: 200usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_company",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_company",
+        provider: "salesforce",
+        max: 200usize,
+    },
+    ::unifold::BatchInfo {
+        action: "create_contact",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "create_contact",
+        provider: "salesforce",
+        max: 200usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_contact",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_contact",
+        provider: "salesforce",
+        max: 200usize,
+    },
+    ::unifold::BatchInfo {
+        action: "create_opportunity",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "create_opportunity",
+        provider: "salesforce",
+        max: 200usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_opportunity",
+        provider: "hubspot",
+        max: 100usize,
+    },
+    ::unifold::BatchInfo {
+        action: "update_opportunity",
+        provider: "salesforce",
+        max: 200usize,
+    },
+];
+/// Runs the action `name` for many JSON arguments through the provider's
+/// batch endpoint (see [`unifold::Registry::invoke_batch`]).
+fn invoke_batch<'a>(
+    runtime: &'a ::unifold::Runtime,
+    connection: &'a ::unifold::Connection,
+    name: &'a str,
+    arguments: ::std::vec::Vec<::unifold::__private::serde_json::Value>,
+) -> ::unifold::__private::BoxFuture<
+    'a,
+    ::std::vec::Vec<
+        ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
+    >,
+> {
+    ::std::boxed::Box::pin(async move {
+        match name {
+            "create_company" => {
+                let (inputs, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    ::unifold::__private::arguments::<CompanyInput>,
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    create_companies(runtime, connection, &inputs).await,
+                )
+            }
+            "update_company" => {
+                let (updates, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    |argument| {
+                        let id = ::unifold::__private::string_argument(&argument, "id")?;
+                        let patch = argument
+                            .get("patch")
+                            .cloned()
+                            .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                                ::std::default::Default::default(),
+                            ));
+                        let patch: CompanyInput = ::unifold::__private::arguments(patch)
+                            .map_err(|error| error.within("patch"))?;
+                        ::std::result::Result::Ok((id, patch))
+                    },
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    update_companies(runtime, connection, &updates).await,
+                )
+            }
+            "create_contact" => {
+                let (inputs, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    ::unifold::__private::arguments::<ContactInput>,
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    create_contacts(runtime, connection, &inputs).await,
+                )
+            }
+            "update_contact" => {
+                let (updates, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    |argument| {
+                        let id = ::unifold::__private::string_argument(&argument, "id")?;
+                        let patch = argument
+                            .get("patch")
+                            .cloned()
+                            .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                                ::std::default::Default::default(),
+                            ));
+                        let patch: ContactInput = ::unifold::__private::arguments(patch)
+                            .map_err(|error| error.within("patch"))?;
+                        ::std::result::Result::Ok((id, patch))
+                    },
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    update_contacts(runtime, connection, &updates).await,
+                )
+            }
+            "create_opportunity" => {
+                let (inputs, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    ::unifold::__private::arguments::<OpportunityInput>,
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    create_opportunities(runtime, connection, &inputs).await,
+                )
+            }
+            "update_opportunity" => {
+                let (updates, slots) = ::unifold::__private::batch_arguments(
+                    arguments,
+                    |argument| {
+                        let id = ::unifold::__private::string_argument(&argument, "id")?;
+                        let patch = argument
+                            .get("patch")
+                            .cloned()
+                            .unwrap_or_else(|| ::unifold::__private::serde_json::Value::Object(
+                                ::std::default::Default::default(),
+                            ));
+                        let patch: OpportunityInput = ::unifold::__private::arguments(
+                                patch,
+                            )
+                            .map_err(|error| error.within("patch"))?;
+                        ::std::result::Result::Ok((id, patch))
+                    },
+                );
+                ::unifold::__private::batch_outputs(
+                    slots,
+                    update_opportunities(runtime, connection, &updates).await,
+                )
+            }
+            other => {
+                arguments
+                    .iter()
+                    .map(|_| ::std::result::Result::Err(::unifold::Error::UnknownAction {
+                        action: other.to_string(),
+                    }))
+                    .collect()
+            }
+        }
+    })
+}
 /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
 /// and returns its output as JSON.
 fn invoke<'a>(
@@ -1877,14 +2187,15 @@ pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
         action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, Instrument, Seg, StreamExt,
+        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
+        write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
-        RetryPolicy, Runtime, SettingSpec, UsageHeader,
+        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
+        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
+        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
+        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -1977,12 +2288,8 @@ pub mod attio {
         max_page_size: 500u32,
         params_in_body: true,
     };
-    /// The create request itself, without the retry through the upsert key.
-    async fn create_company_once(
-        runtime: &Runtime,
-        connection: &Connection,
-        input: &super::CompanyInput,
-    ) -> Result<super::Company, Error> {
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_company(input: &super::CompanyInput) -> Result<(), Error> {
         let problems = input.validate();
         if input.industry.is_some() {
             tracing::warn!(
@@ -2000,7 +2307,15 @@ pub mod attio {
                 field = "owner", "attio does not take this field; it is not sent"
             );
         }
-        Error::check(problems)?;
+        Error::check(problems)
+    }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_company_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        check_create_company(input)?;
         let request = Request::new(
                 "createCompany",
                 Method::Post,
@@ -2143,6 +2458,27 @@ pub mod attio {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_company(patch: &super::CompanyInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        if patch.industry.is_some() {
+            tracing::warn!(
+                field = "industry", "attio does not take this field; it is not sent"
+            );
+        }
+        if patch.number_of_employees.is_some() {
+            tracing::warn!(
+                field = "number_of_employees",
+                "attio does not take this field; it is not sent"
+            );
+        }
+        if patch.owner.is_some() {
+            tracing::warn!(
+                field = "owner", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Company on Attio (`updateCompany`: PUT /v2/objects/companies/records/{record_id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -2157,26 +2493,7 @@ pub mod attio {
                 "update_company",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    if patch.industry.is_some() {
-                        tracing::warn!(
-                            field = "industry",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.number_of_employees.is_some() {
-                        tracing::warn!(
-                            field = "number_of_employees",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.owner.is_some() {
-                        tracing::warn!(
-                            field = "owner",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_update_company(patch)?;
                     let body = write_company(patch, false, connection);
                     let request = Request::new(
                             "updateCompany",
@@ -2449,19 +2766,23 @@ pub mod attio {
             ..Default::default()
         })
     }
-    /// The create request itself, without the retry through the upsert key.
-    async fn create_contact_once(
-        runtime: &Runtime,
-        connection: &Connection,
-        input: &super::ContactInput,
-    ) -> Result<super::Contact, Error> {
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_contact(input: &super::ContactInput) -> Result<(), Error> {
         let problems = input.validate();
         if input.owner.is_some() {
             tracing::warn!(
                 field = "owner", "attio does not take this field; it is not sent"
             );
         }
-        Error::check(problems)?;
+        Error::check(problems)
+    }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_contact_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        check_create_contact(input)?;
         let request = Request::new(
                 "createPerson",
                 Method::Post,
@@ -2718,6 +3039,16 @@ pub mod attio {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_contact(patch: &super::ContactInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        if patch.owner.is_some() {
+            tracing::warn!(
+                field = "owner", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Contact on Attio (`updatePerson`: PUT /v2/objects/people/records/{record_id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -2732,14 +3063,7 @@ pub mod attio {
                 "update_contact",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    if patch.owner.is_some() {
-                        tracing::warn!(
-                            field = "owner",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_update_contact(patch)?;
                     let current = get_contact(runtime, connection, id).await?;
                     let merged = patch.clone().or(super::ContactInput::from(current));
                     let body = write_contact(&merged, true, connection);
@@ -3034,6 +3358,31 @@ pub mod attio {
             ..Default::default()
         })
     }
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_opportunity(input: &super::OpportunityInput) -> Result<(), Error> {
+        let problems = input.validate();
+        if input.description.is_some() {
+            tracing::warn!(
+                field = "description", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.probability.is_some() {
+            tracing::warn!(
+                field = "probability", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.status.is_some() {
+            tracing::warn!(
+                field = "status", "attio does not take this field; it is not sent"
+            );
+        }
+        if input.close_date.is_some() {
+            tracing::warn!(
+                field = "close_date", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Creates a Opportunity on Attio (`createDeal`: POST /v2/objects/deals/records).
     pub async fn create_opportunity(
         runtime: &Runtime,
@@ -3044,32 +3393,7 @@ pub mod attio {
                 connection,
                 "create_opportunity",
                 async move {
-                    let problems = input.validate();
-                    if input.description.is_some() {
-                        tracing::warn!(
-                            field = "description",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.probability.is_some() {
-                        tracing::warn!(
-                            field = "probability",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if input.close_date.is_some() {
-                        tracing::warn!(
-                            field = "close_date",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_create_opportunity(input)?;
                     let request = Request::new(
                             "createDeal",
                             Method::Post,
@@ -3221,6 +3545,31 @@ pub mod attio {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_opportunity(patch: &super::OpportunityInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        if patch.description.is_some() {
+            tracing::warn!(
+                field = "description", "attio does not take this field; it is not sent"
+            );
+        }
+        if patch.probability.is_some() {
+            tracing::warn!(
+                field = "probability", "attio does not take this field; it is not sent"
+            );
+        }
+        if patch.status.is_some() {
+            tracing::warn!(
+                field = "status", "attio does not take this field; it is not sent"
+            );
+        }
+        if patch.close_date.is_some() {
+            tracing::warn!(
+                field = "close_date", "attio does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Opportunity on Attio (`updateDeal`: PUT /v2/objects/deals/records/{record_id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -3235,32 +3584,7 @@ pub mod attio {
                 "update_opportunity",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    if patch.description.is_some() {
-                        tracing::warn!(
-                            field = "description",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.probability.is_some() {
-                        tracing::warn!(
-                            field = "probability",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.close_date.is_some() {
-                        tracing::warn!(
-                            field = "close_date",
-                            "attio does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_update_opportunity(patch)?;
                     let body = write_opportunity(patch, false, connection);
                     let request = Request::new(
                             "updateDeal",
@@ -3557,14 +3881,15 @@ pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
         action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, Instrument, Seg, StreamExt,
+        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
+        write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
-        RetryPolicy, Runtime, SettingSpec, UsageHeader,
+        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
+        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
+        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
+        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -3668,14 +3993,18 @@ pub mod hubspot {
         max_page_size: 100u32,
         params_in_body: false,
     };
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_company(input: &super::CompanyInput) -> Result<(), Error> {
+        let problems = input.validate();
+        Error::check(problems)
+    }
     /// The create request itself, without the retry through the upsert key.
     async fn create_company_once(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
+        check_create_company(input)?;
         let request = Request::new(
                 "createCompany",
                 Method::Post,
@@ -3831,6 +4160,11 @@ pub mod hubspot {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_company(patch: &super::CompanyInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Company on HubSpot (`updateCompany`: PATCH /crm/v3/objects/companies/{companyId}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -3845,8 +4179,7 @@ pub mod hubspot {
                 "update_company",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    Error::check(problems)?;
+                    check_update_company(patch)?;
                     let body = write_company(patch, false, connection);
                     let request = Request::new(
                             "updateCompany",
@@ -4208,14 +4541,152 @@ pub mod hubspot {
             },
         })
     }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
+        operation: "batchCreateCompanies",
+        method: Method::Post,
+        path: "/crm/v3/objects/companies/batch/create",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Tag {
+            item: &[Seg::Key("objectWriteTraceId")],
+            result: &[Seg::Key("objectWriteTraceId")],
+            error: Some(
+                &[
+                    Seg::Key("context"),
+                    Seg::Key("objectWriteTraceId"),
+                    Seg::Index(0usize),
+                ],
+            ),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Company records on HubSpot, up to 100 per request (`batchCreateCompanies`: POST /crm/v3/objects/companies/batch/create).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::CompanyInput],
+    ) -> Vec<Result<super::Company, Error>> {
+        let prepare = |input: &super::CompanyInput| -> Result<Value, Error> {
+            check_create_company(input)?;
+            let item = write_company(input, true, connection);
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_company(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            input: &'a super::CompanyInput,
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(create_company(runtime, connection, input))
+        };
+        let after = |
+            input: &'a super::CompanyInput,
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(upsert_company(runtime, connection, input))
+        };
+        let after_ambiguity: Option<
+            &(dyn Fn(
+                &'a super::CompanyInput,
+            ) -> BoxFuture<'a, Result<super::Company, Error>> + Sync),
+        > = Some(&after);
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_COMPANIES_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_companies"))
+            .await
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
+        operation: "batchUpdateCompanies",
+        method: Method::Post,
+        path: "/crm/v3/objects/companies/batch/update",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Id {
+            item: &[Seg::Key("id")],
+            result: &[Seg::Key("id")],
+            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Company records on HubSpot, up to 100 per request (`batchUpdateCompanies`: POST /crm/v3/objects/companies/batch/update).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::CompanyInput)],
+    ) -> Vec<Result<super::Company, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::CompanyInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_company(patch)?;
+            let mut item = write_company(patch, false, connection);
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_company(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            (id, patch): &'a (String, super::CompanyInput),
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(update_company(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_COMPANIES_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_companies"))
+            .await
+    }
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_contact(input: &super::ContactInput) -> Result<(), Error> {
+        let problems = input.validate();
+        Error::check(problems)
+    }
     /// The create request itself, without the retry through the upsert key.
     async fn create_contact_once(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        let problems = input.validate();
-        Error::check(problems)?;
+        check_create_contact(input)?;
         let request = Request::new(
                 "createContact",
                 Method::Post,
@@ -4416,6 +4887,14 @@ pub mod hubspot {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_contact(patch: &super::ContactInput) -> Result<(), Error> {
+        let mut problems = patch.validate();
+        if patch.account.is_some() {
+            problems.push(FieldError::new("account", "cannot be updated on hubspot"));
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Contact on HubSpot (`updateContact`: PATCH /crm/v3/objects/contacts/{contactId}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -4430,14 +4909,7 @@ pub mod hubspot {
                 "update_contact",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let mut problems = patch.validate();
-                    if patch.account.is_some() {
-                        problems
-                            .push(
-                                FieldError::new("account", "cannot be updated on hubspot"),
-                            );
-                    }
-                    Error::check(problems)?;
+                    check_update_contact(patch)?;
                     let body = write_contact(patch, false, connection);
                     let request = Request::new(
                             "updateContact",
@@ -4797,6 +5269,163 @@ pub mod hubspot {
             },
         })
     }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
+        operation: "batchCreateContacts",
+        method: Method::Post,
+        path: "/crm/v3/objects/contacts/batch/create",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Tag {
+            item: &[Seg::Key("objectWriteTraceId")],
+            result: &[Seg::Key("objectWriteTraceId")],
+            error: Some(
+                &[
+                    Seg::Key("context"),
+                    Seg::Key("objectWriteTraceId"),
+                    Seg::Index(0usize),
+                ],
+            ),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Contact records on HubSpot, up to 100 per request (`batchCreateContacts`: POST /crm/v3/objects/contacts/batch/create).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::ContactInput],
+    ) -> Vec<Result<super::Contact, Error>> {
+        let prepare = |input: &super::ContactInput| -> Result<Value, Error> {
+            check_create_contact(input)?;
+            let item = write_contact(input, true, connection);
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_contact(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            input: &'a super::ContactInput,
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(create_contact(runtime, connection, input))
+        };
+        let after = |
+            input: &'a super::ContactInput,
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(upsert_contact(runtime, connection, input))
+        };
+        let after_ambiguity: Option<
+            &(dyn Fn(
+                &'a super::ContactInput,
+            ) -> BoxFuture<'a, Result<super::Contact, Error>> + Sync),
+        > = Some(&after);
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_CONTACTS_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        let outcomes = write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_contacts"))
+            .await;
+        outcomes
+            .into_iter()
+            .zip(inputs)
+            .map(|(outcome, input)| {
+                outcome
+                    .map(|mut record| {
+                        if record.account.is_none() {
+                            record.account = input.account.clone();
+                        }
+                        record
+                    })
+            })
+            .collect()
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
+        operation: "batchUpdateContacts",
+        method: Method::Post,
+        path: "/crm/v3/objects/contacts/batch/update",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Id {
+            item: &[Seg::Key("id")],
+            result: &[Seg::Key("id")],
+            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Contact records on HubSpot, up to 100 per request (`batchUpdateContacts`: POST /crm/v3/objects/contacts/batch/update).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::ContactInput)],
+    ) -> Vec<Result<super::Contact, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::ContactInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_contact(patch)?;
+            let mut item = write_contact(patch, false, connection);
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_contact(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            (id, patch): &'a (String, super::ContactInput),
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(update_contact(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_CONTACTS_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_contacts"))
+            .await
+    }
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_opportunity(input: &super::OpportunityInput) -> Result<(), Error> {
+        let problems = input.validate();
+        if input.status.is_some() {
+            tracing::warn!(
+                field = "status", "hubspot does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Creates a Opportunity on HubSpot (`createDeal`: POST /crm/v3/objects/deals).
     pub async fn create_opportunity(
         runtime: &Runtime,
@@ -4807,14 +5436,7 @@ pub mod hubspot {
                 connection,
                 "create_opportunity",
                 async move {
-                    let problems = input.validate();
-                    if input.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "hubspot does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_create_opportunity(input)?;
                     let request = Request::new(
                             "createDeal",
                             Method::Post,
@@ -4988,6 +5610,19 @@ pub mod hubspot {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_opportunity(patch: &super::OpportunityInput) -> Result<(), Error> {
+        let mut problems = patch.validate();
+        if patch.status.is_some() {
+            tracing::warn!(
+                field = "status", "hubspot does not take this field; it is not sent"
+            );
+        }
+        if patch.account.is_some() {
+            problems.push(FieldError::new("account", "cannot be updated on hubspot"));
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Opportunity on HubSpot (`updateDeal`: PATCH /crm/v3/objects/deals/{dealId}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -5002,20 +5637,7 @@ pub mod hubspot {
                 "update_opportunity",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let mut problems = patch.validate();
-                    if patch.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "hubspot does not take this field; it is not sent"
-                        );
-                    }
-                    if patch.account.is_some() {
-                        problems
-                            .push(
-                                FieldError::new("account", "cannot be updated on hubspot"),
-                            );
-                    }
-                    Error::check(problems)?;
+                    check_update_opportunity(patch)?;
                     let body = write_opportunity(patch, false, connection);
                     let request = Request::new(
                             "updateDeal",
@@ -5310,6 +5932,144 @@ pub mod hubspot {
             },
         })
     }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
+        operation: "batchCreateDeals",
+        method: Method::Post,
+        path: "/crm/v3/objects/deals/batch/create",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Tag {
+            item: &[Seg::Key("objectWriteTraceId")],
+            result: &[Seg::Key("objectWriteTraceId")],
+            error: Some(
+                &[
+                    Seg::Key("context"),
+                    Seg::Key("objectWriteTraceId"),
+                    Seg::Index(0usize),
+                ],
+            ),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Opportunity records on HubSpot, up to 100 per request (`batchCreateDeals`: POST /crm/v3/objects/deals/batch/create).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::OpportunityInput],
+    ) -> Vec<Result<super::Opportunity, Error>> {
+        let prepare = |input: &super::OpportunityInput| -> Result<Value, Error> {
+            check_create_opportunity(input)?;
+            let item = write_opportunity(input, true, connection);
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_opportunity(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            input: &'a super::OpportunityInput,
+        | -> BoxFuture<'a, Result<super::Opportunity, Error>> {
+            Box::pin(create_opportunity(runtime, connection, input))
+        };
+        let after_ambiguity = None;
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_OPPORTUNITIES_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        let outcomes = write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_opportunities"))
+            .await;
+        outcomes
+            .into_iter()
+            .zip(inputs)
+            .map(|(outcome, input)| {
+                outcome
+                    .map(|mut record| {
+                        if record.account.is_none() {
+                            record.account = input.account.clone();
+                        }
+                        record
+                    })
+            })
+            .collect()
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
+        operation: "batchUpdateDeals",
+        method: Method::Post,
+        path: "/crm/v3/objects/deals/batch/update",
+        max: 100usize,
+        items: &[Seg::Key("inputs")],
+        results: &[Seg::Key("results")],
+        matching: BatchMatch::Id {
+            item: &[Seg::Key("id")],
+            result: &[Seg::Key("id")],
+            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+        },
+        errors: Some(&[Seg::Key("errors")]),
+        success: None,
+        error: None,
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Opportunity records on HubSpot, up to 100 per request (`batchUpdateDeals`: POST /crm/v3/objects/deals/batch/update).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::OpportunityInput)],
+    ) -> Vec<Result<super::Opportunity, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::OpportunityInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_opportunity(patch)?;
+            let mut item = write_opportunity(patch, false, connection);
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_record = |record: &Value| {
+            read_opportunity(record, connection)
+                .map_err(|problem| unexpected_record(record, problem))
+        };
+        let read = BatchRead::Record(&read_record);
+        let one = |
+            (id, patch): &'a (String, super::OpportunityInput),
+        | -> BoxFuture<'a, Result<super::Opportunity, Error>> {
+            Box::pin(update_opportunity(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_OPPORTUNITIES_BATCH,
+            body: Value::Object(Default::default()),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_opportunities"))
+            .await
+    }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
         Error::UnexpectedResponse {
@@ -5339,14 +6099,15 @@ pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
         action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, Instrument, Seg, StreamExt,
+        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
+        write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
-        AuthScheme, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract,
-        ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
-        RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response,
-        RetryPolicy, Runtime, SettingSpec, UsageHeader,
+        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
+        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
+        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
+        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
     /// Runs one action in its `unifold.action` span: requests it sends, and
     /// actions it calls, are children of it in the logs.
@@ -5464,12 +6225,8 @@ pub mod salesforce {
         max_page_size: 2000u32,
         params_in_body: false,
     };
-    /// The create request itself, without the retry through the upsert key.
-    async fn create_company_once(
-        runtime: &Runtime,
-        connection: &Connection,
-        input: &super::CompanyInput,
-    ) -> Result<super::Company, Error> {
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_company(input: &super::CompanyInput) -> Result<(), Error> {
         let mut problems = input.validate();
         validate::required_by(
             &mut problems,
@@ -5477,7 +6234,15 @@ pub mod salesforce {
             input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
             "salesforce",
         );
-        Error::check(problems)?;
+        Error::check(problems)
+    }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_company_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::CompanyInput,
+    ) -> Result<super::Company, Error> {
+        check_create_company(input)?;
         let request = Request::new("createAccount", Method::Post, "/sobjects/Account")
             .json(write_company(input, true, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
@@ -5592,6 +6357,11 @@ pub mod salesforce {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_company(patch: &super::CompanyInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Company on Salesforce (`updateAccount`: PATCH /sobjects/Account/{id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -5606,8 +6376,7 @@ pub mod salesforce {
                 "update_company",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    Error::check(problems)?;
+                    check_update_company(patch)?;
                     let body = write_company(patch, false, connection);
                     let request = Request::new(
                             "updateAccount",
@@ -5823,12 +6592,222 @@ pub mod salesforce {
             ..Default::default()
         })
     }
-    /// The create request itself, without the retry through the upsert key.
-    async fn create_contact_once(
-        runtime: &Runtime,
-        connection: &Connection,
-        input: &super::ContactInput,
-    ) -> Result<super::Contact, Error> {
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
+        operation: "createRecords",
+        method: Method::Post,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Company records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::CompanyInput],
+    ) -> Vec<Result<super::Company, Error>> {
+        let prepare = |input: &super::CompanyInput| -> Result<Value, Error> {
+            check_create_company(input)?;
+            let mut item = write_company(input, true, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [("type".to_string(), Value::String("Account".to_string()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Company>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(connection, "Company", ", "),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_company(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Company| record.remote_id.as_str(),
+        };
+        let one = |
+            input: &'a super::CompanyInput,
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(create_company(runtime, connection, input))
+        };
+        let after = |
+            input: &'a super::CompanyInput,
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(upsert_company(runtime, connection, input))
+        };
+        let after_ambiguity: Option<
+            &(dyn Fn(
+                &'a super::CompanyInput,
+            ) -> BoxFuture<'a, Result<super::Company, Error>> + Sync),
+        > = Some(&after);
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_COMPANIES_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_companies"))
+            .await
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
+        operation: "updateRecords",
+        method: Method::Patch,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Company records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_companies<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::CompanyInput)],
+    ) -> Vec<Result<super::Company, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::CompanyInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_company(patch)?;
+            let mut item = write_company(patch, false, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [("type".to_string(), Value::String("Account".to_string()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Company>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(connection, "Company", ", "),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_company(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Company| record.remote_id.as_str(),
+        };
+        let one = |
+            (id, patch): &'a (String, super::CompanyInput),
+        | -> BoxFuture<'a, Result<super::Company, Error>> {
+            Box::pin(update_company(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_COMPANIES_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_companies"))
+            .await
+    }
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_contact(input: &super::ContactInput) -> Result<(), Error> {
         let mut problems = input.validate();
         validate::required_by(
             &mut problems,
@@ -5836,7 +6815,15 @@ pub mod salesforce {
             input.last_name.as_deref().is_some_and(|value| !value.trim().is_empty()),
             "salesforce",
         );
-        Error::check(problems)?;
+        Error::check(problems)
+    }
+    /// The create request itself, without the retry through the upsert key.
+    async fn create_contact_once(
+        runtime: &Runtime,
+        connection: &Connection,
+        input: &super::ContactInput,
+    ) -> Result<super::Contact, Error> {
+        check_create_contact(input)?;
         let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
             .json(write_contact(input, true, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
@@ -5960,6 +6947,11 @@ pub mod salesforce {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_contact(patch: &super::ContactInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Contact on Salesforce (`updateContact`: PATCH /sobjects/Contact/{id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -5974,8 +6966,7 @@ pub mod salesforce {
                 "update_contact",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    Error::check(problems)?;
+                    check_update_contact(patch)?;
                     let body = write_contact(patch, false, connection);
                     let request = Request::new(
                             "updateContact",
@@ -6203,6 +7194,248 @@ pub mod salesforce {
             },
         })
     }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
+        operation: "createRecords",
+        method: Method::Post,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Contact records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::ContactInput],
+    ) -> Vec<Result<super::Contact, Error>> {
+        let prepare = |input: &super::ContactInput| -> Result<Value, Error> {
+            check_create_contact(input)?;
+            let mut item = write_contact(input, true, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [("type".to_string(), Value::String("Contact".to_string()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Contact>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(connection, "Contact", ", "),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_contact(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Contact| record.remote_id.as_str(),
+        };
+        let one = |
+            input: &'a super::ContactInput,
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(create_contact(runtime, connection, input))
+        };
+        let after = |
+            input: &'a super::ContactInput,
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(upsert_contact(runtime, connection, input))
+        };
+        let after_ambiguity: Option<
+            &(dyn Fn(
+                &'a super::ContactInput,
+            ) -> BoxFuture<'a, Result<super::Contact, Error>> + Sync),
+        > = Some(&after);
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_CONTACTS_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_contacts"))
+            .await
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
+        operation: "updateRecords",
+        method: Method::Patch,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Contact records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_contacts<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::ContactInput)],
+    ) -> Vec<Result<super::Contact, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::ContactInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_contact(patch)?;
+            let mut item = write_contact(patch, false, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [("type".to_string(), Value::String("Contact".to_string()))]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Contact>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(connection, "Contact", ", "),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_contact(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Contact| record.remote_id.as_str(),
+        };
+        let one = |
+            (id, patch): &'a (String, super::ContactInput),
+        | -> BoxFuture<'a, Result<super::Contact, Error>> {
+            Box::pin(update_contact(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_CONTACTS_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_contacts"))
+            .await
+    }
+    /// Every problem with a create's input, found before anything is sent.
+    fn check_create_opportunity(input: &super::OpportunityInput) -> Result<(), Error> {
+        let mut problems = input.validate();
+        validate::required_by(
+            &mut problems,
+            "name",
+            input.name.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        validate::required_by(
+            &mut problems,
+            "stage",
+            input.stage.as_deref().is_some_and(|value| !value.trim().is_empty()),
+            "salesforce",
+        );
+        validate::required_by(
+            &mut problems,
+            "close_date",
+            input.close_date.is_some(),
+            "salesforce",
+        );
+        if input.status.is_some() {
+            tracing::warn!(
+                field = "status", "salesforce does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Creates a Opportunity on Salesforce (`createOpportunity`: POST /sobjects/Opportunity).
     pub async fn create_opportunity(
         runtime: &Runtime,
@@ -6213,38 +7446,7 @@ pub mod salesforce {
                 connection,
                 "create_opportunity",
                 async move {
-                    let mut problems = input.validate();
-                    validate::required_by(
-                        &mut problems,
-                        "name",
-                        input
-                            .name
-                            .as_deref()
-                            .is_some_and(|value| !value.trim().is_empty()),
-                        "salesforce",
-                    );
-                    validate::required_by(
-                        &mut problems,
-                        "stage",
-                        input
-                            .stage
-                            .as_deref()
-                            .is_some_and(|value| !value.trim().is_empty()),
-                        "salesforce",
-                    );
-                    validate::required_by(
-                        &mut problems,
-                        "close_date",
-                        input.close_date.is_some(),
-                        "salesforce",
-                    );
-                    if input.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "salesforce does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_create_opportunity(input)?;
                     let request = Request::new(
                             "createOpportunity",
                             Method::Post,
@@ -6341,6 +7543,16 @@ pub mod salesforce {
             )
             .await
     }
+    /// Every problem with an update's patch, found before anything is sent.
+    fn check_update_opportunity(patch: &super::OpportunityInput) -> Result<(), Error> {
+        let problems = patch.validate();
+        if patch.status.is_some() {
+            tracing::warn!(
+                field = "status", "salesforce does not take this field; it is not sent"
+            );
+        }
+        Error::check(problems)
+    }
     /// Updates the fields set in `patch` of one Opportunity on Salesforce (`updateOpportunity`: PATCH /sobjects/Opportunity/{id}).
     ///
     /// Only fields that are set (`Some`, non-empty lists) are sent.
@@ -6355,14 +7567,7 @@ pub mod salesforce {
                 "update_opportunity",
                 async move {
                     Error::check(validate::record_id(id))?;
-                    let problems = patch.validate();
-                    if patch.status.is_some() {
-                        tracing::warn!(
-                            field = "status",
-                            "salesforce does not take this field; it is not sent"
-                        );
-                    }
-                    Error::check(problems)?;
+                    check_update_opportunity(patch)?;
                     let body = write_opportunity(patch, false, connection);
                     let request = Request::new(
                             "updateOpportunity",
@@ -6558,6 +7763,229 @@ pub mod salesforce {
             },
             ..Default::default()
         })
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static CREATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
+        operation: "createRecords",
+        method: Method::Post,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: false,
+    };
+    /// Creates many Opportunity records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
+    ///
+    /// Each input gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn create_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        inputs: &'a [super::OpportunityInput],
+    ) -> Vec<Result<super::Opportunity, Error>> {
+        let prepare = |input: &super::OpportunityInput| -> Result<Value, Error> {
+            check_create_opportunity(input)?;
+            let mut item = write_opportunity(input, true, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [
+                                    (
+                                        "type".to_string(),
+                                        Value::String("Opportunity".to_string()),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Opportunity>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(
+                                    connection,
+                                    "Opportunity",
+                                    ", ",
+                                ),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_opportunity(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Opportunity| record.remote_id.as_str(),
+        };
+        let one = |
+            input: &'a super::OpportunityInput,
+        | -> BoxFuture<'a, Result<super::Opportunity, Error>> {
+            Box::pin(create_opportunity(runtime, connection, input))
+        };
+        let after_ambiguity = None;
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &CREATE_OPPORTUNITIES_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity,
+        };
+        write_batch(plan, inputs)
+            .instrument(action_span(PROVIDER.name, connection, "create_opportunities"))
+            .await
+    }
+    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    static UPDATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
+        operation: "updateRecords",
+        method: Method::Patch,
+        path: "/composite/sobjects",
+        max: 200usize,
+        items: &[Seg::Key("records")],
+        results: &[],
+        matching: BatchMatch::Order,
+        errors: None,
+        success: Some(&[Seg::Key("success")]),
+        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
+        error_message: &[Seg::Key("message")],
+        idempotent: true,
+    };
+    /// Updates many Opportunity records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
+    ///
+    /// Each update gets its own outcome, in order: invalid ones fail before anything is sent, and one the provider refuses fails alone.
+    pub async fn update_opportunities<'a>(
+        runtime: &'a Runtime,
+        connection: &'a Connection,
+        updates: &'a [(String, super::OpportunityInput)],
+    ) -> Vec<Result<super::Opportunity, Error>> {
+        let prepare = |
+            (id, patch): &(String, super::OpportunityInput),
+        | -> Result<Value, Error> {
+            Error::check(validate::record_id(id))?;
+            check_update_opportunity(patch)?;
+            let mut item = write_opportunity(patch, false, connection);
+            json::merge(
+                &mut item,
+                Value::Object(
+                    [
+                        (
+                            "attributes".to_string(),
+                            Value::Object(
+                                [
+                                    (
+                                        "type".to_string(),
+                                        Value::String("Opportunity".to_string()),
+                                    ),
+                                ]
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                        ),
+                    ]
+                        .into_iter()
+                        .collect(),
+                ),
+            );
+            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            Ok(item)
+        };
+        let read_back = |
+            ids: Vec<String>,
+        | -> BoxFuture<'a, Result<Vec<super::Opportunity>, Error>> {
+            Box::pin(async move {
+                let request = Request::new("query", Method::Get, "/query")
+                    .query(
+                        "q",
+                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE Id IN ({ids:soql})"
+                            .to_string()
+                            .replace(
+                                "{custom_fields|, }",
+                                &transform::custom_field_list(
+                                    connection,
+                                    "Opportunity",
+                                    ", ",
+                                ),
+                            )
+                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                    )
+                    .reading();
+                let response = runtime.send(connection, &PROVIDER, request).await?;
+                let records = json::read_array(&response.body, &[Seg::Key("records")])
+                    .map_err(|problem| unexpected(&response, problem))?;
+                records
+                    .iter()
+                    .map(|record| {
+                        read_opportunity(record, connection)
+                            .map_err(|problem| unexpected_record(record, problem))
+                    })
+                    .collect()
+            })
+        };
+        let read = BatchRead::IdThenRead {
+            id: &[Seg::Key("id")],
+            read_back: &read_back,
+            id_of: |record: &super::Opportunity| record.remote_id.as_str(),
+        };
+        let one = |
+            (id, patch): &'a (String, super::OpportunityInput),
+        | -> BoxFuture<'a, Result<super::Opportunity, Error>> {
+            Box::pin(update_opportunity(runtime, connection, id, patch))
+        };
+        let plan = BatchWrite {
+            runtime,
+            connection,
+            provider: &PROVIDER,
+            spec: &UPDATE_OPPORTUNITIES_BATCH,
+            body: Value::Object(
+                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
+            ),
+            prepare: &prepare,
+            read,
+            one: &one,
+            after_ambiguity: None,
+        };
+        write_batch(plan, updates)
+            .instrument(action_span(PROVIDER.name, connection, "update_opportunities"))
+            .await
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {

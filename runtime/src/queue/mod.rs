@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{DeliveryOutcome, NewJob, Store, now_ms};
+use tracing::Instrument;
 
 /// Where a job stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -457,6 +458,24 @@ impl crate::pacing::SharedPacing for StorePacing {
     }
 }
 
+fn no_connection(connection_id: &str) -> Error {
+    Error::Config {
+        connection: connection_id.to_string(),
+        message: "this worker has no connection with this id".into(),
+    }
+}
+
+/// The span of one job's attempt.
+fn job_span(job: &store::Claimed) -> tracing::Span {
+    tracing::info_span!(
+        "unifold.job",
+        job = %job.id,
+        action = %job.action,
+        connection = %job.connection_id,
+        attempt = job.attempts
+    )
+}
+
 /// Finds a job's connection by its id.
 type ConnectionLookup = Arc<dyn Fn(&str) -> Option<Connection> + Send + Sync>;
 
@@ -543,17 +562,18 @@ impl Worker {
                 }
             };
             let idle = claimed.is_empty();
-            for job in claimed {
+            for unit in self.coalesce(claimed).await {
+                let connection_id = unit[0].connection_id.clone();
+                // A batch is one request at a time for its connection, like one job.
                 *in_flight
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .entry(job.connection_id.clone())
+                    .entry(connection_id.clone())
                     .or_default() += 1;
                 let runner = self.clone_for_job();
                 let in_flight = in_flight.clone();
                 tasks.spawn(async move {
-                    let connection_id = job.connection_id.clone();
-                    runner.run_job(job).await;
+                    runner.run_unit(unit).await;
                     let mut flight = in_flight.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(n) = flight.get_mut(&connection_id) {
                         *n -= 1;
@@ -598,19 +618,108 @@ impl Worker {
         self.clone_for_job()
     }
 
-    /// One attempt of one job, and its outcome stored.
-    async fn run_job(&self, job: store::Claimed) {
+    /// Groups claimed jobs into what runs together: queued creates or updates of one
+    /// connection whose provider takes that action in batches run as one batch (topped
+    /// up from the queue to the provider's batch size); every other job runs alone. A
+    /// job an earlier attempt may have carried out runs alone, through its safe action.
+    async fn coalesce(&self, claimed: Vec<store::Claimed>) -> Vec<Vec<store::Claimed>> {
         let settings = &self.queue.inner.settings;
-        let registry = settings.registry;
+        let mut units: Vec<Vec<store::Claimed>> = Vec::new();
+        let mut batches: Vec<(usize, usize)> = Vec::new();
+        for job in claimed {
+            let size = if job.interrupted {
+                None
+            } else {
+                (self.connections)(&job.connection_id)
+                    .and_then(|c| settings.registry.batch_size(&job.action, c.provider()))
+            };
+            let open = size.and_then(|max| {
+                batches.iter().find(|(unit, _)| {
+                    let first = &units[*unit][0];
+                    first.connection_id == job.connection_id
+                        && first.action == job.action
+                        && units[*unit].len() < max
+                })
+            });
+            match (size, open) {
+                (Some(_), Some((unit, _))) => units[*unit].push(job),
+                (Some(max), None) => {
+                    batches.push((units.len(), max));
+                    units.push(vec![job]);
+                }
+                (None, _) => units.push(vec![job]),
+            }
+        }
+        for (unit, max) in batches {
+            let missing = max.saturating_sub(units[unit].len());
+            if missing == 0 {
+                continue;
+            }
+            let (connection_id, action) = (
+                units[unit][0].connection_id.clone(),
+                units[unit][0].action.clone(),
+            );
+            match self
+                .queue
+                .inner
+                .store
+                .claim_more(&self.id, &connection_id, &action, missing, settings.lease)
+                .await
+            {
+                Ok(more) => units[unit].extend(more),
+                Err(error) => tracing::warn!(%error, "could not top up a batch"),
+            }
+        }
+        units
+    }
+
+    /// Runs a unit from [`Worker::coalesce`]: one job alone, or a batch.
+    async fn run_unit(&self, mut unit: Vec<store::Claimed>) {
+        if unit.len() == 1
+            && let Some(job) = unit.pop()
+        {
+            let span = job_span(&job);
+            let outcome = self
+                .attempt(&job, self.queue.inner.settings.registry)
+                .instrument(span.clone())
+                .await;
+            self.record(job, outcome).instrument(span).await;
+            return;
+        }
+        let registry = self.queue.inner.settings.registry;
+        let Some(first) = unit.first() else {
+            return;
+        };
         let span = tracing::info_span!(
-            "unifold.job",
-            job = %job.id,
-            action = %job.action,
-            connection = %job.connection_id,
-            attempt = job.attempts
+            "unifold.batch",
+            action = %first.action,
+            connection = %first.connection_id,
+            jobs = unit.len()
         );
-        let _entered = span.enter();
-        let outcome = self.attempt(&job, registry).await;
+        let outcomes: Vec<Result<Value, Error>> = match (self.connections)(&first.connection_id) {
+            None => unit
+                .iter()
+                .map(|job| Err(no_connection(&job.connection_id)))
+                .collect(),
+            Some(connection) => {
+                let mut arguments = Vec::with_capacity(unit.len());
+                for job in &unit {
+                    arguments.push(serde_json::from_str(&job.arguments).unwrap_or(Value::Null));
+                }
+                registry
+                    .invoke_batch(&self.runtime, &connection, &first.action, arguments)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
+        for (job, outcome) in unit.into_iter().zip(outcomes) {
+            let span = job_span(&job);
+            self.record(job, outcome).instrument(span).await;
+        }
+    }
+
+    /// Stores the outcome of one attempt of `job`: done, failed, or queued again.
+    async fn record(&self, job: store::Claimed, outcome: Result<Value, Error>) {
         let (status, output, error, run_at, interrupted) = match &outcome {
             Ok(output) => ("succeeded", Some(output.to_string()), None, now_ms(), false),
             Err(error) => {
@@ -677,10 +786,8 @@ impl Worker {
     }
 
     async fn attempt(&self, job: &store::Claimed, registry: Registry) -> Result<Value, Error> {
-        let connection = (self.connections)(&job.connection_id).ok_or_else(|| Error::Config {
-            connection: job.connection_id.clone(),
-            message: "this worker has no connection with this id".into(),
-        })?;
+        let connection = (self.connections)(&job.connection_id)
+            .ok_or_else(|| no_connection(&job.connection_id))?;
         let info = registry
             .action(&job.action)
             .ok_or_else(|| Error::UnknownAction {

@@ -71,6 +71,18 @@ pub(crate) struct NewJob {
     pub max_attempts: i64,
 }
 
+fn claimed(row: &AnyRow) -> Result<Claimed, Error> {
+    Ok(Claimed {
+        id: row.try_get("id").map_err(storage)?,
+        connection_id: row.try_get("connection_id").map_err(storage)?,
+        action: row.try_get("action").map_err(storage)?,
+        arguments: row.try_get("arguments").map_err(storage)?,
+        attempts: row.try_get("attempts").map_err(storage)?,
+        max_attempts: row.try_get("max_attempts").map_err(storage)?,
+        interrupted: row.try_get::<i64, _>("interrupted").map_err(storage)? != 0,
+    })
+}
+
 pub(crate) fn storage(error: sqlx::Error) -> Error {
     Error::Storage {
         // sqlx's messages name tables and constraints, never bound values.
@@ -337,19 +349,53 @@ impl Store {
             query = query.bind(connection);
         }
         let rows = query.fetch_all(&self.pool).await.map_err(storage)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Claimed {
-                    id: row.try_get("id").map_err(storage)?,
-                    connection_id: row.try_get("connection_id").map_err(storage)?,
-                    action: row.try_get("action").map_err(storage)?,
-                    arguments: row.try_get("arguments").map_err(storage)?,
-                    attempts: row.try_get("attempts").map_err(storage)?,
-                    max_attempts: row.try_get("max_attempts").map_err(storage)?,
-                    interrupted: row.try_get::<i64, _>("interrupted").map_err(storage)? != 0,
-                })
-            })
-            .collect()
+        rows.iter().map(claimed).collect()
+    }
+
+    /// Takes up to `limit` more due, never-interrupted jobs of one connection and action
+    /// (to fill a batch), leased to `worker` like [`Store::claim`]'s.
+    pub async fn claim_more(
+        &self,
+        worker: &str,
+        connection_id: &str,
+        action: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, Error> {
+        let now = now_ms();
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE {jobs} SET
+                status = 'running',
+                attempts = attempts + 1,
+                lease_until = $1,
+                worker = $2,
+                updated_at = $3
+             WHERE id IN (
+                SELECT id FROM {jobs}
+                WHERE status = 'queued' AND run_at <= $3 AND interrupted = 0
+                  AND connection_id = $5 AND action = $6
+                ORDER BY run_at
+                LIMIT $4
+                {lock}
+             )
+             RETURNING id, connection_id, action, arguments, attempts, max_attempts, interrupted",
+            jobs = self.jobs
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(worker)
+            .bind(now)
+            .bind(limit as i64)
+            .bind(connection_id)
+            .bind(action)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(claimed).collect()
     }
 
     /// Extends the leases of every job `worker` holds.

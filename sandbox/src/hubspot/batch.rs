@@ -1,0 +1,250 @@
+//! `POST /crm/v3/objects/{objectType}/batch/create` and `…/batch/update`: up to 100
+//! inputs per request. Each input is checked as its single-record endpoint checks it;
+//! inputs that fail are listed in `errors` (207, named by the input's
+//! `objectWriteTraceId` or by id) while the others are written. A contact email that
+//! already exists fails the whole create with the single endpoint's 409, as HubSpot
+//! does for duplicates in a batch. Results are returned newest first: HubSpot does not
+//! promise request order, so a client must match them by tag or id.
+
+use super::*;
+
+/// The most inputs one batch request takes.
+const BATCH_MAX: usize = 100;
+
+/// The `inputs` array of a batch body, or HubSpot's 400.
+fn batch_inputs(body: &Bytes, input_type: &str) -> Result<Vec<Value>, Reply> {
+    let body = malformed_json(body)?;
+    let inputs = match body.get("inputs") {
+        Some(Value::Array(inputs)) => inputs.clone(),
+        _ => {
+            return Err(invalid_input(&format!(
+                "Cannot build BatchInput{input_type}, some of required attributes are not set [inputs]"
+            )));
+        }
+    };
+    if inputs.is_empty() {
+        return Err(validation_error("inputs must not be empty"));
+    }
+    if inputs.len() > BATCH_MAX {
+        return Err(validation_error(format!(
+            "Batch input size {} exceeds the maximum of {BATCH_MAX}",
+            inputs.len()
+        )));
+    }
+    Ok(inputs)
+}
+
+/// A per-input error of a 207, naming its input through `context`.
+fn input_error(category: &str, message: String, context: Value) -> Value {
+    json!({
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": context,
+    })
+}
+
+/// The first message of a rejected single-record check, for a per-input error.
+fn message_of(reply: &Reply) -> String {
+    reply
+        .body
+        .as_ref()
+        .and_then(|body| body.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("invalid input")
+        .to_string()
+}
+
+/// 201/200 when every input went through, 207 with `errors` otherwise.
+fn batch_reply(ok: StatusCode, results: Vec<Value>, errors: Vec<Value>) -> Reply {
+    let now = timestamp(Utc::now());
+    let mut body = json!({
+        "status": "COMPLETE",
+        "results": results,
+        "requestedAt": now,
+        "startedAt": now,
+        "completedAt": now,
+    });
+    if errors.is_empty() {
+        return reply(ok, body);
+    }
+    body["numErrors"] = errors.len().into();
+    body["errors"] = Value::Array(errors);
+    reply(StatusCode::MULTI_STATUS, body)
+}
+
+/// `POST /crm/v3/objects/{objectType}/batch/create`
+pub(super) async fn create(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    let Ok(Path(type_name)) = path else {
+        return HubSpot::unknown_path();
+    };
+    let Some(ty) = object_type(&type_name) else {
+        return unknown_object_type(&type_name);
+    };
+    let inputs = match batch_inputs(&body, "SimplePublicObjectBatchInputForCreate") {
+        Ok(inputs) => inputs,
+        Err(response) => return response,
+    };
+    // Checks that need no store: properties and association specs.
+    let mut valid = Vec::new();
+    let mut errors = Vec::new();
+    for input in &inputs {
+        let tag = input
+            .get("objectWriteTraceId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
+        let Value::Object(input) = input else {
+            return invalid_input(
+                "Cannot construct instance of `SimplePublicObjectInputForCreate` from a non-object value",
+            );
+        };
+        let properties = match body_properties(input, "SimplePublicObjectInputForCreate") {
+            Ok(Some(properties)) => properties,
+            Ok(None) => {
+                return invalid_input(
+                    "Cannot build SimplePublicObjectInputForCreate, some of required attributes are not set [properties]",
+                );
+            }
+            Err(response) => return response,
+        };
+        let mut properties = match validate_properties(ty, properties) {
+            Ok(properties) => properties,
+            Err(problems) => {
+                let message = message_of(&property_errors(&problems));
+                errors.push(input_error("VALIDATION_ERROR", message, context));
+                continue;
+            }
+        };
+        properties.retain(|_, v| !v.is_empty());
+        let associations = match parse_associations(ty, input.get("associations")) {
+            Ok(associations) => associations,
+            Err(response) => return response,
+        };
+        valid.push((tag, properties, associations));
+    }
+    state.with_store(|store| {
+        // A duplicate email, with a stored contact or within the batch, fails the whole
+        // request before anything is written.
+        if ty.name == "contacts" {
+            let mut seen: Vec<&str> = Vec::new();
+            for (_, properties, _) in &valid {
+                let Some(email) = properties.get("email") else {
+                    continue;
+                };
+                if let Some(existing) = contact_with_email(store, email, None) {
+                    return duplicate_contact(existing);
+                }
+                if seen.iter().any(|e| e.eq_ignore_ascii_case(email)) {
+                    return error(
+                        StatusCode::CONFLICT,
+                        Some("CONFLICT"),
+                        format!("Duplicate value {email} for unique property email in this batch"),
+                        Map::new(),
+                    );
+                }
+                seen.push(email);
+            }
+        }
+        let mut results = Vec::new();
+        for (tag, properties, associations) in valid {
+            let created = insert(store, ty, properties, &associations);
+            match created.body {
+                Some(mut record) if created.status == StatusCode::CREATED => {
+                    if let Some(tag) = tag {
+                        record["objectWriteTraceId"] = tag.into();
+                    }
+                    results.push(record);
+                }
+                _ => {
+                    let message = message_of(&created);
+                    let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
+                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                }
+            }
+        }
+        results.reverse();
+        batch_reply(StatusCode::CREATED, results, errors)
+    })
+}
+
+/// `POST /crm/v3/objects/{objectType}/batch/update`
+pub(super) async fn update(
+    State(state): State<SandboxState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Reply {
+    let Ok(Path(type_name)) = path else {
+        return HubSpot::unknown_path();
+    };
+    let Some(ty) = object_type(&type_name) else {
+        return unknown_object_type(&type_name);
+    };
+    let inputs = match batch_inputs(&body, "SimplePublicObjectBatchInput") {
+        Ok(inputs) => inputs,
+        Err(response) => return response,
+    };
+    state.with_store(|store| {
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        for input in &inputs {
+            let id = match input.get("id") {
+                Some(Value::String(id)) => id.clone(),
+                _ => {
+                    return invalid_input(
+                        "Cannot build SimplePublicObjectBatchInput, some of required attributes are not set [id]",
+                    );
+                }
+            };
+            let context = json!({ "ids": [id] });
+            let Some(Value::Object(properties)) = input.get("properties") else {
+                return invalid_input(
+                    "Cannot build SimplePublicObjectBatchInput, some of required attributes are not set [properties]",
+                );
+            };
+            let properties = match validate_properties(ty, properties) {
+                Ok(properties) => properties,
+                Err(problems) => {
+                    let message = message_of(&property_errors(&problems));
+                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                    continue;
+                }
+            };
+            if let Some(email) = properties
+                .get("email")
+                .filter(|e| ty.name == "contacts" && !e.is_empty())
+                && let Some(existing) = contact_with_email(store, email, Some(&id))
+            {
+                let message = message_of(&duplicate_contact(existing));
+                errors.push(input_error("CONFLICT", message, context));
+                continue;
+            }
+            let Some(record) = store.get_mut(ty.name, &id) else {
+                errors.push(input_error(
+                    "OBJECT_NOT_FOUND",
+                    format!(
+                        "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+                        ty.name.to_uppercase()
+                    ),
+                    context,
+                ));
+                continue;
+            };
+            for (name, value) in properties {
+                if value.is_empty() {
+                    record.fields.remove(&name);
+                } else {
+                    record.fields.insert(name, Value::String(value));
+                }
+            }
+            record.updated_at = modified_now(record.updated_at);
+            results.push(render(ty, record, &Selection::Stored));
+        }
+        results.reverse();
+        batch_reply(StatusCode::OK, results, errors)
+    })
+}
