@@ -152,8 +152,13 @@ impl Pacer {
                     continue;
                 }
             }
-            let limiter = self.limiter(provider.name, connection.id(), index, limit, requests);
-            limiter.until_ready().await;
+            let (limiter, cells) =
+                self.limiter(provider.name, connection.id(), index, limit, requests);
+            if limiter.until_n_ready(cells).await.is_err() {
+                // Cannot happen (a request never costs more than the burst); pace by
+                // one cell rather than not at all.
+                limiter.until_ready().await;
+            }
         }
     }
 
@@ -189,12 +194,14 @@ impl Pacer {
         index: usize,
         limit: &RateLimit,
         requests: u32,
-    ) -> Arc<DefaultDirectRateLimiter> {
+    ) -> (Arc<DefaultDirectRateLimiter>, NonZeroU32) {
+        let (quota, cells) = quota(limit.per_ms, requests);
         let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-        limiters
+        let limiter = limiters
             .entry((provider.to_string(), connection.to_string(), index))
-            .or_insert_with(|| Arc::new(RateLimiter::direct(quota(limit.per_ms, requests))))
-            .clone()
+            .or_insert_with(|| Arc::new(RateLimiter::direct(quota)))
+            .clone();
+        (limiter, cells)
     }
 }
 
@@ -206,10 +213,110 @@ fn period(per_ms: u64, requests: u32) -> Duration {
 }
 
 /// Evenly spaced: one request every `per / requests`, 1% slower than the limit so a
-/// provider's sliding window never counts one too many. A burst of one keeps any
-/// window of the declared length within the budget.
-fn quota(per_ms: u64, requests: u32) -> Quota {
-    Quota::with_period(period(per_ms, requests))
+/// provider's sliding window never counts one too many.
+///
+/// A request costs `k` cells of a GCRA whose burst is `k + 1` cells: a task that wakes
+/// up late for its slot (timers have millisecond granularity) keeps up to `period / k`
+/// of credit instead of pushing every later slot back, which at 100 requests per second
+/// would lose 5% of the budget. The credit is bounded so that any window of the
+/// declared length still holds at most `requests`: with period `T = 1.01 · per / n`
+/// and tolerance `T / k`, a window holds at most `floor(n / 1.01 + 1 / k) + 1` requests,
+/// which stays `≤ n` while `k > 101 / n`.
+fn quota(per_ms: u64, requests: u32) -> (Quota, NonZeroU32) {
+    let cells = 101 / requests.max(1) + 1;
+    let period = period(per_ms, requests);
+    let cell = Duration::from_nanos((period.as_nanos() / u128::from(cells)).max(1) as u64);
+    let cells = NonZeroU32::new(cells).unwrap_or(NonZeroU32::MIN);
+    let burst = cells.checked_add(1).unwrap_or(cells);
+    let quota = Quota::with_period(cell)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::MIN)
+        .allow_burst(burst);
+    (quota, cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use governor::clock::{Clock, FakeRelativeClock, Reference};
+
+    /// Sends as fast as the limiter allows, each send up to 3 ms late (a busy timer),
+    /// and counts the most sends any window of the declared length holds.
+    fn busiest_window(per_ms: u64, requests: u32, sends: usize) -> usize {
+        let (quota, cells) = quota(per_ms, requests);
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+        let start = clock.now();
+        let mut times: Vec<Duration> = Vec::new();
+        let mut lateness = 0u64;
+        while times.len() < sends {
+            match limiter.check_n(cells) {
+                Ok(Ok(())) => times.push(clock.now().duration_since(start).into()),
+                Ok(Err(not_until)) => {
+                    // Wake late by 0..3 ms, varying from send to send.
+                    lateness = (lateness * 7 + 13) % 3_000;
+                    let wait = not_until.wait_time_from(clock.now());
+                    clock.advance(wait + Duration::from_micros(lateness));
+                }
+                Err(_) => panic!("a request costs more than the burst"),
+            }
+        }
+        let window = Duration::from_millis(per_ms);
+        (0..times.len())
+            .map(|first| {
+                times[first..]
+                    .iter()
+                    .take_while(|t| **t - times[first] < window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn no_window_of_the_declared_length_holds_more_than_the_budget() {
+        for (per_ms, requests) in [
+            (1000, 100),
+            (1000, 25),
+            (10_000, 100),
+            (10_000, 190),
+            (1000, 10),
+            (1000, 3),
+            (60_000, 1000),
+        ] {
+            let busiest = busiest_window(per_ms, requests, requests as usize * 5);
+            assert!(
+                busiest <= requests as usize,
+                "{requests} per {per_ms} ms: a window held {busiest}"
+            );
+        }
+    }
+
+    #[test]
+    fn late_wake_ups_do_not_push_later_slots_back() {
+        // 1,000 sends at 100 per second, each up to 3 ms late, still take about
+        // 999 periods of 10.1 ms: lateness is absorbed, not accumulated.
+        let (quota, cells) = quota(1000, 100);
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+        let start = clock.now();
+        let mut sent = 0;
+        let mut lateness = 0u64;
+        while sent < 1000 {
+            match limiter.check_n(cells) {
+                Ok(Ok(())) => sent += 1,
+                Ok(Err(not_until)) => {
+                    lateness = (lateness * 7 + 13) % 3_000;
+                    let wait = not_until.wait_time_from(clock.now());
+                    clock.advance(wait + Duration::from_micros(lateness));
+                }
+                Err(_) => panic!("a request costs more than the burst"),
+            }
+        }
+        let elapsed: Duration = clock.now().duration_since(start).into();
+        let ideal = Duration::from_micros(10_100 * 999);
+        assert!(
+            elapsed < ideal + Duration::from_millis(200),
+            "{elapsed:?} for an ideal of {ideal:?}"
+        );
+    }
 }

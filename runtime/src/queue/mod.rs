@@ -404,8 +404,17 @@ impl Queue {
 
     /// Jobs per status.
     pub async fn counts(&self) -> Result<JobCounts, Error> {
+        self.counts_of(None).await
+    }
+
+    /// Jobs per status of one connection (progress of one customer's import).
+    pub async fn connection_counts(&self, connection_id: &str) -> Result<JobCounts, Error> {
+        self.counts_of(Some(connection_id)).await
+    }
+
+    async fn counts_of(&self, connection_id: Option<&str>) -> Result<JobCounts, Error> {
         let mut counts = JobCounts::default();
-        for (status, n) in self.inner.store.counts().await? {
+        for (status, n) in self.inner.store.counts(connection_id).await? {
             let n = u64::try_from(n).unwrap_or_default();
             match JobStatus::parse(&status) {
                 JobStatus::Queued => counts.queued += n,

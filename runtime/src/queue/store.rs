@@ -274,16 +274,22 @@ impl Store {
         row.map(|row| job_row(&row)).transpose()
     }
 
-    /// Jobs per status.
-    pub async fn counts(&self) -> Result<Vec<(String, i64)>, Error> {
+    /// Jobs per status, of one connection or of all.
+    pub async fn counts(&self, connection_id: Option<&str>) -> Result<Vec<(String, i64)>, Error> {
+        let filter = if connection_id.is_some() {
+            "WHERE connection_id = $1"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT status, COUNT(*) AS n FROM {} GROUP BY status",
+            "SELECT status, COUNT(*) AS n FROM {} {filter} GROUP BY status",
             self.jobs
         );
-        let rows = sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
+        let mut query = sqlx::query(&sql);
+        if let Some(connection_id) = connection_id {
+            query = query.bind(connection_id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(storage)?;
         rows.iter()
             .map(|row| {
                 Ok((
