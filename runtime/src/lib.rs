@@ -8,6 +8,8 @@
 mod connection;
 mod error;
 pub mod json;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod pacing;
 mod pagination;
 mod provider;
@@ -15,6 +17,8 @@ mod provider;
 pub mod queue;
 mod registry;
 pub(crate) mod runtime;
+#[doc(hidden)]
+pub mod schema;
 pub mod transform;
 pub mod validate;
 
@@ -42,11 +46,13 @@ pub type Date = chrono::NaiveDate;
 pub mod __private {
     pub use crate::json::{self, Seg};
     pub use crate::registry::{arguments, collect_list, output, string_argument};
+    pub use crate::schema;
     pub use crate::transform;
     pub use crate::validate;
     pub use chrono;
     pub use futures_util::future::BoxFuture;
     pub use futures_util::{StreamExt, TryStreamExt, stream};
+    pub use schemars;
     pub use serde;
     pub use serde_json;
     pub use tracing::{self, Instrument};
