@@ -5,7 +5,9 @@
 //! document. See the README and `docs/` for the whole picture.
 //!
 //! This facade re-exports the runtime (what generated code and users call) and, with
-//! the default `macros` feature, the [`generate!`] proc-macro.
+//! the default `macros` feature, the [`generate!`] proc-macro. With the `mcp` feature,
+//! `unifold::mcp` serves a generated crate's actions as MCP tools (stdio and Streamable
+//! HTTP).
 
 pub use unifold_runtime::*;
 

@@ -173,10 +173,36 @@ impl Emitter<'_> {
         !field.required && !matches!(field.ty, FieldType::List(_) | FieldType::Json)
     }
 
-    fn struct_field(&self, field: &Field) -> TokenStream {
+    /// The JSON Schema keywords of a field's validation rules: the email format always
+    /// (an annotation), lengths only on input, where they are checked; a record read
+    /// from a provider is described as it is, not as it would have to be written.
+    fn schema_constraints(field: &Field, input: bool) -> TokenStream {
+        if !matches!(field.ty, FieldType::String) {
+            return quote! {};
+        }
+        let email = if field.format.as_deref() == Some("email") {
+            quote! { #[schemars(email)] }
+        } else {
+            quote! {}
+        };
+        let min = input && field.required;
+        let length = match (field.max_length.filter(|_| input), min) {
+            (Some(max), true) => quote! { #[schemars(length(min = 1, max = #max))] },
+            (Some(max), false) => quote! { #[schemars(length(max = #max))] },
+            (None, true) => quote! { #[schemars(length(min = 1))] },
+            (None, false) => quote! {},
+        };
+        quote! { #email #length }
+    }
+
+    fn struct_field(&self, field: &Field, input: bool) -> TokenStream {
         let rt = &self.rt;
         let ident = field_ident(&field.name);
         let docs = doc(&field.description);
+        let docs = {
+            let constraints = Self::schema_constraints(field, input);
+            quote! { #docs #constraints }
+        };
         let ty = self.rust_type(&field.ty);
         match &field.ty {
             FieldType::List(_) => quote! {
@@ -207,6 +233,20 @@ impl Emitter<'_> {
         }
     }
 
+    /// `JsonSchema` for a struct, through the runtime's re-export of schemars: what the
+    /// actions' argument and output schemas (the MCP tools' schemas) are built from.
+    fn schema_derive(&self) -> TokenStream {
+        let rt = &self.rt;
+        let schemars_crate = format!(
+            "{}::__private::schemars",
+            quote!(#rt).to_string().replace(' ', "")
+        );
+        quote! {
+            #[derive(#rt::__private::schemars::JsonSchema)]
+            #[schemars(crate = #schemars_crate)]
+        }
+    }
+
     fn serde_attrs(&self) -> (TokenStream, String) {
         let rt = &self.rt;
         let derives = quote! {
@@ -223,8 +263,11 @@ impl Emitter<'_> {
         let ident = format_ident!("{}", def.name);
         let docs = doc(&def.description);
         let (derives, serde_crate) = self.serde_attrs();
+        let schema_derive = self.schema_derive();
+        let rt = &self.rt;
         match &def.kind {
             TypeKind::Enum(values) => {
+                let name = def.name.as_str();
                 let variants: Vec<Ident> = values.iter().map(|v| variant_ident(v)).collect();
                 let values_lit = values.iter();
                 let values_lit2 = values.iter();
@@ -263,15 +306,23 @@ impl Emitter<'_> {
                             value.as_str().to_string()
                         }
                     }
+                    impl #rt::__private::schemars::JsonSchema for #ident {
+                        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                            ::std::borrow::Cow::Borrowed(#name)
+                        }
+                        fn json_schema(_: &mut #rt::__private::schemars::SchemaGenerator) -> #rt::__private::schemars::Schema {
+                            #rt::__private::schema::open_enum(&[#(#values),*])
+                        }
+                    }
                 }
             }
             TypeKind::Object(fields) if def.is_model => {
                 let read_fields = fields
                     .iter()
                     .filter(|f| !f.write_only)
-                    .map(|f| self.struct_field(f));
+                    .map(|f| self.struct_field(f, false));
                 let input_fields: Vec<&Field> = fields.iter().filter(|f| !f.read_only).collect();
-                let write_fields = input_fields.iter().map(|f| self.struct_field(f));
+                let write_fields = input_fields.iter().map(|f| self.struct_field(f, true));
                 let input_ident = format_ident!("{}Input", def.name);
                 let input_doc = format!(
                     " The fields of a {} that can be written (create and update input).",
@@ -284,6 +335,7 @@ impl Emitter<'_> {
                     #docs
                     #derives
                     #[derive(::std::default::Default)]
+                    #schema_derive
                     #[serde(crate = #serde_crate)]
                     pub struct #ident {
                         #(#read_fields)*
@@ -291,6 +343,7 @@ impl Emitter<'_> {
                     #[doc = #input_doc]
                     #derives
                     #[derive(::std::default::Default)]
+                    #schema_derive
                     #[serde(crate = #serde_crate, deny_unknown_fields)]
                     pub struct #input_ident {
                         #(#write_fields)*
@@ -300,13 +353,16 @@ impl Emitter<'_> {
                 }
             }
             TypeKind::Object(fields) => {
-                let all = fields.iter().map(|f| self.struct_field(f));
+                // Nested types serve reads and writes alike: only the email format
+                // (an annotation) goes into their schema.
+                let all = fields.iter().map(|f| self.struct_field(f, false));
                 let refs: Vec<&Field> = fields.iter().collect();
                 let validate = self.validate_impl(&ident, &refs);
                 quote! {
                     #docs
                     #derives
                     #[derive(::std::default::Default)]
+                    #schema_derive
                     #[serde(crate = #serde_crate)]
                     pub struct #ident {
                         #(#all)*
@@ -621,6 +677,8 @@ impl Emitter<'_> {
                             read_only: true,
                             retry_as: ::std::option::Option::None,
                             arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+                            input_schema: #rt::__private::schema::input::<#rt::ListArguments>,
+                            output_schema: #rt::__private::schema::output::<::std::vec::Vec<#model_ident>>,
                         }
                     },
                     arm: quote! {
@@ -943,6 +1001,7 @@ impl Emitter<'_> {
             ),
         };
         let kind = format_ident!("{}", kind);
+        let (input_schema, output_schema) = self.schemas(shape, model, input_ident);
         let retry_as = match retry_as {
             Some(name) => quote! { ::std::option::Option::Some(#name) },
             None => quote! { ::std::option::Option::None },
@@ -959,6 +1018,8 @@ impl Emitter<'_> {
                     read_only: #read_only,
                     retry_as: #retry_as,
                     arguments: #arguments_doc,
+                    input_schema: #input_schema,
+                    output_schema: #output_schema,
                 }
             },
             arm: quote! {
@@ -970,12 +1031,52 @@ impl Emitter<'_> {
         }
     }
 
+    /// The `input_schema` and `output_schema` functions of a unified action's
+    /// `ActionInfo`: the arguments exactly as its arm in `invoke` reads them, and what it
+    /// returns.
+    fn schemas(
+        &self,
+        shape: &Shape,
+        model: &str,
+        input_ident: &Ident,
+    ) -> (TokenStream, TokenStream) {
+        let rt = &self.rt;
+        let model_ident = format_ident!("{}", model);
+        let schema = quote! { #rt::__private::schema };
+        let record = quote! { #schema::output::<#model_ident> };
+        let nothing = quote! { #schema::output::<()> };
+        match shape {
+            Shape::Create | Shape::Upsert => (quote! { #schema::input::<#input_ident> }, record),
+            Shape::Get => (quote! { #schema::id_arguments }, record),
+            Shape::Delete => (quote! { #schema::id_arguments }, nothing),
+            Shape::Update => (quote! { #schema::update_arguments::<#input_ident> }, record),
+            Shape::Find(key) => {
+                let about = format!("The {key} to look for.");
+                (
+                    quote! { || #schema::string_arguments(&[(#key, #about)]) },
+                    quote! { #schema::output::<::std::option::Option<#model_ident>> },
+                )
+            }
+            Shape::Link(from, to) => {
+                let about = |name: &str| {
+                    format!("The provider's id of the {}.", name.trim_end_matches("_id"))
+                };
+                let (from_about, to_about) = (about(from), about(to));
+                (
+                    quote! { || #schema::string_arguments(&[(#from, #from_about), (#to, #to_about)]) },
+                    nothing,
+                )
+            }
+        }
+    }
+
     /// The registry entry of a composite action: its input type is the arguments.
     fn composite_entry(&self, composite: &Composite) -> RegistryEntry {
         let rt = &self.rt;
         let name = &composite.name;
         let fn_ident = format_ident!("{}", name);
         let input_ident = format_ident!("{}Input", camel_case(name));
+        let output_ident = format_ident!("{}Output", camel_case(name));
         let description = composite
             .description
             .as_deref()
@@ -1004,6 +1105,8 @@ impl Emitter<'_> {
                     read_only: false,
                     retry_as: ::std::option::Option::None,
                     arguments: #fields,
+                    input_schema: #rt::__private::schema::input::<#input_ident>,
+                    output_schema: #rt::__private::schema::output::<#output_ident>,
                 }
             },
             arm: quote! {
@@ -1167,16 +1270,19 @@ impl Emitter<'_> {
         });
         let input_doc = format!(" The input of [`{}`].", composite.name);
         let output_doc = format!(" What [`{}`] found or created.", composite.name);
+        let schema_derive = self.schema_derive();
         quote! {
             #[doc = #input_doc]
             #derives
             #[derive(::std::default::Default)]
+            #schema_derive
             #[serde(crate = #serde_crate)]
             pub struct #input_ident {
                 #(#input_fields)*
             }
             #[doc = #output_doc]
             #derives
+            #schema_derive
             #[serde(crate = #serde_crate)]
             pub struct #output_ident {
                 #(#output_fields)*

@@ -9,6 +9,8 @@ mod batch;
 mod connection;
 mod error;
 pub mod json;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod pacing;
 mod pagination;
 mod provider;
@@ -16,6 +18,8 @@ mod provider;
 pub mod queue;
 mod registry;
 pub(crate) mod runtime;
+#[doc(hidden)]
+pub mod schema;
 pub mod transform;
 pub mod validate;
 
@@ -49,11 +53,13 @@ pub mod __private {
     pub use crate::registry::{
         arguments, batch_arguments, batch_outputs, collect_list, output, string_argument,
     };
+    pub use crate::schema;
     pub use crate::transform;
     pub use crate::validate;
     pub use chrono;
     pub use futures_util::future::BoxFuture;
     pub use futures_util::{StreamExt, TryStreamExt, stream};
+    pub use schemars;
     pub use serde;
     pub use serde_json;
     pub use tracing::{self, Instrument};

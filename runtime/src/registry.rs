@@ -43,6 +43,13 @@ pub struct ActionInfo {
     pub retry_as: Option<&'static str>,
     /// Names and one-line descriptions of the JSON arguments (see [`Registry::invoke`]).
     pub arguments: &'static str,
+    /// The JSON Schema of the arguments [`Registry::invoke`] accepts for this action
+    /// (the MCP tool's `inputSchema`), built from the generated types.
+    pub input_schema: fn() -> Value,
+    /// The JSON Schema of what [`Registry::invoke`] returns for this action: the record
+    /// type, an array of records for lists, `null` or a record for finds, `null` for
+    /// deletes and links.
+    pub output_schema: fn() -> Value,
 }
 
 /// Runs the action `name` with JSON arguments and returns its output as JSON.
@@ -160,11 +167,13 @@ impl Registry {
 }
 
 /// The arguments of a list action.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArguments {
+    /// Records per request to the provider (capped at the provider's maximum).
     #[serde(default)]
     pub page_size: Option<u32>,
+    /// Only records modified at or after this instant (RFC 3339).
     #[serde(default)]
     pub modified_since: Option<chrono::DateTime<chrono::Utc>>,
     /// At most this many records (default 100, at most 10,000).

@@ -16,9 +16,12 @@ pub const PROVIDERS: &[&str] = &["attio"];
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct EmailAddress {
     /// The address, e.g. `ada@example.com`.
+    #[schemars(email)]
     pub email_address: ::std::string::String,
     /// What the address is used for.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -97,6 +100,16 @@ impl ::std::convert::From<EmailAddressType> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for EmailAddressType {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("EmailAddressType")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["work", "personal"])
+    }
+}
 /// A phone number of a person or company.
 #[derive(
     ::std::clone::Clone,
@@ -106,6 +119,8 @@ impl ::std::convert::From<EmailAddressType> for ::std::string::String {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct PhoneNumber {
     /// The number as entered, preferably E.164 (`+442079460000`).
@@ -186,6 +201,16 @@ impl ::std::convert::From<PhoneNumberType> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for PhoneNumberType {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("PhoneNumberType")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["work", "mobile", "home"])
+    }
+}
 /// Whether an opportunity is still open, won or lost.
 ///
 /// An open enum: values this version does not know arrive as `Other`.
@@ -237,6 +262,16 @@ impl ::std::convert::From<OpportunityStatus> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for OpportunityStatus {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("OpportunityStatus")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["OPEN", "WON", "LOST"])
+    }
+}
 /// A person your customer's team talks to (HubSpot contact, Salesforce Contact, Attio person).
 #[derive(
     ::std::clone::Clone,
@@ -246,6 +281,8 @@ impl ::std::convert::From<OpportunityStatus> for ::std::string::String {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct Contact {
     /// The provider's id of this record; pass it to `get_contact`.
@@ -299,12 +336,16 @@ pub struct Contact {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct ContactInput {
     /// Given name.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub first_name: ::std::option::Option<::std::string::String>,
     /// Family name. Salesforce requires it.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_name: ::std::option::Option<::std::string::String>,
     /// Email addresses; providers with a single email field keep the first.
@@ -481,6 +522,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::None,
         arguments: "the ContactInput fields",
+        input_schema: ::unifold::__private::schema::input::<ContactInput>,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
     ::unifold::ActionInfo {
         name: "get_contact",
@@ -491,6 +534,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("get_contact"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
 ];
 /// The actions providers take in batches, and how many per request.

@@ -30,9 +30,12 @@ pub const PROVIDERS: &[&str] = &["attio", "hubspot", "salesforce"];
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct EmailAddress {
     /// The address, e.g. `ada@example.com`.
+    #[schemars(email)]
     pub email_address: ::std::string::String,
     /// What the address is used for.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -111,6 +114,16 @@ impl ::std::convert::From<EmailAddressType> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for EmailAddressType {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("EmailAddressType")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["work", "personal"])
+    }
+}
 /// A phone number of a person or company.
 #[derive(
     ::std::clone::Clone,
@@ -120,6 +133,8 @@ impl ::std::convert::From<EmailAddressType> for ::std::string::String {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct PhoneNumber {
     /// The number as entered, preferably E.164 (`+442079460000`).
@@ -200,6 +215,16 @@ impl ::std::convert::From<PhoneNumberType> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for PhoneNumberType {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("PhoneNumberType")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["work", "mobile", "home"])
+    }
+}
 /// Whether an opportunity is still open, won or lost.
 ///
 /// An open enum: values this version does not know arrive as `Other`.
@@ -251,6 +276,16 @@ impl ::std::convert::From<OpportunityStatus> for ::std::string::String {
         value.as_str().to_string()
     }
 }
+impl ::unifold::__private::schemars::JsonSchema for OpportunityStatus {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("OpportunityStatus")
+    }
+    fn json_schema(
+        _: &mut ::unifold::__private::schemars::SchemaGenerator,
+    ) -> ::unifold::__private::schemars::Schema {
+        ::unifold::__private::schema::open_enum(&["OPEN", "WON", "LOST"])
+    }
+}
 /// An organisation (HubSpot company, Salesforce Account, Attio company). Merge calls it Account.
 #[derive(
     ::std::clone::Clone,
@@ -260,6 +295,8 @@ impl ::std::convert::From<OpportunityStatus> for ::std::string::String {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct Company {
     /// The provider's id of this record.
@@ -316,9 +353,12 @@ pub struct Company {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct CompanyInput {
     /// The company's name. Salesforce requires it.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /// Free-text description.
@@ -422,6 +462,8 @@ impl CompanyInput {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct Contact {
     /// The provider's id of this record; pass it to `get_contact`.
@@ -475,12 +517,16 @@ pub struct Contact {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct ContactInput {
     /// Given name.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub first_name: ::std::option::Option<::std::string::String>,
     /// Family name. Salesforce requires it.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub last_name: ::std::option::Option<::std::string::String>,
     /// Email addresses; providers with a single email field keep the first.
@@ -612,6 +658,8 @@ impl ContactInput {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct Opportunity {
     /// The provider's id of this record.
@@ -674,9 +722,12 @@ pub struct Opportunity {
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde", deny_unknown_fields)]
 pub struct OpportunityInput {
     /// The deal's name.
+    #[schemars(length(max = 255usize))]
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
     /// Free-text description.
@@ -1349,6 +1400,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("upsert_company"),
         arguments: "the CompanyInput fields",
+        input_schema: ::unifold::__private::schema::input::<CompanyInput>,
+        output_schema: ::unifold::__private::schema::output::<Company>,
     },
     ::unifold::ActionInfo {
         name: "get_company",
@@ -1359,6 +1412,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("get_company"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<Company>,
     },
     ::unifold::ActionInfo {
         name: "update_company",
@@ -1369,6 +1424,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("update_company"),
         arguments: "id: the provider's id of the record; patch: the CompanyInput fields to change",
+        input_schema: ::unifold::__private::schema::update_arguments::<CompanyInput>,
+        output_schema: ::unifold::__private::schema::output::<Company>,
     },
     ::unifold::ActionInfo {
         name: "delete_company",
@@ -1379,6 +1436,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("delete_company"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<()>,
     },
     ::unifold::ActionInfo {
         name: "upsert_company",
@@ -1389,6 +1448,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("upsert_company"),
         arguments: "the CompanyInput fields",
+        input_schema: ::unifold::__private::schema::input::<CompanyInput>,
+        output_schema: ::unifold::__private::schema::output::<Company>,
     },
     ::unifold::ActionInfo {
         name: "find_company_by_domain",
@@ -1399,6 +1460,12 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("find_company_by_domain"),
         arguments: "domain: the value to look for",
+        input_schema: || ::unifold::__private::schema::string_arguments(
+            &[("domain", "The domain to look for.")],
+        ),
+        output_schema: ::unifold::__private::schema::output::<
+            ::std::option::Option<Company>,
+        >,
     },
     ::unifold::ActionInfo {
         name: "list_companies",
@@ -1409,6 +1476,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::None,
         arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+        input_schema: ::unifold::__private::schema::input::<::unifold::ListArguments>,
+        output_schema: ::unifold::__private::schema::output::<::std::vec::Vec<Company>>,
     },
     ::unifold::ActionInfo {
         name: "create_contact",
@@ -1419,6 +1488,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("upsert_contact"),
         arguments: "the ContactInput fields",
+        input_schema: ::unifold::__private::schema::input::<ContactInput>,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
     ::unifold::ActionInfo {
         name: "get_contact",
@@ -1429,6 +1500,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("get_contact"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
     ::unifold::ActionInfo {
         name: "update_contact",
@@ -1439,6 +1512,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("update_contact"),
         arguments: "id: the provider's id of the record; patch: the ContactInput fields to change",
+        input_schema: ::unifold::__private::schema::update_arguments::<ContactInput>,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
     ::unifold::ActionInfo {
         name: "delete_contact",
@@ -1449,6 +1524,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("delete_contact"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<()>,
     },
     ::unifold::ActionInfo {
         name: "upsert_contact",
@@ -1459,6 +1536,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("upsert_contact"),
         arguments: "the ContactInput fields",
+        input_schema: ::unifold::__private::schema::input::<ContactInput>,
+        output_schema: ::unifold::__private::schema::output::<Contact>,
     },
     ::unifold::ActionInfo {
         name: "find_contact_by_email",
@@ -1469,6 +1548,12 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("find_contact_by_email"),
         arguments: "email: the value to look for",
+        input_schema: || ::unifold::__private::schema::string_arguments(
+            &[("email", "The email to look for.")],
+        ),
+        output_schema: ::unifold::__private::schema::output::<
+            ::std::option::Option<Contact>,
+        >,
     },
     ::unifold::ActionInfo {
         name: "list_contacts",
@@ -1479,6 +1564,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::None,
         arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+        input_schema: ::unifold::__private::schema::input::<::unifold::ListArguments>,
+        output_schema: ::unifold::__private::schema::output::<::std::vec::Vec<Contact>>,
     },
     ::unifold::ActionInfo {
         name: "create_opportunity",
@@ -1489,6 +1576,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::None,
         arguments: "the OpportunityInput fields",
+        input_schema: ::unifold::__private::schema::input::<OpportunityInput>,
+        output_schema: ::unifold::__private::schema::output::<Opportunity>,
     },
     ::unifold::ActionInfo {
         name: "get_opportunity",
@@ -1499,6 +1588,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::Some("get_opportunity"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<Opportunity>,
     },
     ::unifold::ActionInfo {
         name: "update_opportunity",
@@ -1509,6 +1600,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("update_opportunity"),
         arguments: "id: the provider's id of the record; patch: the OpportunityInput fields to change",
+        input_schema: ::unifold::__private::schema::update_arguments::<OpportunityInput>,
+        output_schema: ::unifold::__private::schema::output::<Opportunity>,
     },
     ::unifold::ActionInfo {
         name: "delete_opportunity",
@@ -1519,6 +1612,8 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("delete_opportunity"),
         arguments: "id: the provider's id of the record",
+        input_schema: ::unifold::__private::schema::id_arguments,
+        output_schema: ::unifold::__private::schema::output::<()>,
     },
     ::unifold::ActionInfo {
         name: "link_opportunity_contact",
@@ -1529,6 +1624,13 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::Some("link_opportunity_contact"),
         arguments: "opportunity_id, contact_id: the provider ids of the two records",
+        input_schema: || ::unifold::__private::schema::string_arguments(
+            &[
+                ("opportunity_id", "The provider's id of the opportunity."),
+                ("contact_id", "The provider's id of the contact."),
+            ],
+        ),
+        output_schema: ::unifold::__private::schema::output::<()>,
     },
     ::unifold::ActionInfo {
         name: "list_opportunities",
@@ -1539,6 +1641,10 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: true,
         retry_as: ::std::option::Option::None,
         arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+        input_schema: ::unifold::__private::schema::input::<::unifold::ListArguments>,
+        output_schema: ::unifold::__private::schema::output::<
+            ::std::vec::Vec<Opportunity>,
+        >,
     },
     ::unifold::ActionInfo {
         name: "create_opportunity_with_links",
@@ -1549,6 +1655,12 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
         read_only: false,
         retry_as: ::std::option::Option::None,
         arguments: "company: CompanyInput; contact: ContactInput; opportunity: OpportunityInput",
+        input_schema: ::unifold::__private::schema::input::<
+            CreateOpportunityWithLinksInput,
+        >,
+        output_schema: ::unifold::__private::schema::output::<
+            CreateOpportunityWithLinksOutput,
+        >,
     },
 ];
 /// The actions providers take in batches, and how many per request.
@@ -2086,6 +2198,8 @@ fn check(
     ::unifold::__private::serde::Deserialize
 )]
 #[derive(::std::default::Default)]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct CreateOpportunityWithLinksInput {
     pub company: CompanyInput,
@@ -2100,6 +2214,8 @@ pub struct CreateOpportunityWithLinksInput {
     ::unifold::__private::serde::Serialize,
     ::unifold::__private::serde::Deserialize
 )]
+#[derive(::unifold::__private::schemars::JsonSchema)]
+#[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct CreateOpportunityWithLinksOutput {
     pub company: Company,
