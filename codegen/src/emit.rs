@@ -1108,7 +1108,7 @@ impl Emitter<'_> {
         let actions = mappings
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
-        let envelope_segs = segs(&provider.envelope);
+        let envelope_segs = segs(&provider.response_envelope);
         let token_url = match &provider.token_url {
             Some(url) => quote! { Some(#url) },
             None => quote! { None },
@@ -1342,7 +1342,8 @@ impl Emitter<'_> {
             });
             let finish = match returns {
                 Returns::IdThenGet(id_path) => {
-                    let full: Vec<Seg> = envelope
+                    let full: Vec<Seg> = provider
+                        .response_envelope
                         .iter()
                         .cloned()
                         .chain(id_path.iter().cloned())
@@ -2126,6 +2127,11 @@ impl Emitter<'_> {
         let json = quote! { Value };
         let as_string = provider_type == Some("string");
         match ty {
+            // An id held as a string goes out as the number the provider expects; text
+            // that is not a number is sent as it is, for the provider to refuse.
+            FieldType::String if provider_type == Some("integer") => quote! {
+                #value.trim().parse::<i64>().map(#json::from).unwrap_or_else(|_| #json::String(#value.clone()))
+            },
             FieldType::String => quote! { #json::String(#value.clone()) },
             FieldType::Integer | FieldType::Number | FieldType::Boolean if as_string => {
                 quote! { #json::String(#value.to_string()) }
