@@ -514,6 +514,18 @@ impl LabelText for Diagnostic {
     }
 }
 
+/// The JSON schema of a request body or response.
+fn json_content(holder: &Node) -> Option<Node> {
+    holder
+        .get("content")?
+        .entries()
+        .iter()
+        .find(|(media, _)| media.as_str().is_some_and(|m| m.contains("json")))?
+        .1
+        .get("schema")
+        .cloned()
+}
+
 fn node(value: Value) -> Node {
     Node {
         value,
@@ -614,6 +626,25 @@ fn pruned_document(
         top.push((text("components"), node(Value::Map(components))));
     }
     node(Value::Map(top))
+}
+
+#[derive(Default)]
+struct AuthGuess {
+    /// The bearer (or OAuth 2) scheme's name.
+    bearer: Option<String>,
+    /// An API-key scheme's name and header.
+    header: Option<(String, String)>,
+    token_url: Option<String>,
+}
+
+struct PageGuess {
+    operation: String,
+    /// A cursor parameter (else an offset one).
+    cursor: bool,
+    param: String,
+    records: String,
+    limit: Option<String>,
+    max: i64,
 }
 
 /// What the skeletons are written from.
@@ -754,8 +785,9 @@ impl Context<'_> {
         out
     }
 
-    /// `auth:` from the security schemes the chosen operations (or the document) use.
-    fn auth(&self) -> String {
+    /// What the security schemes the chosen operations (or the document) use say
+    /// about credentials.
+    fn auth_guess(&self) -> AuthGuess {
         let schemes = self
             .root
             .get("components")
@@ -771,9 +803,7 @@ impl Context<'_> {
             .flat_map(|alternative| alternative.entries())
             .filter_map(|(name, _)| name.as_str())
             .collect();
-        let mut bearer = None;
-        let mut header = None;
-        let mut token_url = None;
+        let mut guess = AuthGuess::default();
         for (name, scheme) in schemes {
             let name = name.as_str().unwrap_or_default();
             if !used.is_empty() && !used.contains(&name) {
@@ -787,29 +817,37 @@ impl Context<'_> {
                         .and_then(Node::as_str)
                         .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
                 {
-                    bearer.get_or_insert(name.to_string());
+                    guess.bearer.get_or_insert(name.to_string());
                 }
                 Some("oauth2") => {
-                    bearer.get_or_insert(name.to_string());
+                    guess.bearer.get_or_insert(name.to_string());
                     let flows = scheme.get("flows").map(Node::entries).unwrap_or(&[]);
                     for (_, flow) in flows {
                         if let Some(url) = flow.get("tokenUrl").and_then(Node::as_str)
                             && url.starts_with("https://")
                         {
-                            token_url.get_or_insert(url.to_string());
+                            guess.token_url.get_or_insert(url.to_string());
                         }
                     }
                 }
                 Some("apiKey") if scheme.get("in").and_then(Node::as_str) == Some("header") => {
                     if let Some(header_name) = scheme.get("name").and_then(Node::as_str) {
-                        header.get_or_insert((name.to_string(), header_name.to_string()));
+                        guess
+                            .header
+                            .get_or_insert((name.to_string(), header_name.to_string()));
                     }
                 }
                 _ => {}
             }
         }
+        guess
+    }
+
+    /// `auth:` of `provider.yaml`.
+    fn auth(&self) -> String {
+        let guess = self.auth_guess();
         let mut out = String::from("auth:\n");
-        match (&bearer, &header) {
+        match (&guess.bearer, &guess.header) {
             (Some(scheme), _) => out.push_str(&format!(
                 "  type: bearer           # `Authorization: Bearer <token>` (security scheme `{scheme}`)\n"
             )),
@@ -823,30 +861,23 @@ impl Context<'_> {
                  \x20 # header: X-Api-Key\n",
             ),
         }
-        match token_url {
+        match &guess.token_url {
             Some(url) => out.push_str(&format!(
                 "  token_url: {}   # OAuth 2 connections refresh here\n",
-                yaml_writer::string(&url, false)
+                yaml_writer::string(url, false)
             )),
             None => out.push_str("  # token_url: https://...   # OAuth 2 connections refresh here\n"),
         }
         out
     }
 
-    /// A commented `pagination:` guessed from the first chosen list operation.
-    fn pagination(&self) -> String {
+    /// Pagination guessed from the query parameters of the first chosen list operation.
+    fn page_guess(&self) -> Option<PageGuess> {
         const OFFSET: &[&str] = &["offset", "start", "skip"];
         const CURSOR: &[&str] = &[
             "cursor", "after", "starting_after", "page_token", "pageToken", "next_cursor",
         ];
         const LIMIT: &[&str] = &["limit", "page_size", "pageSize", "per_page", "count"];
-        let generic = "# How list operations page; see docs/mapping-language.md (`Pagination`).\n\
-             # pagination:\n\
-             #   style: offset          # cursor | next_url | offset\n\
-             #   records: data          # where a page's records are\n\
-             #   offset_param: offset\n\
-             #   limit_param: limit\n\
-             #   max_page_size: 100\n";
         for found in self.chosen.iter().filter(|f| f.method == "get") {
             let Some(op) = self.operation(found) else { continue };
             let shared = path_item(self.root, &found.path)
@@ -866,10 +897,11 @@ impl Context<'_> {
                 })
             };
             let (offset, cursor, limit) = (named(OFFSET), named(CURSOR), named(LIMIT));
-            if offset.is_none() && cursor.is_none() {
-                continue;
-            }
-            let records = self.records_of(op).unwrap_or_else(|| "data".into());
+            let (cursor_style, param) = match (cursor, offset) {
+                (Some((name, _)), _) => (true, name),
+                (None, Some((name, _))) => (false, name),
+                (None, None) => continue,
+            };
             let max = limit
                 .as_ref()
                 .and_then(|(_, p)| p.get("schema"))
@@ -879,27 +911,51 @@ impl Context<'_> {
                     _ => None,
                 })
                 .unwrap_or(100);
-            let mut out = format!(
-                "# Guessed from the parameters of `{}`: check the vendor's docs, then uncomment.\n# pagination:\n",
-                found.id
-            );
-            match (&cursor, &offset) {
-                (Some((name, _)), _) => out.push_str(&format!(
-                    "#   style: cursor\n#   cursor_param: {name}\n#   cursor_path: next_cursor   # where a page names the next cursor\n"
-                )),
-                (None, Some((name, _))) => out.push_str(&format!(
-                    "#   style: offset          # stops at the first short page\n#   offset_param: {name}\n"
-                )),
-                (None, None) => {}
-            }
-            out.push_str(&format!("#   records: {records}\n"));
-            if let Some((name, _)) = &limit {
-                out.push_str(&format!("#   limit_param: {name}\n"));
-            }
-            out.push_str(&format!("#   max_page_size: {max}\n"));
-            return out;
+            return Some(PageGuess {
+                operation: found.id.clone(),
+                cursor: cursor_style,
+                param,
+                records: self.records_of(op).unwrap_or_else(|| "data".into()),
+                limit: limit.map(|(name, _)| name),
+                max,
+            });
         }
-        generic.to_string()
+        None
+    }
+
+    /// A commented `pagination:` for `provider.yaml`.
+    fn pagination(&self) -> String {
+        let Some(guess) = self.page_guess() else {
+            return "# How list operations page; see docs/mapping-language.md (`Pagination`).\n\
+                 # pagination:\n\
+                 #   style: offset          # cursor | next_url | offset\n\
+                 #   records: data          # where a page's records are\n\
+                 #   offset_param: offset\n\
+                 #   limit_param: limit\n\
+                 #   max_page_size: 100\n"
+                .to_string();
+        };
+        let mut out = format!(
+            "# Guessed from the parameters of `{}`: check the vendor's docs, then uncomment.\n# pagination:\n",
+            guess.operation
+        );
+        if guess.cursor {
+            out.push_str(&format!(
+                "#   style: cursor\n#   cursor_param: {}\n#   cursor_path: next_cursor   # where a page names the next cursor\n",
+                guess.param
+            ));
+        } else {
+            out.push_str(&format!(
+                "#   style: offset          # stops at the first short page\n#   offset_param: {}\n",
+                guess.param
+            ));
+        }
+        out.push_str(&format!("#   records: {}\n", guess.records));
+        if let Some(limit) = &guess.limit {
+            out.push_str(&format!("#   limit_param: {limit}\n"));
+        }
+        out.push_str(&format!("#   max_page_size: {}\n", guess.max));
+        out
     }
 
     /// The first array property of a list operation's success response.
@@ -1025,18 +1081,34 @@ impl Context<'_> {
                 .entry(action)
                 .or_insert(found);
         }
+        let auth = self.auth_guess();
         let mut out = format!(
             "# The emulator of {}: served by `Sandbox::start_described` and\n\
              # `unifold sandbox --dir`. Paths and request schemas come from openapi.yaml; the\n\
-             # rest is the vendor's behaviour, described in docs/provider-authoring.md.\n\
-             # Check the response and error shapes against real responses before relying on them.\n\
-             auth:\n  type: bearer                 # bearer | header (with `header: X-Api-Key`)\n\
-             collections:\n",
+             # rest is the vendor's behaviour, described in docs/provider-authoring.md. The\n\
+             # shapes below are guessed from the document: check them against real responses.\n",
             self.provider
         );
+        match (&auth.bearer, &auth.header) {
+            (None, Some((_, header))) => out.push_str(&format!(
+                "auth:\n  type: header\n  header: {}\n",
+                yaml_writer::string(header, false)
+            )),
+            _ => out.push_str("auth:\n  type: bearer                 # bearer | header (with `header: X-Api-Key`)\n"),
+        }
+        if auth.token_url.is_some() {
+            out.push_str("  # token_path: /oauth/token     # serve OAuth refresh grants here\n");
+        }
+        let creates = collections.values().filter_map(|actions| actions.get("create"));
+        if let Some(envelope) = creates.filter_map(|found| self.request_envelope(found)).next() {
+            out.push_str(&format!("request_envelope: {envelope}     # request bodies wrap the record\n"));
+        }
+        out.push_str("collections:\n");
         if collections.is_empty() {
             out.push_str("  {}                            # no record paths among the operations\n");
         }
+        let mut record_template = None;
+        let mut list_template = None;
         for (path, actions) in &collections {
             let name = path
                 .rsplit('/')
@@ -1059,22 +1131,109 @@ impl Context<'_> {
                  \x20   # required: [name]           # refused with `errors.required` when missing or empty\n\
                  \x20   # unique: [email]            # refused with `errors.conflict` when taken\n"
             ));
+            if record_template.is_none() {
+                record_template = actions
+                    .get("get")
+                    .or(actions.get("create"))
+                    .and_then(|found| self.response_template(found, false));
+            }
+            if list_template.is_none() {
+                list_template = actions
+                    .get("list")
+                    .and_then(|found| self.response_template(found, true));
+            }
         }
-        out.push_str(
-            "responses:\n\
-             \x20 record: \"{record}\"            # e.g. { data: \"{record}\" }\n\
-             \x20 list: { data: \"{records}\" }\n\
-             \x20 deleted: {}\n\
-             pagination:\n\
-             \x20 style: offset                # offset | cursor | next_url\n\
-             \x20 offset_param: offset\n\
-             \x20 limit_param: limit\n\
-             \x20 default_limit: 100\n\
-             \x20 max_limit: 100\n\
-             errors:\n\
-             \x20 body: { message: \"{message}\" }\n",
-        );
+        out.push_str(&format!(
+            "responses:\n  record: {}\n  list: {}\n  deleted: {{}}\n",
+            record_template.unwrap_or_else(|| "\"{record}\"".into()),
+            list_template.unwrap_or_else(|| "\"{records}\"".into()),
+        ));
+        match self.page_guess() {
+            Some(guess) => {
+                let (style, param_key) = if guess.cursor {
+                    ("cursor", "cursor_param")
+                } else {
+                    ("offset", "offset_param")
+                };
+                out.push_str(&format!(
+                    "pagination:                    # guessed from `{}`\n  style: {style}                # offset | cursor | next_url\n  {param_key}: {}\n  limit_param: {}\n  default_limit: {}\n  max_limit: {}\n",
+                    guess.operation,
+                    guess.param,
+                    guess.limit.as_deref().unwrap_or("limit"),
+                    guess.max.min(100),
+                    guess.max,
+                ));
+            }
+            None => out.push_str(
+                "pagination:\n  style: offset                # offset | cursor | next_url\n  offset_param: offset\n  limit_param: limit\n",
+            ),
+        }
+        let body = self.error_template().unwrap_or_else(|| "{ message: \"{message}\" }".into());
+        out.push_str(&format!(
+            "errors:\n  body: {body}\n  # not_found: \"{{Singular}} not found\"     # messages per kind; see docs/provider-authoring.md\n"
+        ));
         out
+    }
+
+    /// The key a create's request body wraps the record in, when it has exactly one
+    /// object property (`{"invoice": {...}}`).
+    fn request_envelope(&self, found: &Found) -> Option<String> {
+        let body = self.resolve(self.operation(found)?.get("requestBody")?);
+        let schema = json_content(&body)?;
+        let sources = Sources::default();
+        let mut quiet = Reader::new(&sources);
+        let properties = openapi::properties(&mut quiet, self.root, &schema);
+        match properties.as_slice() {
+            [(name, property)]
+                if openapi::schema_type(&openapi::resolve(&mut quiet, self.root, property)).as_deref()
+                    == Some("object") =>
+            {
+                Some(name.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// A response template from an operation's success schema: the record (an object
+    /// with an `id`) or the records (an array) as placeholders, `true` for flags.
+    fn response_template(&self, found: &Found, list: bool) -> Option<String> {
+        let op = self.operation(found)?;
+        let (_, response) = op.get("responses")?.entries().iter().find(|(code, _)| {
+            matches!(&code.value, Value::Str(c) if c.starts_with('2'))
+                || matches!(code.value, Value::Int(200..=299))
+        })?;
+        let schema = json_content(&self.resolve(response))?;
+        let sources = Sources::default();
+        let mut quiet = Reader::new(&sources);
+        let mut parts = Vec::new();
+        for (name, property) in openapi::properties(&mut quiet, self.root, &schema) {
+            let property = openapi::resolve(&mut quiet, self.root, &property);
+            let has_id = openapi::properties(&mut quiet, self.root, &property)
+                .iter()
+                .any(|(key, _)| key == "id");
+            let value = match openapi::schema_type(&property).as_deref() {
+                Some("array") if list => "\"{records}\"",
+                Some("object") if !list && has_id => "\"{record}\"",
+                Some("boolean") => "true",
+                Some("string") if list && name.starts_with("next") => "\"{next_cursor}\"",
+                _ => continue,
+            };
+            parts.push(format!("{}: {value}", yaml_writer::string(&name, true)));
+        }
+        let placeholder = if list { "{records}" } else { "{record}" };
+        parts
+            .iter()
+            .any(|p| p.contains(placeholder))
+            .then(|| format!("{{ {} }}", parts.join(", ")))
+    }
+
+    /// An error body template from the schema of the first 4xx response.
+    fn error_template(&self) -> Option<String> {
+        let (path, _) = self.error_message()?;
+        Some(match path.split_once('.') {
+            Some((outer, inner)) => format!("{{ {outer}: {{ {inner}: \"{{message}}\", code: \"{{code}}\" }} }}"),
+            None => format!("{{ {path}: \"{{message}}\" }}"),
+        })
     }
 
     /// The id format of a record path's `{id}` parameter.

@@ -26,6 +26,8 @@ pub struct SandboxSpec {
     pub provider: String,
     /// Prefix of every route, e.g. `/v1` (empty for none).
     pub base_path: String,
+    /// The keys request bodies wrap the record in (`{"invoice": {...}}` is `["invoice"]`).
+    pub request_envelope: Vec<String>,
     pub auth: AuthSpec,
     pub collections: Vec<CollectionSpec>,
     pub responses: ResponseSpec,
@@ -404,20 +406,6 @@ impl Template {
         }
     }
 
-    /// The placeholders used, for checking them against those available.
-    fn vars(&self, out: &mut Vec<String>) {
-        match self {
-            Template::Literal(_) => {}
-            Template::Whole(name) => out.push(name.clone()),
-            Template::Text(parts) => out.extend(parts.iter().filter_map(|p| match p {
-                TextPart::Var(name) => Some(name.clone()),
-                TextPart::Literal(_) => None,
-            })),
-            Template::Array(items) => items.iter().for_each(|i| i.vars(out)),
-            Template::Object(entries) => entries.iter().for_each(|(_, v)| v.vars(out)),
-        }
-    }
-
     /// A template from a plain string (messages).
     pub fn text(text: &str) -> Template {
         let parts = text_parts(text);
@@ -515,6 +503,7 @@ fn template(node: &Node) -> Template {
 const TOP_KEYS: &[&str] = &[
     "openapi",
     "base_path",
+    "request_envelope",
     "auth",
     "collections",
     "responses",
@@ -657,6 +646,16 @@ fn describe(
         Some((path, _)) => path.trim_end_matches('/').to_string(),
         None => server_path(&openapi.root),
     };
+    let request_envelope = match reader.optional_string(root, "request_envelope", "a path of keys") {
+        Some((text, node)) => {
+            let keys: Vec<String> = text.split('.').map(str::to_string).collect();
+            if keys.iter().any(|k| k.is_empty() || k.contains(['[', ']'])) {
+                reader.error(node, format!("`{text}` is not a path of keys such as `data` or `data.record`"));
+            }
+            keys
+        }
+        None => Vec::new(),
+    };
     let auth = read_auth(reader, root);
     let mut collections = Vec::new();
     match root.get("collections") {
@@ -713,6 +712,7 @@ fn describe(
     Some(SandboxSpec {
         provider: provider.to_string(),
         base_path,
+        request_envelope,
         auth,
         collections,
         responses,
@@ -954,9 +954,7 @@ fn read_collection(
         }
     }
     let seed = body.get("seed").map(template);
-    if let Some(seed) = &seed {
-        check_vars(reader, body.get("seed"), seed, &["n"], "a seed record");
-    }
+    check_vars(reader, body.get("seed"), &["n"], "a seed record");
     Some(CollectionSpec {
         name: name.to_string(),
         singular,
@@ -1036,20 +1034,33 @@ fn last_parameter(op: &Operation) -> Option<String> {
         .map(str::to_string)
 }
 
-fn check_vars(reader: &mut Reader, node: Option<&Node>, template: &Template, allowed: &[&str], what: &str) {
+/// Reports every placeholder in the strings under `node` that `allowed` does not
+/// list, at the string that uses it.
+fn check_vars(reader: &mut Reader, node: Option<&Node>, allowed: &[&str], what: &str) {
     let Some(node) = node else { return };
-    let mut used = Vec::new();
-    template.vars(&mut used);
-    for name in used {
-        if !allowed.contains(&name.as_str()) {
-            let help = match did_you_mean(&name, allowed.iter().copied()) {
-                Some(close) => format!("did you mean `{{{close}}}`?"),
-                None => format!("{what} may use {}", one_of(allowed.iter().copied())),
-            };
-            reader
-                .error(node, format!("unknown placeholder `{{{name}}}` in {what}"))
-                .help = Some(help);
+    match &node.value {
+        Value::Str(text) => {
+            for part in text_parts(text) {
+                let TextPart::Var(name) = part else { continue };
+                if allowed.contains(&name.as_str()) {
+                    continue;
+                }
+                let help = match did_you_mean(&name, allowed.iter().copied()) {
+                    Some(close) => format!("did you mean `{{{close}}}`?"),
+                    None => format!("{what} may use {}", one_of(allowed.iter().copied())),
+                };
+                reader
+                    .error(node, format!("unknown placeholder `{{{name}}}` in {what}"))
+                    .help = Some(help);
+            }
         }
+        Value::Seq(items) => items
+            .iter()
+            .for_each(|item| check_vars(reader, Some(item), allowed, what)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|(_, value)| check_vars(reader, Some(value), allowed, what)),
+        _ => {}
     }
 }
 
@@ -1065,15 +1076,15 @@ fn read_responses(reader: &mut Reader, node: Option<&Node>) -> ResponseSpec {
     }
     if let Some(record) = node.get("record") {
         spec.record = template(record);
-        check_vars(reader, Some(record), &spec.record, &["record"], "a record response");
+        check_vars(reader, Some(record), &["record"], "a record response");
     }
     if let Some(list) = node.get("list") {
         spec.list = template(list);
-        check_vars(reader, Some(list), &spec.list, LIST_VARS, "a list response");
+        check_vars(reader, Some(list), LIST_VARS, "a list response");
     }
     if let Some(deleted) = node.get("deleted") {
         spec.deleted = template(deleted);
-        check_vars(reader, Some(deleted), &spec.deleted, &["id"], "a delete response");
+        check_vars(reader, Some(deleted), &["id"], "a delete response");
     }
     spec
 }
@@ -1158,13 +1169,13 @@ fn read_errors(reader: &mut Reader, node: Option<&Node>) -> Vec<ErrorSpec> {
         .unwrap_or_else(|| {
             Template::Object(vec![("message".into(), Template::Whole("message".into()))])
         });
+    let mut body_vars: Vec<&str> = vec!["message", "code", "kind"];
+    body_vars.extend(ERROR_VARS);
     let mut allowed_keys: Vec<&str> = vec!["body"];
     allowed_keys.extend(ErrorKind::ALL.map(ErrorKind::name));
     if let Some(node) = node {
         reader.keys(node, &allowed_keys, "`errors`");
-        if let Some(body) = node.get("body") {
-            check_vars(reader, Some(body), &default_body, &["message", "code", "status", "kind", "field"], "an error body");
-        }
+        check_vars(reader, node.get("body"), &body_vars, "an error body");
     }
     let mut out = Vec::new();
     for kind in ErrorKind::ALL {
@@ -1195,16 +1206,15 @@ fn read_errors(reader: &mut Reader, node: Option<&Node>) -> Vec<ErrorSpec> {
                     }
                     if let Some(body) = entry.get("body") {
                         spec.body = template(body);
-                        check_vars(reader, Some(body), &spec.body, &["message", "code", "status", "kind", "field"], "an error body");
+                        check_vars(reader, Some(body), &body_vars, "an error body");
                     }
                 }
                 _ => {
                     reader.error(entry, format!("`errors.{}` is a message or `{{ status, message, code, body }}`", kind.name()));
                 }
             }
-            if let Some(message) = entry.get("message").or(Some(entry)).filter(|n| n.as_str().is_some()) {
-                check_vars(reader, Some(message), &spec.message, ERROR_VARS, "an error message");
-            }
+            let message = entry.get("message").or(Some(entry)).filter(|n| n.as_str().is_some());
+            check_vars(reader, message, ERROR_VARS, "an error message");
         }
         out.push(spec);
     }

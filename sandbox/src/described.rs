@@ -260,6 +260,42 @@ impl Described {
         reply(status_of(route), body)
     }
 
+    /// The record a write sends (inside the request envelope), after checking the whole
+    /// body against the operation's schema.
+    fn written_record(&self, request: &Request<'_>) -> Result<(Map<String, Value>, Map<String, Value>), Reply> {
+        let body = self.body_object(request)?;
+        if let Some(schema_node) = &request.route.request_schema
+            && let Some(problem) =
+                schema::check(&self.spec.openapi, schema_node, &Value::Object(body.clone()))
+        {
+            // Fields are named as the record has them, without the envelope.
+            let prefix = self.spec.request_envelope.join(".");
+            let field = problem
+                .path
+                .strip_prefix(&prefix)
+                .map(|rest| rest.trim_start_matches('.'))
+                .filter(|rest| !prefix.is_empty() && !rest.is_empty())
+                .unwrap_or(&problem.path)
+                .to_string();
+            return Err(if problem.missing {
+                self.required(request, &field)
+            } else {
+                self.invalid(request, &field, &problem.reason)
+            });
+        }
+        let mut record = Value::Object(body.clone());
+        for key in &self.spec.request_envelope {
+            record = record.get(key).cloned().unwrap_or(Value::Null);
+        }
+        match record {
+            Value::Object(record) => Ok((body, record)),
+            _ => {
+                let field = self.spec.request_envelope.join(".");
+                Err(self.invalid(request, &field, "must be a JSON object"))
+            }
+        }
+    }
+
     /// The body as a JSON object, or the vendor's answer to it.
     fn body_object(&self, request: &Request<'_>) -> Result<Map<String, Value>, Reply> {
         let value = parse_json(request.body).map_err(|syntax| {
@@ -295,9 +331,9 @@ impl Described {
         self.error(ErrorKind::Required, None, vars)
     }
 
-    /// Checks a written body: the operation's schema, then the collection's rules
-    /// (`required` on create; on update only the fields sent may not be emptied),
-    /// references and unique values. `merged` is the record as it would be stored.
+    /// Checks a written record against the collection's rules (`required` on create;
+    /// on update only the fields sent may not be emptied), references and unique
+    /// values. `merged` is the record as it would be stored.
     fn check_write(
         &self,
         store: &Store,
@@ -306,16 +342,6 @@ impl Described {
         merged: &Map<String, Value>,
         creating: bool,
     ) -> Result<(), Reply> {
-        if let Some(schema_node) = &request.route.request_schema
-            && let Some(problem) =
-                schema::check(&self.spec.openapi, schema_node, &Value::Object(body.clone()))
-        {
-            return Err(if problem.missing {
-                self.required(request, &problem.path)
-            } else {
-                self.invalid(request, &problem.path, &problem.reason)
-            });
-        }
         for required in &request.collection.required {
             let values = field_values(merged, &required.steps);
             let sent = body.contains_key(first_key(&required.steps));
@@ -352,7 +378,11 @@ impl Described {
                     continue;
                 }
                 let theirs = field_values(&other.fields, &unique.steps);
-                if let Some(taken) = theirs.into_iter().map(unique_key).find(|v| mine.contains(v)) {
+                if let Some(taken) = theirs
+                    .into_iter()
+                    .find(|v| mine.contains(&unique_key(v)))
+                    .map(id_text)
+                {
                     let vars = Vars::default()
                         .collection(request.collection)
                         .field(&unique.text)
@@ -369,8 +399,8 @@ impl Described {
     }
 
     fn create(&self, store: &mut Store, request: &Request<'_>) -> Reply {
-        let body = match self.body_object(request) {
-            Ok(body) => body,
+        let body = match self.written_record(request) {
+            Ok((_, record)) => record,
             Err(reply) => return reply,
         };
         let collection = request.collection;
@@ -398,8 +428,8 @@ impl Described {
             Ok(record) => record.clone(),
             Err(reply) => return reply,
         };
-        let body = match self.body_object(request) {
-            Ok(body) => body,
+        let body = match self.written_record(request) {
+            Ok((_, record)) => record,
             Err(reply) => return reply,
         };
         let mut fields = current.fields.clone();
