@@ -128,8 +128,13 @@ fn check(dir: &Path, models: Vec<PathBuf>) -> ExitCode {
     match unifold_codegen::check(&layout) {
         Ok(project) => {
             let mappings: usize = project.providers.iter().map(|(_, m)| m.len()).sum();
+            let sandboxes = match unifold_codegen::sandbox_dirs(&layout).len() {
+                0 => String::new(),
+                1 => ", 1 sandbox".to_string(),
+                n => format!(", {n} sandboxes"),
+            };
             println!(
-                "ok: {} models, {} providers, {} mappings",
+                "ok: {} models, {} providers, {} mappings{sandboxes}",
                 project.models.models().count(),
                 project.providers.len(),
                 mappings

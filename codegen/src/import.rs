@@ -160,8 +160,12 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
             None => {
                 let ids = available.iter().map(|found| found.id.as_str());
                 let routes: Vec<String> = available.iter().map(Found::route).collect();
-                let close = did_you_mean(id, ids.clone())
-                    .map(str::to_string)
+                // `POST /gadgets` where only `GET /gadgets` exists: the path is right.
+                let same_path = id.split_once(' ').and_then(|(_, path)| {
+                    available.iter().find(|found| found.path == path.trim()).map(Found::route)
+                });
+                let close = same_path
+                    .or_else(|| did_you_mean(id, ids.clone()).map(str::to_string))
                     .or_else(|| did_you_mean(id, routes.iter().map(String::as_str)).map(str::to_string));
                 let help = match close {
                     Some(close) => format!("did you mean `{close}`?"),
