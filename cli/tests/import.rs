@@ -82,7 +82,7 @@ fn imports_the_chosen_operations_and_what_they_reference() {
     assert!(widgets < by_id);
 
     let provider = std::fs::read_to_string(out.join("provider.yaml")).unwrap();
-    assert!(provider.contains("base_url: \"https://api.widgets.example/{region}/v1\""), "{provider}");
+    assert!(provider.contains("base_url: https://api.widgets.example/{region}/v1\n"), "{provider}");
     assert!(provider.contains("  region:\n    description: The data region of the account.\n"));
     assert!(provider.contains("  type: bearer"));
     assert!(provider.contains("  message: [detail]"), "{provider}");
