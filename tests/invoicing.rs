@@ -17,10 +17,13 @@ use unifold_sandbox::Sandbox;
 const KEY: &str = "tally-test-key";
 
 async fn start() -> (Sandbox, Connection) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/invoicing/providers/tally");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/invoicing/providers/tally"
+    );
     let sandbox = Sandbox::start_described(dir, KEY).await.unwrap();
-    let connection = Connection::new("acme", "tally", Credentials::api_key(KEY))
-        .with_origin(sandbox.url());
+    let connection =
+        Connection::new("acme", "tally", Credentials::api_key(KEY)).with_origin(sandbox.url());
     (sandbox, connection)
 }
 
@@ -49,7 +52,11 @@ async fn a_user_defined_model_gets_typed_actions() {
     let invoice = create_invoice(&runtime, &connection, &consulting("INV-001"))
         .await
         .unwrap();
-    assert!(invoice.remote_id.starts_with("inv_"), "{}", invoice.remote_id);
+    assert!(
+        invoice.remote_id.starts_with("inv_"),
+        "{}",
+        invoice.remote_id
+    );
     assert_eq!(invoice.total_amount, Some(1250.0));
     assert_eq!(invoice.status, Some(InvoiceStatus::Open));
     assert_eq!(invoice.due_date, Date::from_ymd_opt(2025, 3, 31));
@@ -70,7 +77,10 @@ async fn a_user_defined_model_gets_typed_actions() {
     );
     // The request went out wrapped in Tally's envelope.
     let sent = &sandbox.requests()[0];
-    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/v1/invoices"));
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/invoices")
+    );
     assert_eq!(sent.body["invoice"]["currency"], "EUR");
 
     let fetched = get_invoice(&runtime, &connection, &invoice.remote_id)
@@ -125,7 +135,10 @@ async fn the_billing_api_refuses_what_tally_refuses() {
         .unwrap_err();
     assert_eq!(error.category(), ErrorCategory::Rejected);
     assert_eq!(error.status(), Some(400));
-    assert!(error.to_string().contains("Missing required param: lines."), "{error}");
+    assert!(
+        error.to_string().contains("Missing required param: lines."),
+        "{error}"
+    );
 
     let first = create_invoice(&runtime, &connection, &consulting("INV-004"))
         .await
@@ -148,7 +161,9 @@ async fn the_billing_api_refuses_what_tally_refuses() {
 
     let mut yen = consulting("INV-005");
     yen.currency = Some("JPY".into());
-    let error = create_invoice(&runtime, &connection, &yen).await.unwrap_err();
+    let error = create_invoice(&runtime, &connection, &yen)
+        .await
+        .unwrap_err();
     assert!(
         error
             .to_string()
@@ -169,13 +184,16 @@ async fn the_billing_api_refuses_what_tally_refuses() {
     );
 
     // Another key in `X-Api-Key` is refused with Tally's 401.
-    let stranger = Connection::new("other", "tally", Credentials::api_key("wrong"))
-        .with_origin(sandbox.url());
+    let stranger =
+        Connection::new("other", "tally", Credentials::api_key("wrong")).with_origin(sandbox.url());
     let error = get_invoice(&runtime, &stranger, &first.remote_id)
         .await
         .unwrap_err();
     assert_eq!(error.category(), ErrorCategory::Auth);
-    assert!(error.to_string().contains("Invalid API key provided."), "{error}");
+    assert!(
+        error.to_string().contains("Invalid API key provided."),
+        "{error}"
+    );
 
     // The key must be in `X-Api-Key`: a bearer token is not looked at.
     let bearer = reqwest::Client::new()

@@ -118,8 +118,7 @@ async fn companies_and_contacts_round_trip_through_the_described_sandbox() {
         .find(|r| r.method == "POST" && r.path == "/v1/persons")
         .unwrap();
     assert_eq!(
-        create_request.body["org_id"],
-        organizations[0]["id"],
+        create_request.body["org_id"], organizations[0]["id"],
         "the id goes out as Pipedrive's integer"
     );
 
@@ -272,11 +271,14 @@ async fn invalid_input_never_reaches_the_sandbox() {
         title: Some("Analyst".into()),
         ..ada(None)
     };
-    let created = create_contact(&runtime, &connection, &titled).await.unwrap();
+    let created = create_contact(&runtime, &connection, &titled)
+        .await
+        .unwrap();
     assert_eq!(created.title, None);
     let sent = &sandbox.requests()[0].body;
     assert_eq!(
-        sent.as_object().map(|body| body.keys().cloned().collect::<Vec<_>>()),
+        sent.as_object()
+            .map(|body| body.keys().cloned().collect::<Vec<_>>()),
         Some(vec!["email".to_string(), "name".into(), "phone".into()])
     );
 }

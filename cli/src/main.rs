@@ -278,7 +278,10 @@ fn import(openapi_file: &Path, operations: &str, out: &Path) -> ExitCode {
                 println!("unchanged {}", path.display())
             }
             unifold_codegen::import::Written::Kept(path) => {
-                println!("kept {} (it exists; the skeleton was not written)", path.display())
+                println!(
+                    "kept {} (it exists; the skeleton was not written)",
+                    path.display()
+                )
             }
         }
     }

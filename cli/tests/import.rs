@@ -68,11 +68,20 @@ fn imports_the_chosen_operations_and_what_they_reference() {
         assert!(!openapi.contains(dropped), "`{dropped}` kept:\n{openapi}");
     }
     // 3.1 constructs stay; a property named `example` is a property, not an example.
-    assert!(openapi.contains("name: { type: [string, \"null\"] }"), "{openapi}");
+    assert!(
+        openapi.contains("name: { type: [string, \"null\"] }"),
+        "{openapi}"
+    );
     assert!(openapi.contains("kind: { const: widget }"), "{openapi}");
-    assert!(openapi.contains("example: { type: string, description: A property called example stays. }"));
+    assert!(
+        openapi
+            .contains("example: { type: string, description: A property called example stays. }")
+    );
     // The operation without an id got one, and the file says so.
-    assert!(openapi.contains("      operationId: getWidgetsById\n"), "{openapi}");
+    assert!(
+        openapi.contains("      operationId: getWidgetsById\n"),
+        "{openapi}"
+    );
     assert!(openapi.contains(
         "# `getWidgetsById` is GET /widgets/{id}, which the document gives no operationId."
     ));
@@ -82,14 +91,23 @@ fn imports_the_chosen_operations_and_what_they_reference() {
     assert!(widgets < by_id);
 
     let provider = std::fs::read_to_string(out.join("provider.yaml")).unwrap();
-    assert!(provider.contains("base_url: https://api.widgets.example/{region}/v1\n"), "{provider}");
+    assert!(
+        provider.contains("base_url: https://api.widgets.example/{region}/v1\n"),
+        "{provider}"
+    );
     assert!(provider.contains("  region:\n    description: The data region of the account.\n"));
     assert!(provider.contains("  type: bearer"));
     assert!(provider.contains("  message: [detail]"), "{provider}");
-    assert!(provider.contains("#   style: cursor\n#   cursor_param: cursor\n"), "{provider}");
+    assert!(
+        provider.contains("#   style: cursor\n#   cursor_param: cursor\n"),
+        "{provider}"
+    );
     let sandbox = std::fs::read_to_string(out.join("sandbox.yaml")).unwrap();
     assert!(sandbox.contains("      get: getWidgetsById\n"), "{sandbox}");
-    assert!(sandbox.contains("list: { items: \"{records}\", next_cursor: \"{next_cursor}\" }"), "{sandbox}");
+    assert!(
+        sandbox.contains("list: { items: \"{records}\", next_cursor: \"{next_cursor}\" }"),
+        "{sandbox}"
+    );
 
     // The skeletons pass `unifold check` as written.
     unifold()
@@ -115,7 +133,10 @@ fn imports_the_chosen_operations_and_what_they_reference() {
         .stdout(predicate::str::contains("unchanged "))
         .stdout(predicate::str::contains("kept ").count(2));
     assert_eq!(std::fs::read(out.join("openapi.yaml")).unwrap(), before[0]);
-    assert_eq!(std::fs::read(out.join("provider.yaml")).unwrap(), b"# edited\n");
+    assert_eq!(
+        std::fs::read(out.join("provider.yaml")).unwrap(),
+        b"# edited\n"
+    );
     assert_eq!(std::fs::read(out.join("sandbox.yaml")).unwrap(), before[2]);
 }
 
@@ -126,14 +147,20 @@ fn unknown_operations_get_a_did_you_mean_and_exit_1() {
     unifold()
         .args(["provider", "import"])
         .arg(fixture("widgets-3.1.yaml"))
-        .args(["--operations", "createWidget,lstWidgets,POST /gadgets", "--out"])
+        .args([
+            "--operations",
+            "createWidget,lstWidgets,POST /gadgets",
+            "--out",
+        ])
         .arg(&out)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("unknown operation `lstWidgets`"))
         .stderr(predicate::str::contains("[--operations:1:14]"))
         .stderr(predicate::str::contains("did you mean `listWidgets`?"))
-        .stderr(predicate::str::contains("unknown operation `POST /gadgets`"))
+        .stderr(predicate::str::contains(
+            "unknown operation `POST /gadgets`",
+        ))
         .stderr(predicate::str::contains("did you mean `GET /gadgets`?"))
         .stderr(predicate::str::contains("2 problems found"));
     assert!(!out.exists(), "nothing is written on failure");
@@ -182,7 +209,9 @@ fn documents_that_are_not_openapi_3_are_refused() {
         .arg(dir.path().join("providers/x"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("this is a Swagger (OpenAPI 2) document"))
+        .stderr(predicate::str::contains(
+            "this is a Swagger (OpenAPI 2) document",
+        ))
         .stderr(predicate::str::contains("convert it to OpenAPI 3 first"));
     unifold()
         .args(["provider", "import"])
@@ -199,7 +228,10 @@ fn imports_from_attios_published_document() {
     let vendor = repo().join("../shared/vendor-specs/attio/openapi.json");
     if !vendor.is_file() {
         if std::env::var_os("UNIFOLD_SKIP_VENDOR_SPECS").is_some() {
-            println!("skipped: UNIFOLD_SKIP_VENDOR_SPECS is set and {} is missing", vendor.display());
+            println!(
+                "skipped: UNIFOLD_SKIP_VENDOR_SPECS is set and {} is missing",
+                vendor.display()
+            );
             return;
         }
         panic!(
@@ -223,7 +255,11 @@ fn imports_from_attios_published_document() {
         .success()
         .stdout(predicate::str::contains("imported 3 operations"));
     let openapi = std::fs::read_to_string(out.join("openapi.yaml")).unwrap();
-    assert!(openapi.starts_with("# Imported by `unifold provider import` from openapi.json (OpenAPI 3.1.0)"));
+    assert!(
+        openapi.starts_with(
+            "# Imported by `unifold provider import` from openapi.json (OpenAPI 3.1.0)"
+        )
+    );
     for id in [
         "operationId: postV2ObjectsByObjectRecords\n",
         "operationId: getV2ObjectsByObjectRecordsByRecordId\n",
@@ -240,7 +276,10 @@ fn imports_from_attios_published_document() {
 fn check_reports_problems_in_a_sandbox_description() {
     let dir = tempfile::tempdir().unwrap();
     for folder in ["unified-models", "providers"] {
-        copy_tree(&repo().join("examples/pipedrive").join(folder), &dir.path().join(folder));
+        copy_tree(
+            &repo().join("examples/pipedrive").join(folder),
+            &dir.path().join(folder),
+        );
     }
     for model in ["common", "contact", "company"] {
         std::fs::copy(
@@ -262,8 +301,12 @@ fn check_reports_problems_in_a_sandbox_description() {
         .code(1)
         .stderr(predicate::str::contains("unknown operation `getPersn`"))
         .stderr(predicate::str::contains("did you mean `getPerson`?"))
-        .stderr(predicate::str::contains("[providers/pipedrive/sandbox.yaml:"))
-        .stderr(predicate::str::contains("unknown placeholder `{Singulr}` in an error message"))
+        .stderr(predicate::str::contains(
+            "[providers/pipedrive/sandbox.yaml:",
+        ))
+        .stderr(predicate::str::contains(
+            "unknown placeholder `{Singulr}` in an error message",
+        ))
         .stderr(predicate::str::contains("did you mean `{Singular}`?"))
         .stderr(predicate::str::contains("2 problems found"));
     unifold()

@@ -2325,10 +2325,22 @@ impl Emitter<'_> {
                         quote! { #sub_ident: #expr, }
                     });
                     let path = full(path);
+                    // Fill the item's unmapped fields with defaults, when it has any.
+                    let every_field_read = match self.models.get(item_type).map(|t| &t.kind) {
+                        Some(crate::model::TypeKind::Object(fields)) => fields
+                            .iter()
+                            .all(|f| subs.iter().any(|(sub, _, _)| *sub == f.name)),
+                        _ => false,
+                    };
+                    let rest = if every_field_read {
+                        quote! {}
+                    } else {
+                        quote! { ..Default::default() }
+                    };
                     assignments.push(quote! {
                         #ident: json::read_array(record, #path)?
                             .iter()
-                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* ..Default::default() }))
+                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* #rest }))
                             .collect::<Result<Vec<_>, json::ReadError>>()?,
                     });
                 }

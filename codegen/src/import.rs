@@ -145,9 +145,9 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
         if id.is_empty() {
             continue;
         }
-        let chosen_route = id.split_once(' ').map(|(method, path)| {
-            format!("{} {}", method.to_uppercase(), path.trim())
-        });
+        let chosen_route = id
+            .split_once(' ')
+            .map(|(method, path)| format!("{} {}", method.to_uppercase(), path.trim()));
         let matching = available.iter().find(|found| {
             found.id == id || chosen_route.as_deref() == Some(found.route().as_str())
         });
@@ -162,11 +162,16 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
                 let routes: Vec<String> = available.iter().map(Found::route).collect();
                 // `POST /gadgets` where only `GET /gadgets` exists: the path is right.
                 let same_path = id.split_once(' ').and_then(|(_, path)| {
-                    available.iter().find(|found| found.path == path.trim()).map(Found::route)
+                    available
+                        .iter()
+                        .find(|found| found.path == path.trim())
+                        .map(Found::route)
                 });
                 let close = same_path
                     .or_else(|| did_you_mean(id, ids.clone()).map(str::to_string))
-                    .or_else(|| did_you_mean(id, routes.iter().map(String::as_str)).map(str::to_string));
+                    .or_else(|| {
+                        did_you_mean(id, routes.iter().map(String::as_str)).map(str::to_string)
+                    });
                 let help = match close {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => format!(
@@ -189,8 +194,9 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
             column: 1,
         };
         reader.report(
-            Diagnostic::new(&sources, at, "no operations chosen")
-                .with_help("list operationIds separated by commas, e.g. `--operations addPerson,getPerson`"),
+            Diagnostic::new(&sources, at, "no operations chosen").with_help(
+                "list operationIds separated by commas, e.g. `--operations addPerson,getPerson`",
+            ),
         );
     }
 
@@ -234,7 +240,13 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
     let named: Vec<String> = chosen
         .iter()
         .filter(|found| found.named_here)
-        .map(|found| format!("# `{}` is {}, which the document gives no operationId.\n", found.id, found.route()))
+        .map(|found| {
+            format!(
+                "# `{}` is {}, which the document gives no operationId.\n",
+                found.id,
+                found.route()
+            )
+        })
         .collect();
     let mut header = format!(
         "# Imported by `unifold provider import` from {source_name} (OpenAPI {version}): the\n\
@@ -264,7 +276,9 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
 
 fn check_version(reader: &mut Reader, root: &Node) {
     if let Some(swagger) = root.get("swagger") {
-        reader.error(swagger, "this is a Swagger (OpenAPI 2) document").help = Some(
+        reader
+            .error(swagger, "this is a Swagger (OpenAPI 2) document")
+            .help = Some(
             "convert it to OpenAPI 3 first (e.g. with swagger2openapi), then import the result"
                 .into(),
         );
@@ -276,7 +290,12 @@ fn check_version(reader: &mut Reader, root: &Node) {
             reader.error(node, "only OpenAPI 3.0 and 3.1 documents can be imported");
         }
         None => {
-            reader.error(root, "not an OpenAPI 3 document: there is no `openapi:` version").help =
+            reader
+                .error(
+                    root,
+                    "not an OpenAPI 3 document: there is no `openapi:` version",
+                )
+                .help =
                 Some("the document should start with `openapi: 3.0.3` or `openapi: 3.1.0`".into());
         }
     }
@@ -331,7 +350,10 @@ fn operation_id(method: &str, path: &str) -> String {
             None => ("", segment),
         };
         id.push_str(prefix);
-        for part in word.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        for part in word
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|p| !p.is_empty())
+        {
             let mut chars = part.chars();
             if let Some(first) = chars.next() {
                 id.push(first.to_ascii_uppercase());
@@ -376,16 +398,20 @@ fn without_examples(node: &Node, names: bool) -> Node {
         Value::Map(entries) => Value::Map(
             entries
                 .iter()
-                .filter(|(key, _)| {
-                    names || !matches!(key.as_str(), Some("example" | "examples"))
-                })
+                .filter(|(key, _)| names || !matches!(key.as_str(), Some("example" | "examples")))
                 .map(|(key, value)| {
-                    let child_names = !names && key.as_str().is_some_and(|k| NAME_MAPS.contains(&k));
+                    let child_names =
+                        !names && key.as_str().is_some_and(|k| NAME_MAPS.contains(&k));
                     (key.clone(), without_examples(value, child_names))
                 })
                 .collect(),
         ),
-        Value::Seq(items) => Value::Seq(items.iter().map(|item| without_examples(item, false)).collect()),
+        Value::Seq(items) => Value::Seq(
+            items
+                .iter()
+                .map(|item| without_examples(item, false))
+                .collect(),
+        ),
         other => other.clone(),
     };
     Node {
@@ -407,7 +433,9 @@ impl Walk<'_, '_, '_> {
         match &node.value {
             Value::Map(entries) => {
                 for (key, value) in entries {
-                    let Some(key_text) = key.as_str() else { continue };
+                    let Some(key_text) = key.as_str() else {
+                        continue;
+                    };
                     let here = format!("{pointer}/{}", escape(key_text));
                     if key_text == "$ref" {
                         self.follow(value, &here);
@@ -446,7 +474,9 @@ impl Walk<'_, '_, '_> {
                     reference,
                     format!("the `$ref` at `{at}` points outside this document: `{target}`"),
                 )
-                .help = Some("inline the referenced file into the document first (e.g. `redocly bundle`)".into());
+                .help = Some(
+                "inline the referenced file into the document first (e.g. `redocly bundle`)".into(),
+            );
             return;
         };
         let parts: Vec<String> = pointer.split('/').map(unescape).collect();
@@ -481,7 +511,10 @@ impl Walk<'_, '_, '_> {
                 .collect();
             let help = match did_you_mean(name, siblings.iter().copied()) {
                 Some(close) => format!("did you mean `#/components/{kind}/{}`?", escape(close)),
-                None => format!("`#/components/{kind}` holds {}", one_of(siblings.iter().copied())),
+                None => format!(
+                    "`#/components/{kind}` holds {}",
+                    one_of(siblings.iter().copied())
+                ),
             };
             self.reader
                 .error(
@@ -496,7 +529,12 @@ impl Walk<'_, '_, '_> {
         if self.kept.contains_key(&key) {
             return;
         }
-        let Some(component) = self.root.get("components").and_then(|c| c.get(kind)).and_then(|k| k.get(name)) else {
+        let Some(component) = self
+            .root
+            .get("components")
+            .and_then(|c| c.get(kind))
+            .and_then(|k| k.get(name))
+        else {
             return;
         };
         self.kept.insert(key, component.clone());
@@ -560,7 +598,9 @@ fn pruned_document(
     }
     let mut path_entries = Vec::new();
     for (path, ops) in paths {
-        let Some(item) = path_item(root, path) else { continue };
+        let Some(item) = path_item(root, path) else {
+            continue;
+        };
         let mut entries = Vec::new();
         // Path-level fields (shared parameters, summary) stay; other methods go.
         for (key, value) in item.entries() {
@@ -594,11 +634,14 @@ fn pruned_document(
     }
     // Security schemes are named by `security` requirements, not by `$ref`.
     let mut schemes: Vec<String> = Vec::new();
-    let requirements = root.get("security").into_iter().chain(chosen.iter().filter_map(|found| {
-        path_item(root, &found.path)
-            .and_then(|item| item.get(&found.method))
-            .and_then(|op| op.get("security"))
-    }));
+    let requirements = root
+        .get("security")
+        .into_iter()
+        .chain(chosen.iter().filter_map(|found| {
+            path_item(root, &found.path)
+                .and_then(|item| item.get(&found.method))
+                .and_then(|op| op.get("security"))
+        }));
     for requirement in requirements {
         for alternative in requirement.items() {
             for (name, _) in alternative.entries() {
@@ -734,9 +777,9 @@ impl Context<'_> {
                 "  message: [{}]    # where error bodies carry their text (from `{from}`)\n",
                 yaml_writer::string(&path, true)
             )),
-            None => out.push_str(
-                "  # message: [message]    # where error bodies carry their text\n",
-            ),
+            None => {
+                out.push_str("  # message: [message]    # where error bodies carry their text\n")
+            }
         }
         out.push_str(
             "  rules:                 # tried in order; add `body:` conditions for vendor codes\n\
@@ -750,10 +793,7 @@ impl Context<'_> {
     }
 
     fn base_url(&self) -> String {
-        let server = self
-            .root
-            .get("servers")
-            .and_then(|s| s.items().first());
+        let server = self.root.get("servers").and_then(|s| s.items().first());
         let Some(url) = server.and_then(|s| s.get("url")).and_then(Node::as_str) else {
             return "# base_url: https://api.example.com/v1   # the document names no server: add it\n"
                 .into();
@@ -764,9 +804,14 @@ impl Context<'_> {
             );
         }
         let mut out = format!("base_url: {}\n", yaml_writer::string(url, false));
-        let variables = server.and_then(|s| s.get("variables")).map(Node::entries).unwrap_or(&[]);
+        let variables = server
+            .and_then(|s| s.get("variables"))
+            .map(Node::entries)
+            .unwrap_or(&[]);
         if !variables.is_empty() {
-            out.push_str("config:                 # per-connection settings (`Connection::with_config`)\n");
+            out.push_str(
+                "config:                 # per-connection settings (`Connection::with_config`)\n",
+            );
             for (name, variable) in variables {
                 let Some(name) = name.as_str() else { continue };
                 let described = variable
@@ -802,7 +847,11 @@ impl Context<'_> {
             .root
             .get("security")
             .into_iter()
-            .chain(self.chosen.iter().filter_map(|f| self.operation(f).and_then(|op| op.get("security"))))
+            .chain(
+                self.chosen
+                    .iter()
+                    .filter_map(|f| self.operation(f).and_then(|op| op.get("security"))),
+            )
             .flat_map(|requirement| requirement.items())
             .flat_map(|alternative| alternative.entries())
             .filter_map(|(name, _)| name.as_str())
@@ -870,7 +919,9 @@ impl Context<'_> {
                 "  token_url: {}   # OAuth 2 connections refresh here\n",
                 yaml_writer::string(url, false)
             )),
-            None => out.push_str("  # token_url: https://...   # OAuth 2 connections refresh here\n"),
+            None => {
+                out.push_str("  # token_url: https://...   # OAuth 2 connections refresh here\n")
+            }
         }
         out
     }
@@ -879,11 +930,18 @@ impl Context<'_> {
     fn page_guess(&self) -> Option<PageGuess> {
         const OFFSET: &[&str] = &["offset", "start", "skip"];
         const CURSOR: &[&str] = &[
-            "cursor", "after", "starting_after", "page_token", "pageToken", "next_cursor",
+            "cursor",
+            "after",
+            "starting_after",
+            "page_token",
+            "pageToken",
+            "next_cursor",
         ];
         const LIMIT: &[&str] = &["limit", "page_size", "pageSize", "per_page", "count"];
         for found in self.chosen.iter().filter(|f| f.method == "get") {
-            let Some(op) = self.operation(found) else { continue };
+            let Some(op) = self.operation(found) else {
+                continue;
+            };
             let shared = path_item(self.root, &found.path)
                 .and_then(|item| item.get("parameters"))
                 .map(Node::items)
@@ -964,11 +1022,10 @@ impl Context<'_> {
 
     /// The first array property of a list operation's success response.
     fn records_of(&self, op: &Node) -> Option<String> {
-        let (_, response) = op
-            .get("responses")?
-            .entries()
-            .iter()
-            .find(|(code, _)| matches!(&code.value, Value::Str(c) if c.starts_with('2')) || matches!(code.value, Value::Int(200..=299)))?;
+        let (_, response) = op.get("responses")?.entries().iter().find(|(code, _)| {
+            matches!(&code.value, Value::Str(c) if c.starts_with('2'))
+                || matches!(code.value, Value::Int(200..=299))
+        })?;
         let response = self.resolve(response);
         let schema = response
             .get("content")?
@@ -1003,7 +1060,9 @@ impl Context<'_> {
         let sources = Sources::default();
         let mut quiet = Reader::new(&sources);
         for found in self.chosen {
-            let Some(op) = self.operation(found) else { continue };
+            let Some(op) = self.operation(found) else {
+                continue;
+            };
             for (code, response) in op.get("responses").map(Node::entries).unwrap_or(&[]) {
                 let code = match &code.value {
                     Value::Str(code) => code.clone(),
@@ -1026,7 +1085,8 @@ impl Context<'_> {
                 };
                 let properties = openapi::properties(&mut quiet, self.root, schema);
                 for wanted in MESSAGE {
-                    let Some((_, property)) = properties.iter().find(|(name, _)| name == wanted) else {
+                    let Some((_, property)) = properties.iter().find(|(name, _)| name == wanted)
+                    else {
                         continue;
                     };
                     let property = openapi::resolve(&mut quiet, self.root, property);
@@ -1037,7 +1097,10 @@ impl Context<'_> {
                         Some("object") => {
                             let inner = openapi::properties(&mut quiet, self.root, &property);
                             if inner.iter().any(|(name, _)| name == "message") {
-                                return Some((format!("{wanted}.message"), format!("{} {code}", found.id)));
+                                return Some((
+                                    format!("{wanted}.message"),
+                                    format!("{} {code}", found.id),
+                                ));
                             }
                         }
                         _ => {}
@@ -1055,7 +1118,9 @@ impl Context<'_> {
         let mut id_formats: BTreeMap<String, &str> = BTreeMap::new();
         for found in self.chosen {
             let (mut collection_path, by_id) = match found.path.rsplit_once('/') {
-                Some((parent, last)) if last.starts_with('{') && last.ends_with('}') => (parent.to_string(), true),
+                Some((parent, last)) if last.starts_with('{') && last.ends_with('}') => {
+                    (parent.to_string(), true)
+                }
                 _ => (found.path.clone(), false),
             };
             // `POST /records/query` lists the records of `/records`.
@@ -1103,13 +1168,22 @@ impl Context<'_> {
         if auth.token_url.is_some() {
             out.push_str("  # token_path: /oauth/token     # serve OAuth refresh grants here\n");
         }
-        let creates = collections.values().filter_map(|actions| actions.get("create"));
-        if let Some(envelope) = creates.filter_map(|found| self.request_envelope(found)).next() {
-            out.push_str(&format!("request_envelope: {envelope}     # request bodies wrap the record\n"));
+        let creates = collections
+            .values()
+            .filter_map(|actions| actions.get("create"));
+        if let Some(envelope) = creates
+            .filter_map(|found| self.request_envelope(found))
+            .next()
+        {
+            out.push_str(&format!(
+                "request_envelope: {envelope}     # request bodies wrap the record\n"
+            ));
         }
         out.push_str("collections:\n");
         if collections.is_empty() {
-            out.push_str("  {}                            # no record paths among the operations\n");
+            out.push_str(
+                "  {}                            # no record paths among the operations\n",
+            );
         }
         let mut record_template = None;
         let mut list_template = None;
@@ -1120,10 +1194,18 @@ impl Context<'_> {
                 .unwrap_or("records");
             let name: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             let singular = name.strip_suffix('s').unwrap_or(&name);
-            out.push_str(&format!("  {name}:\n    singular: {singular}\n    operations:\n"));
+            out.push_str(&format!(
+                "  {name}:\n    singular: {singular}\n    operations:\n"
+            ));
             for action in ["create", "get", "update", "delete", "list"] {
                 if let Some(found) = actions.get(action) {
                     out.push_str(&format!("      {action}: {}\n", found.id));
@@ -1172,7 +1254,9 @@ impl Context<'_> {
                 "pagination:\n  style: offset                # offset | cursor | next_url\n  offset_param: offset\n  limit_param: limit\n",
             ),
         }
-        let body = self.error_template().unwrap_or_else(|| "{ message: \"{message}\" }".into());
+        let body = self
+            .error_template()
+            .unwrap_or_else(|| "{ message: \"{message}\" }".into());
         out.push_str(&format!(
             "errors:\n  body: {body}\n  # not_found: \"{{Singular}} not found\"     # messages per kind; see docs/provider-authoring.md\n"
         ));
@@ -1189,7 +1273,8 @@ impl Context<'_> {
         let properties = openapi::properties(&mut quiet, self.root, &schema);
         match properties.as_slice() {
             [(name, property)]
-                if openapi::schema_type(&openapi::resolve(&mut quiet, self.root, property)).as_deref()
+                if openapi::schema_type(&openapi::resolve(&mut quiet, self.root, property))
+                    .as_deref()
                     == Some("object") =>
             {
                 Some(name.clone())
@@ -1235,7 +1320,9 @@ impl Context<'_> {
     fn error_template(&self) -> Option<String> {
         let (path, _) = self.error_message()?;
         Some(match path.split_once('.') {
-            Some((outer, inner)) => format!("{{ {outer}: {{ {inner}: \"{{message}}\", code: \"{{code}}\" }} }}"),
+            Some((outer, inner)) => {
+                format!("{{ {outer}: {{ {inner}: \"{{message}}\", code: \"{{code}}\" }} }}")
+            }
             None => format!("{{ {path}: \"{{message}}\" }}"),
         })
     }

@@ -49,7 +49,12 @@ pub fn check(layout: &Layout) -> Result<Project, Diagnostics> {
     let mut problems = Vec::new();
     for dir in project::subdirectories(&layout.providers_dir) {
         if sandbox::exists(&dir) {
-            sandbox::load_into(&dir, &|path| layout.display(path), &mut sources, &mut problems);
+            sandbox::load_into(
+                &dir,
+                &|path| layout.display(path),
+                &mut sources,
+                &mut problems,
+            );
         }
     }
     match loaded.result {

@@ -57,7 +57,8 @@ impl Layout {
 
     /// Every folder unified models are read from, in order.
     pub fn models_dirs(&self) -> impl Iterator<Item = &Path> {
-        std::iter::once(self.models_dir.as_path()).chain(self.extra_models_dirs.iter().map(PathBuf::as_path))
+        std::iter::once(self.models_dir.as_path())
+            .chain(self.extra_models_dirs.iter().map(PathBuf::as_path))
     }
 
     /// How messages and generated headers name `path`: relative to the root, with
@@ -320,7 +321,10 @@ fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
     }
     let (path, base) = (clean(path), clean(base));
     let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
-    if base[common..].iter().any(|c| !matches!(c, Component::Normal(_))) {
+    if base[common..]
+        .iter()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     let mut out = PathBuf::new();
@@ -345,7 +349,9 @@ mod tests {
             "../../unified-models/contact.yaml"
         );
         assert_eq!(
-            layout.display(Path::new("/work/repo/examples/pipedrive/providers/x/provider.yaml")),
+            layout.display(Path::new(
+                "/work/repo/examples/pipedrive/providers/x/provider.yaml"
+            )),
             "providers/x/provider.yaml"
         );
         let layout = Layout::conventional("examples/pipedrive/../pipedrive");

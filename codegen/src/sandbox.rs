@@ -554,7 +554,12 @@ const LIST_VARS: &[&str] = &[
 pub fn load(dir: &Path) -> Result<SandboxSpec, Diagnostics> {
     let mut sources = Sources::default();
     let mut problems = Vec::new();
-    let spec = load_into(dir, &|path| path.display().to_string(), &mut sources, &mut problems);
+    let spec = load_into(
+        dir,
+        &|path| path.display().to_string(),
+        &mut sources,
+        &mut problems,
+    );
     match spec {
         Some(spec) if problems.is_empty() => Ok(spec),
         _ => Err(Diagnostics(problems)),
@@ -586,7 +591,10 @@ pub(crate) fn load_into(
             let mut scratch = Sources::default();
             let file = scratch.add(dir.join("provider.yaml"), String::new(), text);
             let definition = yaml::parse(&scratch, file).ok()?;
-            definition.get("openapi").and_then(Node::as_str).map(str::to_string)
+            definition
+                .get("openapi")
+                .and_then(Node::as_str)
+                .map(str::to_string)
         })
         .unwrap_or_else(|| "openapi.yaml".to_string());
     let document = read(&dir.join(&openapi_name), shown, sources, problems)?;
@@ -646,11 +654,15 @@ fn describe(
         Some((path, _)) => path.trim_end_matches('/').to_string(),
         None => server_path(&openapi.root),
     };
-    let request_envelope = match reader.optional_string(root, "request_envelope", "a path of keys") {
+    let request_envelope = match reader.optional_string(root, "request_envelope", "a path of keys")
+    {
         Some((text, node)) => {
             let keys: Vec<String> = text.split('.').map(str::to_string).collect();
             if keys.iter().any(|k| k.is_empty() || k.contains(['[', ']'])) {
-                reader.error(node, format!("`{text}` is not a path of keys such as `data` or `data.record`"));
+                reader.error(
+                    node,
+                    format!("`{text}` is not a path of keys such as `data` or `data.record`"),
+                );
             }
             keys
         }
@@ -671,7 +683,10 @@ fn describe(
             }
         }
         Some(other) => {
-            reader.error(other, "`collections` maps collection names to their description");
+            reader.error(
+                other,
+                "`collections` maps collection names to their description",
+            );
         }
         None => {
             reader.error(root, "the sandbox has no `collections:`").help =
@@ -683,12 +698,19 @@ fn describe(
     if let Some(section) = root.get("collections") {
         for (name_node, body) in section.entries() {
             for (field, reference) in body.get("references").map(Node::entries).unwrap_or(&[]) {
-                let Some(target) = reference.get("collection") else { continue };
-                let Some(target_name) = target.as_str() else { continue };
+                let Some(target) = reference.get("collection") else {
+                    continue;
+                };
+                let Some(target_name) = target.as_str() else {
+                    continue;
+                };
                 if !names.iter().any(|n| n == target_name) {
                     let help = match did_you_mean(target_name, names.iter().map(String::as_str)) {
                         Some(close) => format!("did you mean `{close}`?"),
-                        None => format!("collections are {}", one_of(names.iter().map(String::as_str))),
+                        None => format!(
+                            "collections are {}",
+                            one_of(names.iter().map(String::as_str))
+                        ),
                     };
                     reader
                         .error(
@@ -708,7 +730,9 @@ fn describe(
     let pagination = read_pagination(reader, root.get("pagination"));
 
     let errors = read_errors(reader, root.get("errors"));
-    let rate_limits = root.get("rate_limits").and_then(|node| read_rate(reader, node));
+    let rate_limits = root
+        .get("rate_limits")
+        .and_then(|node| read_rate(reader, node));
     Some(SandboxSpec {
         provider: provider.to_string(),
         base_path,
@@ -776,8 +800,9 @@ fn field_path(reader: &mut Reader, node: &Node) -> Option<FieldPath> {
             None => (part, false),
         };
         if key.is_empty() || key.contains(['[', ']']) {
-            reader.error(node, format!("`{text}` is not a field path")).help =
-                Some("paths look like `name`, `address.city` or `email[].value`".into());
+            reader
+                .error(node, format!("`{text}` is not a field path"))
+                .help = Some("paths look like `name`, `address.city` or `email[].value`".into());
             return None;
         }
         steps.push(FieldStep::Key(key.to_string()));
@@ -811,7 +836,9 @@ fn read_collection(
                 &format!("the operations of `{name}`"),
             );
             for (action_name, action) in Action::ALL {
-                let Some(node) = operations.get(action_name) else { continue };
+                let Some(node) = operations.get(action_name) else {
+                    continue;
+                };
                 let ids: Vec<&Node> = match &node.value {
                     Value::Seq(items) => items.iter().collect(),
                     _ => vec![node],
@@ -828,7 +855,8 @@ fn read_collection(
                 Some("name the OpenAPI operations it serves: `operations: { create: addPerson, get: getPerson }`".into());
         }
     }
-    let (mut id_field, mut id_format, mut id_prefix) = ("id".to_string(), IdFormat::Uuid, String::new());
+    let (mut id_field, mut id_format, mut id_prefix) =
+        ("id".to_string(), IdFormat::Uuid, String::new());
     if let Some(id) = body.get("id") {
         reader.keys(id, &["field", "format", "prefix"], "`id`");
         if let Some((field, _)) = reader.optional_string(id, "field", "the id field") {
@@ -840,11 +868,13 @@ fn read_collection(
             Some((format, _)) if format == "uuid" => id_format = IdFormat::Uuid,
             Some((format, _)) if format == "string" => id_format = IdFormat::Prefixed,
             Some((format, node)) => {
-                let help = did_you_mean(&format, ["integer", "uuid", "string"])
-                    .map_or("formats are `integer`, `uuid` and `string`".to_string(), |c| {
-                        format!("did you mean `{c}`?")
-                    });
-                reader.error(node, format!("unknown id format `{format}`")).help = Some(help);
+                let help = did_you_mean(&format, ["integer", "uuid", "string"]).map_or(
+                    "formats are `integer`, `uuid` and `string`".to_string(),
+                    |c| format!("did you mean `{c}`?"),
+                );
+                reader
+                    .error(node, format!("unknown id format `{format}`"))
+                    .help = Some(help);
             }
         }
         if let Some((prefix, node)) = reader.optional_string(id, "prefix", "an id prefix") {
@@ -874,10 +904,14 @@ fn read_collection(
         }
         None => serde_json::Map::new(),
     };
-    let timestamps = body.get("timestamps").and_then(|node| {
+    let timestamps = body.get("timestamps").map(|node| {
         reader.keys(node, &["created", "updated", "format"], "`timestamps`");
-        let created = reader.optional_string(node, "created", "a field name").map(|(f, _)| f);
-        let updated = reader.optional_string(node, "updated", "a field name").map(|(f, _)| f);
+        let created = reader
+            .optional_string(node, "created", "a field name")
+            .map(|(f, _)| f);
+        let updated = reader
+            .optional_string(node, "updated", "a field name")
+            .map(|(f, _)| f);
         const FORMATS: [(&str, TimeFormat); 4] = [
             ("rfc3339", TimeFormat::Rfc3339),
             ("sql", TimeFormat::Sql),
@@ -893,21 +927,29 @@ fn read_collection(
                         Some(close) => format!("did you mean `{close}`?"),
                         None => format!("formats are {}", one_of(FORMATS.map(|(n, _)| n))),
                     };
-                    reader.error(at, format!("unknown time format `{text}`")).help = Some(help);
+                    reader
+                        .error(at, format!("unknown time format `{text}`"))
+                        .help = Some(help);
                     TimeFormat::Rfc3339
                 }
             },
         };
-        Some(Timestamps {
+        Timestamps {
             created,
             updated,
             format,
-        })
+        }
     });
     let mut references = Vec::new();
     for (field, spec) in body.get("references").map(Node::entries).unwrap_or(&[]) {
-        let Some(field) = reader.string(field, "a field name") else { continue };
-        if !reader.keys(spec, &["collection", "read_as"], &format!("reference `{field}`")) {
+        let Some(field) = reader.string(field, "a field name") else {
+            continue;
+        };
+        if !reader.keys(
+            spec,
+            &["collection", "read_as"],
+            &format!("reference `{field}`"),
+        ) {
             continue;
         }
         let Some((collection, _)) =
@@ -923,8 +965,14 @@ fn read_collection(
     }
     let mut derived = Vec::new();
     for (field, spec) in body.get("derived").map(Node::entries).unwrap_or(&[]) {
-        let Some(field) = reader.string(field, "a field name") else { continue };
-        if !reader.keys(spec, &["split", "part"], &format!("derived field `{field}`")) {
+        let Some(field) = reader.string(field, "a field name") else {
+            continue;
+        };
+        if !reader.keys(
+            spec,
+            &["split", "part"],
+            &format!("derived field `{field}`"),
+        ) {
             continue;
         }
         let Some((from, _)) = reader.required_string(spec, "split", "the field split into words")
@@ -937,7 +985,8 @@ fn read_collection(
             ("last", WordPart::Last),
             ("init", WordPart::Init),
         ];
-        let Some((part, at)) = reader.required_string(spec, "part", "`first`, `rest`, `last` or `init`")
+        let Some((part, at)) =
+            reader.required_string(spec, "part", "`first`, `rest`, `last` or `init`")
         else {
             continue;
         };
@@ -1012,7 +1061,10 @@ fn route(
     if action.takes_id() && id_param.is_none() {
         reader.error(
             id_node,
-            format!("operation `{id}` (`{}`) has no path parameter for the record id", op.path),
+            format!(
+                "operation `{id}` (`{}`) has no path parameter for the record id",
+                op.path
+            ),
         );
         return None;
     }
@@ -1123,8 +1175,9 @@ fn read_pagination(reader: &mut Reader, node: Option<&Node>) -> Option<PageSpec>
         Some((style, _)) if style == "cursor" => spec.style = PageStyle::Cursor,
         Some((style, _)) if style == "next_url" => spec.style = PageStyle::NextUrl,
         Some((style, at)) => {
-            reader.error(at, format!("unknown pagination style `{style}`")).help =
-                Some("styles are `offset`, `cursor` and `next_url`".into());
+            reader
+                .error(at, format!("unknown pagination style `{style}`"))
+                .help = Some("styles are `offset`, `cursor` and `next_url`".into());
         }
     }
     for (key, target) in [
@@ -1156,7 +1209,10 @@ fn read_pagination(reader: &mut Reader, node: Option<&Node>) -> Option<PageSpec>
         Some((Value::Null, _)) => spec.empty_page_null = true,
         Some((Value::Seq(items), _)) if items.is_empty() => spec.empty_page_null = false,
         Some((_, at)) => {
-            reader.error(at, "`empty_page` is `null` or `[]`: what `{records}` is on an empty page");
+            reader.error(
+                at,
+                "`empty_page` is `null` or `[]`: what `{records}` is on an empty page",
+            );
         }
     }
     Some(spec)
@@ -1190,18 +1246,26 @@ fn read_errors(reader: &mut Reader, node: Option<&Node>) -> Vec<ErrorSpec> {
             match &entry.value {
                 Value::Str(text) => spec.message = Template::text(text),
                 Value::Map(_) => {
-                    reader.keys(entry, &["status", "message", "code", "body"], &format!("`errors.{}`", kind.name()));
+                    reader.keys(
+                        entry,
+                        &["status", "message", "code", "body"],
+                        &format!("`errors.{}`", kind.name()),
+                    );
                     match entry.get("status").map(|n| (&n.value, n)) {
                         None => {}
-                        Some((Value::Int(code), _)) if (400..600).contains(code) => spec.status = *code as u16,
+                        Some((Value::Int(code), _)) if (400..600).contains(code) => {
+                            spec.status = *code as u16
+                        }
                         Some((_, at)) => {
                             reader.error(at, "`status` must be an HTTP error status such as 404");
                         }
                     }
-                    if let Some((text, _)) = reader.optional_string(entry, "message", "the message") {
+                    if let Some((text, _)) = reader.optional_string(entry, "message", "the message")
+                    {
                         spec.message = Template::text(&text);
                     }
-                    if let Some((code, _)) = reader.optional_string(entry, "code", "the error code") {
+                    if let Some((code, _)) = reader.optional_string(entry, "code", "the error code")
+                    {
                         spec.code = code;
                     }
                     if let Some(body) = entry.get("body") {
@@ -1210,10 +1274,19 @@ fn read_errors(reader: &mut Reader, node: Option<&Node>) -> Vec<ErrorSpec> {
                     }
                 }
                 _ => {
-                    reader.error(entry, format!("`errors.{}` is a message or `{{ status, message, code, body }}`", kind.name()));
+                    reader.error(
+                        entry,
+                        format!(
+                            "`errors.{}` is a message or `{{ status, message, code, body }}`",
+                            kind.name()
+                        ),
+                    );
                 }
             }
-            let message = entry.get("message").or(Some(entry)).filter(|n| n.as_str().is_some());
+            let message = entry
+                .get("message")
+                .or(Some(entry))
+                .filter(|n| n.as_str().is_some());
             check_vars(reader, message, ERROR_VARS, "an error message");
         }
         out.push(spec);
@@ -1244,17 +1317,31 @@ fn read_rate(reader: &mut Reader, node: &Node) -> Option<RateSpec> {
     let window_ms = positive(reader, "window_ms")?;
     let (mut limit_header, mut remaining_header, mut reset_header) = (None, None, None);
     if let Some(headers) = node.get("headers") {
-        reader.keys(headers, &["limit", "remaining", "reset"], "`rate_limits.headers`");
-        limit_header = reader.optional_string(headers, "limit", "a header name").map(|(h, _)| h);
-        remaining_header = reader.optional_string(headers, "remaining", "a header name").map(|(h, _)| h);
-        reset_header = reader.optional_string(headers, "reset", "a header name").map(|(h, _)| h);
+        reader.keys(
+            headers,
+            &["limit", "remaining", "reset"],
+            "`rate_limits.headers`",
+        );
+        limit_header = reader
+            .optional_string(headers, "limit", "a header name")
+            .map(|(h, _)| h);
+        remaining_header = reader
+            .optional_string(headers, "remaining", "a header name")
+            .map(|(h, _)| h);
+        reset_header = reader
+            .optional_string(headers, "reset", "a header name")
+            .map(|(h, _)| h);
     }
-    let retry_after = match reader.optional_string(node, "retry_after", "`seconds` or `http_date`") {
+    let retry_after = match reader.optional_string(node, "retry_after", "`seconds` or `http_date`")
+    {
         None => RetryAfter::Seconds,
         Some((text, _)) if text == "seconds" => RetryAfter::Seconds,
         Some((text, _)) if text == "http_date" => RetryAfter::HttpDate,
         Some((text, at)) => {
-            reader.error(at, format!("`retry_after` is `seconds` or `http_date`, not `{text}`"));
+            reader.error(
+                at,
+                format!("`retry_after` is `seconds` or `http_date`, not `{text}`"),
+            );
             RetryAfter::Seconds
         }
     };

@@ -165,7 +165,11 @@ fn float(number: f64) -> String {
     if number.is_nan() {
         ".nan".into()
     } else if number.is_infinite() {
-        if number > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if number > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         // Debug keeps a fraction or exponent (`1.0`, `1e-7`), so it reads back as a float.
         format!("{number:?}")
@@ -243,9 +247,9 @@ fn literal_block_fits(text: &str) -> bool {
     body.contains('\n')
         && !body.ends_with('\n')
         && !body.starts_with([' ', '\n'])
-        && body
-            .chars()
-            .all(|c| c == '\n' || (!c.is_control() && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')))
+        && body.chars().all(|c| {
+            c == '\n' || (!c.is_control() && !matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}'))
+        })
         && body
             .split('\n')
             .all(|line| line.trim_end() == line && !line.starts_with('\t'))

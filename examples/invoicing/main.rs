@@ -10,14 +10,19 @@ mod billing {
     unifold::generate!("examples/invoicing");
 }
 
-use billing::{InvoiceInput, InvoiceLineItem, InvoiceStatus, create_invoice, get_invoice, list_invoices};
+use billing::{
+    InvoiceInput, InvoiceLineItem, InvoiceStatus, create_invoice, get_invoice, list_invoices,
+};
 use futures_util::TryStreamExt;
 use unifold::{Connection, Credentials, Date, ListOptions, Runtime};
 use unifold_sandbox::Sandbox;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/invoicing/providers/tally");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/invoicing/providers/tally"
+    );
     let sandbox = Sandbox::start_described(dir, "tally-key").await?;
     let runtime = Runtime::new()?;
     let connection = Connection::new("acme", "tally", Credentials::api_key("tally-key"))
@@ -46,7 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "created {} ({:?}), {:?} {:?} due {:?}",
         invoice.remote_id, invoice.number, invoice.total_amount, invoice.currency, invoice.due_date
     );
-    println!("stored by the billing API: {}", sandbox.records("invoices")[0]);
+    println!(
+        "stored by the billing API: {}",
+        sandbox.records("invoices")[0]
+    );
 
     let again = get_invoice(&runtime, &connection, &invoice.remote_id).await?;
     println!("read back: {:?} {:?}", again.status, again.line_items);

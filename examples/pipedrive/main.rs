@@ -36,7 +36,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             None,
         ),
         Err(_) => {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pipedrive/providers/pipedrive");
+            let dir = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/pipedrive/providers/pipedrive"
+            );
             let sandbox = Sandbox::start_described(dir, "example-token").await?;
             let connection =
                 Connection::new("example", "pipedrive", Credentials::bearer("example-token"))

@@ -36,7 +36,9 @@ impl Parse for Arguments {
             if key != "models" {
                 return Err(syn::Error::new(
                     key.span(),
-                    format!("unknown option `{key}`; the one option is `models = \"dir\"` or `models = [\"dir\", ...]`"),
+                    format!(
+                        "unknown option `{key}`; the one option is `models = \"dir\"` or `models = [\"dir\", ...]`"
+                    ),
                 ));
             }
             input.parse::<Token![=]>()?;

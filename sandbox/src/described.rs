@@ -88,7 +88,10 @@ impl Vars {
     }
 
     fn get(&self, name: &str) -> Option<Value> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// `{field}` with its capitalised twin `{Field}` (Pipedrive: "Name must be given.").
@@ -134,10 +137,11 @@ impl Described {
 
     /// Every path to this one handler: routing is by the description, not by axum.
     pub(crate) fn routes(described: Arc<Described>) -> Router<SandboxState> {
-        let handler = move |State(state): State<SandboxState>, method: Method, uri: Uri, body: Bytes| {
-            let described = described.clone();
-            async move { described.handle(&state, &method, &uri, &body) }
-        };
+        let handler =
+            move |State(state): State<SandboxState>, method: Method, uri: Uri, body: Bytes| {
+                let described = described.clone();
+                async move { described.handle(&state, &method, &uri, &body) }
+            };
         Router::new()
             .route("/", any(handler.clone()))
             .route("/{*rest}", any(handler))
@@ -158,7 +162,10 @@ impl Described {
             .and_then(|m| m.as_str().map(str::to_string))
             .unwrap_or_default();
         let vars = vars.with("message", message);
-        let body = spec.body.render(&|name| vars.get(name)).unwrap_or(Value::Null);
+        let body = spec
+            .body
+            .render(&|name| vars.get(name))
+            .unwrap_or(Value::Null);
         reply(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             body,
@@ -173,13 +180,20 @@ impl Described {
             .iter()
             .filter(|(_, _, pattern)| {
                 pattern.len() == parts.len()
-                    && pattern.iter().zip(&parts).all(|(segment, part)| match segment {
-                        Segment::Literal(literal) => literal == part,
-                        Segment::Parameter => true,
-                    })
+                    && pattern
+                        .iter()
+                        .zip(&parts)
+                        .all(|(segment, part)| match segment {
+                            Segment::Literal(literal) => literal == part,
+                            Segment::Parameter => true,
+                        })
             })
             .collect();
-        let base = || Vars::default().with("method", method.as_str()).with("path", path);
+        let base = || {
+            Vars::default()
+                .with("method", method.as_str())
+                .with("path", path)
+        };
         if matching.is_empty() {
             return self.error(ErrorKind::UnknownPath, None, base());
         }
@@ -243,7 +257,11 @@ impl Described {
         self.error(ErrorKind::NotFound, None, vars)
     }
 
-    fn existing<'s>(&self, store: &'s Store, request: &Request<'_>) -> Result<&'s StoredRecord, Reply> {
+    fn existing<'s>(
+        &self,
+        store: &'s Store,
+        request: &Request<'_>,
+    ) -> Result<&'s StoredRecord, Reply> {
         let id = request.id.as_deref().unwrap_or_default();
         store
             .get(request.object, id)
@@ -262,11 +280,14 @@ impl Described {
 
     /// The record a write sends (inside the request envelope), after checking the whole
     /// body against the operation's schema.
-    fn written_record(&self, request: &Request<'_>) -> Result<(Map<String, Value>, Map<String, Value>), Reply> {
+    fn written_record(&self, request: &Request<'_>) -> Result<Map<String, Value>, Reply> {
         let body = self.body_object(request)?;
         if let Some(schema_node) = &request.route.request_schema
-            && let Some(problem) =
-                schema::check(&self.spec.openapi, schema_node, &Value::Object(body.clone()))
+            && let Some(problem) = schema::check(
+                &self.spec.openapi,
+                schema_node,
+                &Value::Object(body.clone()),
+            )
         {
             // Fields are named as the record has them, without the envelope.
             let prefix = self.spec.request_envelope.join(".");
@@ -288,7 +309,7 @@ impl Described {
             record = record.get(key).cloned().unwrap_or(Value::Null);
         }
         match record {
-            Value::Object(record) => Ok((body, record)),
+            Value::Object(record) => Ok(record),
             _ => {
                 let field = self.spec.request_envelope.join(".");
                 Err(self.invalid(request, &field, "must be a JSON object"))
@@ -300,7 +321,13 @@ impl Described {
     fn body_object(&self, request: &Request<'_>) -> Result<Map<String, Value>, Reply> {
         let value = parse_json(request.body).map_err(|syntax| {
             let vars = Vars::default()
-                .with("reason", format!("{} at line {} column {}", syntax.reason, syntax.line, syntax.column))
+                .with(
+                    "reason",
+                    format!(
+                        "{} at line {} column {}",
+                        syntax.reason, syntax.line, syntax.column
+                    ),
+                )
                 .with("method", request.method)
                 .with("path", request.path);
             self.error(ErrorKind::Malformed, None, vars)
@@ -357,9 +384,11 @@ impl Described {
                 .spec
                 .collection(&reference.collection)
                 .map(|c| (c, intern(&c.name)));
-            let exists = target.is_some_and(|(_, object)| store.get(object, &id_text(value)).is_some());
+            let exists =
+                target.is_some_and(|(_, object)| store.get(object, &id_text(value)).is_some());
             if !exists {
-                let singular = target.map_or(reference.collection.as_str(), |(c, _)| c.singular.as_str());
+                let singular =
+                    target.map_or(reference.collection.as_str(), |(c, _)| c.singular.as_str());
                 let reason = format!("no {singular} has the id {}", id_text(value));
                 return Err(self.invalid(request, &reference.field, &reason));
             }
@@ -400,7 +429,7 @@ impl Described {
 
     fn create(&self, store: &mut Store, request: &Request<'_>) -> Reply {
         let body = match self.written_record(request) {
-            Ok((_, record)) => record,
+            Ok(record) => record,
             Err(reply) => return reply,
         };
         let collection = request.collection;
@@ -429,7 +458,7 @@ impl Described {
             Err(reply) => return reply,
         };
         let body = match self.written_record(request) {
-            Ok((_, record)) => record,
+            Ok(record) => record,
             Err(reply) => return reply,
         };
         let mut fields = current.fields.clone();
@@ -470,17 +499,18 @@ impl Described {
     fn list(&self, store: &mut Store, request: &Request<'_>) -> Reply {
         let pagination = &self.spec.pagination;
         // POST queries take the page parameters in the JSON body, GET lists in the query.
-        let params: Map<String, Value> = if request.route.method == "POST" && !request.body.is_empty() {
-            match self.body_object(request) {
-                Ok(body) => body,
-                Err(reply) => return reply,
-            }
-        } else {
-            query_pairs(request.query)
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect()
-        };
+        let params: Map<String, Value> =
+            if request.route.method == "POST" && !request.body.is_empty() {
+                match self.body_object(request) {
+                    Ok(body) => body,
+                    Err(reply) => return reply,
+                }
+            } else {
+                query_pairs(request.query)
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect()
+            };
         let number = |name: &str| -> Result<Option<usize>, Reply> {
             match params.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -496,7 +526,9 @@ impl Described {
             }
         };
         let limit = match number(&pagination.limit_param) {
-            Ok(limit) => limit.unwrap_or(pagination.default_limit).clamp(1, pagination.max_limit),
+            Ok(limit) => limit
+                .unwrap_or(pagination.default_limit)
+                .clamp(1, pagination.max_limit),
             Err(reply) => return reply,
         };
         let start = match pagination.style {
@@ -509,7 +541,11 @@ impl Described {
                 Some(cursor) => match decode_cursor(&id_text(cursor)) {
                     Some(start) => start,
                     None => {
-                        return self.invalid(request, &pagination.cursor_param, "is not a cursor this API gave out");
+                        return self.invalid(
+                            request,
+                            &pagination.cursor_param,
+                            "is not a cursor this API gave out",
+                        );
                     }
                 },
             },
@@ -547,7 +583,12 @@ impl Described {
             "next_url" => next_url.clone().map(Value::String),
             _ => None,
         };
-        let body = self.spec.responses.list.render(&vars).unwrap_or(Value::Null);
+        let body = self
+            .spec
+            .responses
+            .list
+            .render(&vars)
+            .unwrap_or(Value::Null);
         reply(status_of(request.route), body)
     }
 
@@ -555,26 +596,42 @@ impl Described {
     /// fields and references rendered as the vendor shows them.
     fn render(&self, store: &Store, collection: &CollectionSpec, record: &StoredRecord) -> Value {
         let mut map = record.fields.clone();
-        map.insert(collection.id_field.clone(), id_value(collection, &record.id));
+        map.insert(
+            collection.id_field.clone(),
+            id_value(collection, &record.id),
+        );
         if let Some(timestamps) = &collection.timestamps {
             if let Some(field) = &timestamps.created {
-                map.insert(field.clone(), timestamp(record.created_at, timestamps.format));
+                map.insert(
+                    field.clone(),
+                    timestamp(record.created_at, timestamps.format),
+                );
             }
             if let Some(field) = &timestamps.updated {
-                map.insert(field.clone(), timestamp(record.updated_at, timestamps.format));
+                map.insert(
+                    field.clone(),
+                    timestamp(record.updated_at, timestamps.format),
+                );
             }
         }
         for derived in &collection.derived {
             let source = map.get(&derived.from).and_then(Value::as_str).unwrap_or("");
             let value = word_part(source, derived.part);
-            map.insert(derived.field.clone(), value.map_or(Value::Null, Value::String));
+            map.insert(
+                derived.field.clone(),
+                value.map_or(Value::Null, Value::String),
+            );
         }
         for reference in &collection.references {
-            let Some(read_as) = &reference.read_as else { continue };
+            let Some(read_as) = &reference.read_as else {
+                continue;
+            };
             let Some(value) = map.get(&reference.field).filter(|v| !v.is_null()).cloned() else {
                 continue;
             };
-            let Some(target) = self.spec.collection(&reference.collection) else { continue };
+            let Some(target) = self.spec.collection(&reference.collection) else {
+                continue;
+            };
             let Some(linked) = store.get(intern(&target.name), &id_text(&value)) else {
                 continue;
             };
@@ -655,7 +712,12 @@ fn values_at<'v>(value: &'v Value, steps: &[FieldStep]) -> Vec<&'v Value> {
             .unwrap_or_default(),
         FieldStep::Each => value
             .as_array()
-            .map(|items| items.iter().flat_map(|item| values_at(item, rest)).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .flat_map(|item| values_at(item, rest))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -728,7 +790,11 @@ fn encode_cursor(position: usize) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<usize> {
     let bytes = base64_decode(cursor)?;
-    std::str::from_utf8(&bytes).ok()?.strip_prefix("p:")?.parse().ok()
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("p:")?
+        .parse()
+        .ok()
 }
 
 fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -784,7 +850,11 @@ impl Dialect for Described {
         if status == StatusCode::TOO_MANY_REQUESTS {
             return self.error(ErrorKind::RateLimited, None, Vars::default());
         }
-        self.error(ErrorKind::ServerError, Some(status.as_u16()), Vars::default())
+        self.error(
+            ErrorKind::ServerError,
+            Some(status.as_u16()),
+            Vars::default(),
+        )
     }
 
     fn quota_fault(&self) -> Reply {
@@ -819,11 +889,16 @@ impl Dialect for Described {
 
     /// The declared rate headers, from the requests of the rolling window.
     fn usage_headers(&self, headers: &mut HeaderMap, _usage: Usage) {
-        let Some(rate) = &self.spec.rate_limits else { return };
+        let Some(rate) = &self.spec.rate_limits else {
+            return;
+        };
         let window = Duration::from_millis(rate.window_ms);
         let now = Instant::now();
         let mut times = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
             times.pop_front();
         }
         times.push_back(now);
@@ -883,7 +958,8 @@ impl Dialect for Described {
                 *counter += 1;
                 *counter
             };
-            let Some(Value::Object(mut fields)) = template.render(&|name| (name == "n").then(|| json!(n)))
+            let Some(Value::Object(mut fields)) =
+                template.render(&|name| (name == "n").then(|| json!(n)))
             else {
                 return ids;
             };
@@ -929,10 +1005,22 @@ mod tests {
 
     #[test]
     fn word_parts() {
-        assert_eq!(word_part("Mary Ann Smith", WordPart::First).as_deref(), Some("Mary"));
-        assert_eq!(word_part("Mary Ann Smith", WordPart::Rest).as_deref(), Some("Ann Smith"));
-        assert_eq!(word_part("Mary Ann Smith", WordPart::Last).as_deref(), Some("Smith"));
-        assert_eq!(word_part("Mary Ann Smith", WordPart::Init).as_deref(), Some("Mary Ann"));
+        assert_eq!(
+            word_part("Mary Ann Smith", WordPart::First).as_deref(),
+            Some("Mary")
+        );
+        assert_eq!(
+            word_part("Mary Ann Smith", WordPart::Rest).as_deref(),
+            Some("Ann Smith")
+        );
+        assert_eq!(
+            word_part("Mary Ann Smith", WordPart::Last).as_deref(),
+            Some("Smith")
+        );
+        assert_eq!(
+            word_part("Mary Ann Smith", WordPart::Init).as_deref(),
+            Some("Mary Ann")
+        );
         assert_eq!(word_part("Cher", WordPart::Rest), None);
         assert_eq!(word_part("", WordPart::First), None);
     }

@@ -162,7 +162,10 @@ impl Sandbox {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn start_described(dir: impl AsRef<Path>, token: &str) -> Result<Sandbox, StartError> {
+    pub async fn start_described(
+        dir: impl AsRef<Path>,
+        token: &str,
+    ) -> Result<Sandbox, StartError> {
         Sandbox::start_described_on(dir, SocketAddr::from(([127, 0, 0, 1], 0)), token).await
     }
 
@@ -178,7 +181,11 @@ impl Sandbox {
         Ok(Sandbox::serve(listener, app, state)?)
     }
 
-    fn serve(listener: TcpListener, app: axum::Router, state: SandboxState) -> std::io::Result<Sandbox> {
+    fn serve(
+        listener: TcpListener,
+        app: axum::Router,
+        state: SandboxState,
+    ) -> std::io::Result<Sandbox> {
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -828,11 +828,7 @@ pub(crate) fn serve(state: SandboxState, routes: Router<SandboxState>) -> Router
 }
 
 /// Counts and logs every request, and answers 401 before routing when the token is wrong.
-async fn track(
-    State(state): State<SandboxState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn track(State(state): State<SandboxState>, request: Request, next: Next) -> Response {
     let received_at = Instant::now();
     let usage = state.begin_request();
     let method = request.method().to_string();
@@ -841,8 +837,8 @@ async fn track(
         |pq| pq.as_str().to_owned(),
     );
     let dialect = state.dialect.clone();
-    let token_grant = request.method() == Method::POST
-        && dialect.token_path() == Some(request.uri().path());
+    let token_grant =
+        request.method() == Method::POST && dialect.token_path() == Some(request.uri().path());
     let authorized = token_grant || state.authorizes(request.headers());
     let (parts, body) = request.into_parts();
     let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -859,7 +855,9 @@ async fn track(
                 });
                 return response;
             }
-            let spent = dialect.daily_limit().is_some_and(|limit| usage.total > limit);
+            let spent = dialect
+                .daily_limit()
+                .is_some_and(|limit| usage.total > limit);
             let fault = if !authorized {
                 None
             } else if spent {

@@ -16,12 +16,7 @@ fn example(provider: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir)
 }
 
-async fn call(
-    sandbox: &Sandbox,
-    method: Method,
-    path: &str,
-    body: Option<&str>,
-) -> (u16, Value) {
+async fn call(sandbox: &Sandbox, method: Method, path: &str, body: Option<&str>) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .request(method, format!("{}{path}", sandbox.url()))
         .bearer_auth(TOKEN)
@@ -43,18 +38,27 @@ async fn routes_and_refusals_follow_the_description() {
         .await
         .unwrap();
     let (status, body) = call(&sandbox, Method::DELETE, "/v1/persons", None).await;
-    assert_eq!((status, body["error"].as_str()), (405, Some("Unknown method .")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("Unknown method ."))
+    );
     let (status, body) = call(&sandbox, Method::GET, "/v1/deals", None).await;
     assert_eq!((status, body["success"].as_bool()), (404, Some(false)));
     let (status, body) = call(&sandbox, Method::POST, "/v1/persons", Some("{\"name\": ")).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("Malformed JSON body")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("Malformed JSON body"))
+    );
     let (status, body) = call(&sandbox, Method::POST, "/v1/persons", Some("[]")).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("Validation failed: body: must be a JSON object"))
     );
     let (status, body) = call(&sandbox, Method::GET, "/v1/persons/17", None).await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("Person not found")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("Person not found"))
+    );
     let (status, _) = call(&sandbox, Method::GET, "/v1/persons?limit=many", None).await;
     assert_eq!(status, 400);
     assert!(sandbox.records("persons").is_empty());
@@ -100,20 +104,35 @@ async fn updates_merge_and_keep_server_fields() {
         Some(r#"{"name": ""}"#),
     )
     .await;
-    assert_eq!((status, refused["error"].as_str()), (400, Some("Name must be given.")));
-    assert_eq!(sandbox.records("persons")[0]["name"], "Grace Brewster Hopper");
-    let (status, deleted) = call(&sandbox, Method::DELETE, &format!("/v1/persons/{id}"), None).await;
-    assert_eq!((status, deleted), (200, json!({"success": true, "data": {"id": id}})));
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("Name must be given."))
+    );
+    assert_eq!(
+        sandbox.records("persons")[0]["name"],
+        "Grace Brewster Hopper"
+    );
+    let (status, deleted) =
+        call(&sandbox, Method::DELETE, &format!("/v1/persons/{id}"), None).await;
+    assert_eq!(
+        (status, deleted),
+        (200, json!({"success": true, "data": {"id": id}}))
+    );
     let (status, _) = call(&sandbox, Method::DELETE, &format!("/v1/persons/{id}"), None).await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn cursors_are_opaque_and_pages_end() {
-    let sandbox = Sandbox::start_described(example("tally"), TOKEN).await.unwrap();
+    let sandbox = Sandbox::start_described(example("tally"), TOKEN)
+        .await
+        .unwrap();
     let ids = sandbox.seed("invoices", 5);
     assert_eq!(ids.len(), 5);
-    assert!(ids.iter().all(|id| id.starts_with("inv_") && id.len() == 28));
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("inv_") && id.len() == 28)
+    );
     let (status, first) = call(&sandbox, Method::GET, "/v1/invoices?page_size=3", None).await;
     assert_eq!(status, 200);
     assert_eq!(first["invoices"].as_array().map(Vec::len), Some(3));
@@ -145,10 +164,15 @@ async fn cursors_are_opaque_and_pages_end() {
 
 #[tokio::test]
 async fn faults_and_limits_answer_in_the_vendors_shape() {
-    let sandbox = Sandbox::start_described(example("tally"), TOKEN).await.unwrap();
+    let sandbox = Sandbox::start_described(example("tally"), TOKEN)
+        .await
+        .unwrap();
     sandbox.inject_faults([Fault::status(503), Fault::status(429).retry_after("2")]);
     let (status, body) = call(&sandbox, Method::GET, "/v1/invoices", None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("server_error")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("server_error"))
+    );
     let response = reqwest::Client::new()
         .get(format!("{}/v1/invoices", sandbox.url()))
         .header("X-Api-Key", TOKEN)
@@ -210,7 +234,10 @@ async fn a_broken_description_does_not_start() {
     match Sandbox::start_described(&dir, TOKEN).await {
         Err(StartError::Description(problems)) => {
             let shown = problems.to_string();
-            assert!(shown.contains("unknown pagination style `cursr`"), "{shown}");
+            assert!(
+                shown.contains("unknown pagination style `cursr`"),
+                "{shown}"
+            );
             assert!(shown.contains("sandbox.yaml:"), "{shown}");
         }
         other => panic!("expected a description error, got {other:?}"),

@@ -62,9 +62,7 @@ fn type_matches(ty: &str, value: &Value) -> bool {
     match ty {
         "string" => value.is_string(),
         "integer" => {
-            value.is_i64()
-                || value.is_u64()
-                || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+            value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
         }
         "number" => value.is_number(),
         "boolean" => value.is_boolean(),
@@ -83,7 +81,13 @@ fn described(ty: &str) -> String {
     }
 }
 
-fn walk(document: &Value, schema: &Value, value: &Value, path: &str, depth: usize) -> Option<Problem> {
+fn walk(
+    document: &Value,
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    depth: usize,
+) -> Option<Problem> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -94,7 +98,12 @@ fn walk(document: &Value, schema: &Value, value: &Value, path: &str, depth: usiz
             _ => None,
         };
     };
-    for branch in rules.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for branch in rules
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(problem) = walk(document, branch, value, path, depth + 1) {
             return Some(problem);
         }
@@ -193,7 +202,12 @@ fn walk(document: &Value, schema: &Value, value: &Value, path: &str, depth: usiz
             }
         }
         Value::Object(fields) => {
-            for name in rules.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for name in rules
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(name) = name.as_str()
                     && !fields.contains_key(name)
                 {
@@ -209,7 +223,8 @@ fn walk(document: &Value, schema: &Value, value: &Value, path: &str, depth: usiz
                 let here = join(path, key);
                 match properties.and_then(|p| p.get(key)) {
                     Some(field_schema) => {
-                        if let Some(problem) = walk(document, field_schema, field, &here, depth + 1) {
+                        if let Some(problem) = walk(document, field_schema, field, &here, depth + 1)
+                        {
                             return Some(problem);
                         }
                     }
@@ -274,7 +289,9 @@ mod tests {
     fn accepts_what_the_schema_allows() {
         assert_eq!(problem(json!({"name": "Ada"})), None);
         assert_eq!(
-            problem(json!({"name": "Ada", "org_id": null, "amount": 1250.0, "email": [{"value": "a@b.co", "label": "work"}]})),
+            problem(
+                json!({"name": "Ada", "org_id": null, "amount": 1250.0, "email": [{"value": "a@b.co", "label": "work"}]})
+            ),
             None
         );
     }
@@ -291,7 +308,11 @@ mod tests {
         );
         assert_eq!(
             problem(json!({"name": "Adalbert"})),
-            Some(("name".into(), "must be at most 5 characters long".into(), false))
+            Some((
+                "name".into(),
+                "must be at most 5 characters long".into(),
+                false
+            ))
         );
         assert_eq!(
             problem(json!({"name": "Ada", "org_id": "acme"})),
@@ -299,7 +320,11 @@ mod tests {
         );
         assert_eq!(
             problem(json!({"name": "Ada", "email": [{"value": "nope"}]})),
-            Some(("email[0].value".into(), "is not a valid email address".into(), false))
+            Some((
+                "email[0].value".into(),
+                "is not a valid email address".into(),
+                false
+            ))
         );
         assert_eq!(
             problem(json!({"name": "Ada", "email": [{"label": "work"}]})),
