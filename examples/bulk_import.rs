@@ -135,10 +135,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "provider", "records", "HTTP requests", "429s"
     );
     for (sandbox, connection) in sandboxes.iter().zip(&connections) {
-        let object = match sandbox.vendor() {
-            Vendor::HubSpot => "contacts",
-            Vendor::Salesforce => "Contact",
-            Vendor::Attio => "people",
+        let object = match connection.provider() {
+            "hubspot" => "contacts",
+            "salesforce" => "Contact",
+            _ => "people",
         };
         let throttled = sandbox
             .requests()

@@ -64,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .first()
             .map(|e| e.email_address.clone())
             .unwrap_or_default();
-        let target = if sandboxes.iter().any(|s| s.vendor() == vendor) {
+        let target = if sandboxes.iter().any(|s| s.vendor() == Some(vendor)) {
             "sandbox"
         } else {
             "live"

@@ -22,11 +22,18 @@ enum Command {
     Check {
         /// The project folder.
         dir: PathBuf,
+        /// Read the unified models from these folders or YAML files instead of
+        /// DIR/unified-models (repeat for several, e.g. shared models and the project's own).
+        #[arg(long = "models", value_name = "PATH")]
+        models: Vec<PathBuf>,
     },
     /// Generate a crate with the typed actions of a project.
     Generate {
         /// The project folder.
         dir: PathBuf,
+        /// Read the unified models from these folders or YAML files instead of DIR/unified-models.
+        #[arg(long = "models", value_name = "PATH")]
+        models: Vec<PathBuf>,
         /// Where to write the crate.
         #[arg(long)]
         out: PathBuf,
@@ -40,10 +47,19 @@ enum Command {
         #[arg(long)]
         runtime_path: Option<PathBuf>,
     },
+    /// Work on provider definitions.
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
     /// Serve a provider emulator on 127.0.0.1 for tests in any language.
     Sandbox {
-        /// hubspot, salesforce or attio.
-        provider: String,
+        /// hubspot, salesforce or attio (the hand-written emulators).
+        #[arg(required_unless_present = "dir", conflicts_with = "dir")]
+        provider: Option<String>,
+        /// A provider folder with a sandbox description (sandbox.yaml), e.g. providers/pipedrive.
+        #[arg(long)]
+        dir: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         port: u16,
         /// The bearer token the sandbox accepts (a random one is printed when omitted).
@@ -52,22 +68,54 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// Scaffold a provider from a vendor's OpenAPI 3.0/3.1 document (JSON or YAML):
+    /// writes OUT/openapi.yaml with the chosen operations and the components they
+    /// reference, and provider.yaml / sandbox.yaml skeletons where they do not exist.
+    Import {
+        /// The vendor's OpenAPI document.
+        openapi_file: PathBuf,
+        /// The operationIds to keep, separated by commas.
+        #[arg(long, value_name = "ID,ID,...")]
+        operations: String,
+        /// The provider folder to write, e.g. providers/pipedrive (its name is the provider's).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { dir } => check(&dir),
+        Command::Check { dir, models } => check(&dir, models),
         Command::Generate {
             dir,
+            models,
             out,
             name,
             version,
             runtime_path,
-        } => generate(&dir, &out, &name, &version, runtime_path.as_deref()),
+        } => generate(&dir, models, &out, &name, &version, runtime_path.as_deref()),
+        Command::Provider {
+            command:
+                ProviderCommand::Import {
+                    openapi_file,
+                    operations,
+                    out,
+                },
+        } => import(&openapi_file, &operations, &out),
         Command::Sandbox {
             provider,
+            dir,
             port,
             token,
-        } => sandbox(&provider, port, token),
+        } => match (provider, dir) {
+            (_, Some(dir)) => sandbox_described(&dir, port, token),
+            (Some(provider), None) => sandbox(&provider, port, token),
+            // clap requires one of the two.
+            (None, None) => ExitCode::FAILURE,
+        },
     }
 }
 
@@ -75,12 +123,18 @@ fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
-fn check(dir: &Path) -> ExitCode {
-    match unifold_codegen::check(&unifold_codegen::Layout::conventional(dir)) {
+fn check(dir: &Path, models: Vec<PathBuf>) -> ExitCode {
+    let layout = unifold_codegen::Layout::conventional(dir).with_models_dirs(models);
+    match unifold_codegen::check(&layout) {
         Ok(project) => {
             let mappings: usize = project.providers.iter().map(|(_, m)| m.len()).sum();
+            let sandboxes = match unifold_codegen::sandbox_dirs(&layout).len() {
+                0 => String::new(),
+                1 => ", 1 sandbox".to_string(),
+                n => format!(", {n} sandboxes"),
+            };
             println!(
-                "ok: {} models, {} providers, {} mappings",
+                "ok: {} models, {} providers, {} mappings{sandboxes}",
                 project.models.models().count(),
                 project.providers.len(),
                 mappings
@@ -116,6 +170,7 @@ struct ManifestTemplate<'a> {
 
 fn generate(
     dir: &Path,
+    models: Vec<PathBuf>,
     out: &Path,
     name: &str,
     version: &str,
@@ -133,7 +188,7 @@ fn generate(
         );
         return ExitCode::FAILURE;
     }
-    let layout = unifold_codegen::Layout::conventional(dir);
+    let layout = unifold_codegen::Layout::conventional(dir).with_models_dirs(models);
     let generated = match unifold_codegen::generate(&layout, "::unifold_runtime") {
         Ok(generated) => generated,
         Err((problems, _)) => {
@@ -191,10 +246,55 @@ fn generate(
     ExitCode::SUCCESS
 }
 
+fn import(openapi_file: &Path, operations: &str, out: &Path) -> ExitCode {
+    let name = out
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let imported = match unifold_codegen::import::import(openapi_file, operations, &name) {
+        Ok(imported) => imported,
+        Err(problems) => {
+            eprint!("{}", problems.render_graphical(color()));
+            return ExitCode::FAILURE;
+        }
+    };
+    let written = match imported.write_to(out) {
+        Ok(written) => written,
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "imported {} operations and {} components from {}",
+        imported.operations.len(),
+        imported.components.len(),
+        openapi_file.display()
+    );
+    for outcome in written {
+        match outcome {
+            unifold_codegen::import::Written::Wrote(path) => println!("wrote {}", path.display()),
+            unifold_codegen::import::Written::Unchanged(path) => {
+                println!("unchanged {}", path.display())
+            }
+            unifold_codegen::import::Written::Kept(path) => {
+                println!(
+                    "kept {} (it exists; the skeleton was not written)",
+                    path.display()
+                )
+            }
+        }
+    }
+    println!(
+        "next: fill in provider.yaml, add mappings/<model>.yaml, then `unifold check <project>`"
+    );
+    ExitCode::SUCCESS
+}
+
 fn sandbox(provider: &str, port: u16, token: Option<String>) -> ExitCode {
     let Some(vendor) = unifold_sandbox::Vendor::from_name(provider) else {
         eprintln!(
-            "error: unknown provider `{provider}`; sandboxes exist for hubspot, salesforce, attio"
+            "error: unknown provider `{provider}`; sandboxes exist for hubspot, salesforce, attio (or describe one and pass --dir providers/{provider})"
         );
         return ExitCode::FAILURE;
     };
@@ -216,6 +316,54 @@ fn sandbox(provider: &str, port: u16, token: Option<String>) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(error) => {
+                eprintln!("error: cannot listen on {addr}: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn sandbox_described(dir: &Path, port: u16, token: Option<String>) -> ExitCode {
+    // Checked first, so a broken description is reported like `unifold check`.
+    let spec = match unifold_codegen::sandbox::load(dir) {
+        Ok(spec) => spec,
+        Err(problems) => {
+            eprint!("{}", problems.render_graphical(color()));
+            return ExitCode::FAILURE;
+        }
+    };
+    let token = token.unwrap_or_else(random_token);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        match unifold_sandbox::Sandbox::start_described_on(dir, addr, &token).await {
+            Ok(sandbox) => {
+                println!(
+                    "{} sandbox listening on {}{}",
+                    sandbox.provider(),
+                    sandbox.url(),
+                    spec.base_path
+                );
+                for collection in &spec.collections {
+                    for route in &collection.routes {
+                        println!("  {} {} ({})", route.method, route.path, route.operation);
+                    }
+                }
+                println!("token: {token}");
+                sandbox.wait().await;
+                ExitCode::SUCCESS
+            }
+            Err(unifold_sandbox::StartError::Description(problems)) => {
+                eprint!("{}", problems.render_graphical(color()));
+                ExitCode::FAILURE
+            }
+            Err(unifold_sandbox::StartError::Io(error)) => {
                 eprintln!("error: cannot listen on {addr}: {error}");
                 ExitCode::FAILURE
             }

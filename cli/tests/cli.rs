@@ -171,6 +171,6 @@ fn sandbox_refuses_an_unknown_provider() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "error: unknown provider `pipedrive`; sandboxes exist for hubspot, salesforce, attio\n"
+        "error: unknown provider `pipedrive`; sandboxes exist for hubspot, salesforce, attio (or describe one and pass --dir providers/pipedrive)\n"
     );
 }

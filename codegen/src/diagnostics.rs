@@ -301,7 +301,9 @@ pub fn did_you_mean<'a>(
             )
         })
         .filter(|(distance, candidate)| *distance <= (candidate.chars().count().max(3) / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
+        // Between candidates that differ only in case, the one spelt alike wins
+        // (`{Singulr}` → `{Singular}`, not `{singular}`).
+        .min_by_key(|(distance, candidate)| (*distance, edit_distance(wrong, candidate)))
         .map(|(_, candidate)| candidate)
 }
 

@@ -1349,7 +1349,7 @@ impl Emitter<'_> {
         let actions = mappings
             .iter()
             .map(|mapping| self.mapping(provider, mapping));
-        let envelope_segs = segs(&provider.envelope);
+        let envelope_segs = segs(&provider.response_envelope);
         let token_url = match &provider.token_url {
             Some(url) => quote! { Some(#url) },
             None => quote! { None },
@@ -1583,7 +1583,8 @@ impl Emitter<'_> {
             });
             let finish = match returns {
                 Returns::IdThenGet(id_path) => {
-                    let full: Vec<Seg> = envelope
+                    let full: Vec<Seg> = provider
+                        .response_envelope
                         .iter()
                         .cloned()
                         .chain(id_path.iter().cloned())
@@ -2640,6 +2641,11 @@ impl Emitter<'_> {
         let json = quote! { Value };
         let as_string = provider_type == Some("string");
         match ty {
+            // An id held as a string goes out as the number the provider expects; text
+            // that is not a number is sent as it is, for the provider to refuse.
+            FieldType::String if provider_type == Some("integer") => quote! {
+                #value.trim().parse::<i64>().map(#json::from).unwrap_or_else(|_| #json::String(#value.clone()))
+            },
             FieldType::String => quote! { #json::String(#value.clone()) },
             FieldType::Integer | FieldType::Number | FieldType::Boolean if as_string => {
                 quote! { #json::String(#value.to_string()) }
@@ -2833,10 +2839,22 @@ impl Emitter<'_> {
                         quote! { #sub_ident: #expr, }
                     });
                     let path = full(path);
+                    // Fill the item's unmapped fields with defaults, when it has any.
+                    let every_field_read = match self.models.get(item_type).map(|t| &t.kind) {
+                        Some(crate::model::TypeKind::Object(fields)) => fields
+                            .iter()
+                            .all(|f| subs.iter().any(|(sub, _, _)| *sub == f.name)),
+                        _ => false,
+                    };
+                    let rest = if every_field_read {
+                        quote! {}
+                    } else {
+                        quote! { ..Default::default() }
+                    };
                     assignments.push(quote! {
                         #ident: json::read_array(record, #path)?
                             .iter()
-                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* ..Default::default() }))
+                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* #rest }))
                             .collect::<Result<Vec<_>, json::ReadError>>()?,
                     });
                 }

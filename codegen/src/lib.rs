@@ -14,6 +14,7 @@
 mod composite;
 mod diagnostics;
 mod emit;
+pub mod import;
 mod mapping;
 mod model;
 mod openapi;
@@ -21,7 +22,9 @@ mod path;
 mod project;
 mod provider;
 mod reader;
+pub mod sandbox;
 mod yaml;
+mod yaml_writer;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Sources};
 pub use emit::snake;
@@ -38,9 +41,38 @@ pub struct Generated {
     pub actions: Vec<(String, String, Vec<String>)>,
 }
 
-/// Checks a project without emitting code (`unifold check`).
+/// Checks a project without emitting code (`unifold check`): the models, every
+/// provider and mapping, and each provider's sandbox description (`sandbox.yaml`).
 pub fn check(layout: &Layout) -> Result<Project, Diagnostics> {
-    load(layout).result
+    let loaded = load(layout);
+    let mut sources = Sources::default();
+    let mut problems = Vec::new();
+    for dir in project::subdirectories(&layout.providers_dir) {
+        if sandbox::exists(&dir) {
+            sandbox::load_into(
+                &dir,
+                &|path| layout.display(path),
+                &mut sources,
+                &mut problems,
+            );
+        }
+    }
+    match loaded.result {
+        Ok(project) if problems.is_empty() => Ok(project),
+        Ok(_) => Err(Diagnostics(problems)),
+        Err(mut found) => {
+            found.0.extend(problems);
+            Err(found)
+        }
+    }
+}
+
+/// The provider folders of a project that describe a sandbox (`sandbox.yaml`).
+pub fn sandbox_dirs(layout: &Layout) -> Vec<PathBuf> {
+    project::subdirectories(&layout.providers_dir)
+        .into_iter()
+        .filter(|dir| sandbox::exists(dir))
+        .collect()
 }
 
 /// Loads, checks and emits. On failure the error carries every problem found and the
@@ -73,15 +105,7 @@ pub fn generate(
         .with_help("use `::unifold` or `::unifold_runtime`");
         return Err((Diagnostics(vec![diagnostic]), inputs));
     }
-    let shown: Vec<String> = inputs
-        .iter()
-        .map(|path| {
-            path.strip_prefix(&layout.root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
-        .collect();
+    let shown: Vec<String> = inputs.iter().map(|path| layout.display(path)).collect();
     let code = emit::emit(&project, runtime_path, &shown);
     let actions = project
         .providers
@@ -157,6 +181,14 @@ impl Builder {
         self
     }
 
+    /// Reads unified models from `dir` too (relative to the root), after the others:
+    /// e.g. the shipped CRM models beside a team's own.
+    pub fn add_models_dir(mut self, dir: impl AsRef<Path>) -> Builder {
+        let dir = self.layout.root.join(dir);
+        self.layout.extra_models_dirs.push(dir);
+        self
+    }
+
     pub fn providers_dir(mut self, dir: impl AsRef<Path>) -> Builder {
         self.layout.providers_dir = self.layout.root.join(dir);
         self
@@ -211,10 +243,9 @@ impl Builder {
             );
             std::process::exit(1);
         };
-        println!(
-            "cargo:rerun-if-changed={}",
-            self.layout.models_dir.display()
-        );
+        for dir in self.layout.models_dirs() {
+            println!("cargo:rerun-if-changed={}", dir.display());
+        }
         println!(
             "cargo:rerun-if-changed={}",
             self.layout.providers_dir.display()

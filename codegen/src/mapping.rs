@@ -404,6 +404,7 @@ pub fn read(
         write_ops: Vec::new(),
         read_targets: Vec::new(),
         skip_envelope: false,
+        reading: false,
         create_only: false,
         custom_under: None,
     };
@@ -961,6 +962,8 @@ struct Checker<'r, 's, 'm> {
     /// Schemas every read path must fit: (operation, record schema, below envelope).
     read_targets: Vec<(&'m Operation, Node, bool)>,
     skip_envelope: bool,
+    /// A response is being checked (its envelope may differ from the request's).
+    reading: bool,
     /// The field being checked is written on create only.
     create_only: bool,
     /// Where custom fields live, so field lists in queries can name them.
@@ -1688,8 +1691,10 @@ impl<'m> Checker<'_, '_, 'm> {
     ) {
         for (op, schema, envelope) in self.read_targets.clone() {
             self.skip_envelope = !envelope;
+            self.reading = true;
             self.check_path(Some(&schema), op, path, node, "response", ty, label);
             self.skip_envelope = false;
+            self.reading = false;
         }
     }
 
@@ -1754,6 +1759,8 @@ impl<'m> Checker<'_, '_, 'm> {
         let mut current = openapi::resolve(self.reader, root, schema);
         let envelope: &[Seg] = if self.skip_envelope {
             &[]
+        } else if self.reading {
+            &self.provider.response_envelope
         } else {
             &self.provider.envelope
         };
@@ -2202,7 +2209,8 @@ impl<'m> Checker<'_, '_, 'm> {
 
 fn compatible(models: &ModelSet, ty: &FieldType, provider: &str) -> bool {
     match ty {
-        FieldType::String => provider == "string",
+        // Integer ids (Pipedrive's `id`, `org_id`) are strings in the unified models.
+        FieldType::String => matches!(provider, "string" | "integer"),
         FieldType::Integer => matches!(provider, "integer" | "number" | "string"),
         FieldType::Number => matches!(provider, "number" | "integer" | "string"),
         FieldType::Boolean => matches!(provider, "boolean" | "string"),

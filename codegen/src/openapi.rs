@@ -190,6 +190,18 @@ pub fn schema_type(schema: &Node) -> Option<String> {
             .find(|ty| *ty != "null")
             .map(str::to_string),
         _ => {
+            // 3.1's `const` fixes the value, and with it the type.
+            if let Some(constant) = schema.get("const") {
+                return match constant.value {
+                    Value::Str(_) => Some("string".into()),
+                    Value::Int(_) => Some("integer".into()),
+                    Value::Float(_) => Some("number".into()),
+                    Value::Bool(_) => Some("boolean".into()),
+                    Value::Seq(_) => Some("array".into()),
+                    Value::Map(_) => Some("object".into()),
+                    Value::Null => None,
+                };
+            }
             if schema.get("properties").is_some() {
                 Some("object".into())
             } else if schema.get("items").is_some() {

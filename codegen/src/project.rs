@@ -24,6 +24,11 @@ pub struct Layout {
     /// File names in messages are shown relative to this folder.
     pub root: PathBuf,
     pub models_dir: PathBuf,
+    /// More folders of unified models, read after `models_dir` into the same model
+    /// set: a project that maps models kept elsewhere (the shipped CRM models) or
+    /// shares them between projects. Like `models_dir`, each may also be one YAML file,
+    /// to take some models of a folder and not others.
+    pub extra_models_dirs: Vec<PathBuf>,
     pub providers_dir: PathBuf,
 }
 
@@ -33,9 +38,34 @@ impl Layout {
         let root = root.into();
         Layout {
             models_dir: root.join("unified-models"),
+            extra_models_dirs: Vec::new(),
             providers_dir: root.join("providers"),
             root,
         }
+    }
+
+    /// Reads the unified models from `dirs` (folders or single YAML files, in order)
+    /// instead of `root/unified-models`. An empty list keeps the conventional folder.
+    pub fn with_models_dirs(mut self, dirs: impl IntoIterator<Item = PathBuf>) -> Layout {
+        let mut dirs = dirs.into_iter();
+        if let Some(first) = dirs.next() {
+            self.models_dir = first;
+            self.extra_models_dirs = dirs.collect();
+        }
+        self
+    }
+
+    /// Every folder unified models are read from, in order.
+    pub fn models_dirs(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.models_dir.as_path())
+            .chain(self.extra_models_dirs.iter().map(PathBuf::as_path))
+    }
+
+    /// How messages and generated headers name `path`: relative to the root, with
+    /// `..` for files outside it (models shared from another folder), never absolute
+    /// when a relative name exists, so generated code is the same on every machine.
+    pub fn display(&self, path: &Path) -> String {
+        display_path(path, self)
     }
 }
 
@@ -51,9 +81,16 @@ pub fn load(layout: &Layout) -> Loaded {
     let mut early: Vec<Diagnostic> = Vec::new();
 
     let mut model_docs = Vec::new();
-    for path in yaml_files(&layout.models_dir) {
-        if let Some(doc) = read_yaml(&path, layout, &mut sources, &mut early) {
-            model_docs.push(doc);
+    for dir in layout.models_dirs() {
+        let files = if dir.is_file() {
+            vec![dir.to_path_buf()]
+        } else {
+            yaml_files(dir)
+        };
+        for path in files {
+            if let Some(doc) = read_yaml(&path, layout, &mut sources, &mut early) {
+                model_docs.push(doc);
+            }
         }
     }
 
@@ -240,7 +277,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn subdirectories(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn subdirectories(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -255,8 +292,72 @@ fn subdirectories(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn display_path(path: &Path, layout: &Layout) -> String {
-    path.strip_prefix(&layout.root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
+    let shown = match path.strip_prefix(&layout.root) {
+        Ok(inside) => inside.to_path_buf(),
+        Err(_) => relative_to(path, &layout.root).unwrap_or_else(|| path.to_path_buf()),
+    };
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+/// `path` relative to `base` through `..` steps, when both are absolute or both are
+/// relative (lexically: symbolic links are not followed).
+fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    if path.is_absolute() != base.is_absolute() {
+        return None;
+    }
+    fn clean(p: &Path) -> Vec<Component<'_>> {
+        let mut out: Vec<Component<'_>> = Vec::new();
+        for component in p.components() {
+            match component {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    }
+    let (path, base) = (clean(path), clean(base));
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if base[common..]
+        .iter()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for component in &path[common..] {
+        out.push(component.as_os_str());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_outside_the_root_are_named_relative_to_it() {
+        let layout = Layout::conventional("/work/repo/examples/pipedrive");
+        assert_eq!(
+            layout.display(Path::new("/work/repo/unified-models/contact.yaml")),
+            "../../unified-models/contact.yaml"
+        );
+        assert_eq!(
+            layout.display(Path::new(
+                "/work/repo/examples/pipedrive/providers/x/provider.yaml"
+            )),
+            "providers/x/provider.yaml"
+        );
+        let layout = Layout::conventional("examples/pipedrive/../pipedrive");
+        assert_eq!(
+            layout.display(Path::new("unified-models/contact.yaml")),
+            "../../unified-models/contact.yaml"
+        );
+    }
 }

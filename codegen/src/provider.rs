@@ -80,7 +80,11 @@ pub struct Provider {
     pub token_url: Option<String>,
     /// Connection settings: name, description, allowed URL patterns.
     pub config: Vec<(String, Option<String>, Vec<String>)>,
+    /// Where request bodies wrap the record (`envelope: data` or `envelope: { request: ... }`).
     pub envelope: Vec<Seg>,
+    /// Where responses wrap the record: the same as `envelope` unless `envelope:` names
+    /// the two apart (Pipedrive wraps responses in `data` but takes bare request bodies).
+    pub response_envelope: Vec<Seg>,
     pub error_message: Vec<Vec<Seg>>,
     pub error_rules: Vec<ErrorRule>,
     pub pagination: Option<Pagination>,
@@ -249,10 +253,7 @@ pub fn read(
                 None
             }
         });
-    let envelope = match reader.optional_string(root, "envelope", "the envelope key") {
-        Some((text, node)) => parse_path(reader, &text, node).unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let (envelope, response_envelope) = read_envelope(reader, root);
 
     let mut error_message = Vec::new();
     let mut error_rules = Vec::new();
@@ -384,6 +385,7 @@ pub fn read(
         token_url,
         config,
         envelope,
+        response_envelope,
         error_message,
         error_rules,
         pagination,
@@ -393,6 +395,31 @@ pub fn read(
         openapi,
         node: root.clone(),
     })
+}
+
+/// `envelope: data` wraps request and response bodies alike (Attio);
+/// `envelope: { request: ..., response: ... }` names each side, either may be left out
+/// for a bare body (Pipedrive answers `{"success": true, "data": {...}}` to bare requests).
+fn read_envelope(reader: &mut Reader, root: &Node) -> (Vec<Seg>, Vec<Seg>) {
+    let Some(node) = root.get("envelope") else {
+        return (Vec::new(), Vec::new());
+    };
+    let side = |reader: &mut Reader, node: Option<&Node>| match node {
+        None => Vec::new(),
+        Some(node) => reader
+            .string(node, "an envelope path")
+            .and_then(|text| parse_path(reader, &text, node))
+            .unwrap_or_default(),
+    };
+    if matches!(node.value, Value::Map(_)) {
+        reader.keys(node, &["request", "response"], "`envelope`");
+        let request = side(reader, node.get("request"));
+        let response = side(reader, node.get("response"));
+        (request, response)
+    } else {
+        let both = side(reader, Some(node));
+        (both.clone(), both)
+    }
 }
 
 fn read_retry(reader: &mut Reader, node: &Node) -> Retry {

@@ -3,17 +3,71 @@
 //! The path is a project folder (with `unified-models/` and `providers/`) relative to
 //! the calling crate's `CARGO_MANIFEST_DIR`. Problems in the YAML become compile
 //! errors whose text carries `file:line:column`, the YAML line and a caret.
+//!
+//! A project that maps unified models kept elsewhere names their folders, also
+//! relative to `CARGO_MANIFEST_DIR`, in place of its own `unified-models/`:
+//!
+//! ```ignore
+//! unifold::generate!("examples/pipedrive", models = "unified-models");
+//! unifold::generate!("examples/billing", models = ["unified-models", "examples/billing/unified-models"]);
+//! ```
 
 use proc_macro::TokenStream;
 use quote::quote;
-use syn::{LitStr, parse_macro_input};
+use syn::parse::{Parse, ParseStream};
+use syn::{LitStr, Token, bracketed, parse_macro_input};
+
+/// The macro's arguments: the project folder and, optionally, the model folders.
+struct Arguments {
+    project: LitStr,
+    models: Vec<LitStr>,
+}
+
+impl Parse for Arguments {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Arguments> {
+        let project: LitStr = input.parse()?;
+        let mut models = Vec::new();
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: syn::Ident = input.parse()?;
+            if key != "models" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown option `{key}`; the one option is `models = \"dir\"` or `models = [\"dir\", ...]`"
+                    ),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            if input.peek(syn::token::Bracket) {
+                let list;
+                bracketed!(list in input);
+                let dirs = list.parse_terminated(|item| item.parse::<LitStr>(), Token![,])?;
+                models.extend(dirs);
+            } else {
+                models.push(input.parse()?);
+            }
+        }
+        Ok(Arguments { project, models })
+    }
+}
 
 #[proc_macro]
 pub fn generate(input: TokenStream) -> TokenStream {
-    let literal = parse_macro_input!(input as LitStr);
+    let arguments = parse_macro_input!(input as Arguments);
+    let literal = arguments.project;
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-    let root = std::path::Path::new(&manifest_dir).join(literal.value());
-    let layout = unifold_codegen::Layout::conventional(root);
+    let manifest_dir = std::path::Path::new(&manifest_dir);
+    let root = manifest_dir.join(literal.value());
+    let layout = unifold_codegen::Layout::conventional(root).with_models_dirs(
+        arguments
+            .models
+            .iter()
+            .map(|dir| manifest_dir.join(dir.value())),
+    );
     match unifold_codegen::generate(&layout, "::unifold") {
         Ok(generated) => {
             let code: proc_macro2::TokenStream = match generated.code.parse() {

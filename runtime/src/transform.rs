@@ -37,8 +37,9 @@ pub fn primary<'a, T>(items: &'a [T], unified_field: &str, provider_field: &str)
     items.first()
 }
 
-/// Parses an instant from ISO-8601 (`Z`, `+00:00`, or Salesforce's `+0000`) or epoch
-/// milliseconds given as a number or a numeric string (HubSpot date properties).
+/// Parses an instant from ISO-8601 (`Z`, `+00:00`, or Salesforce's `+0000`), from
+/// `YYYY-MM-DD HH:MM:SS` in UTC (Pipedrive), or from epoch milliseconds given as a
+/// number or a numeric string (HubSpot date properties).
 pub fn parse_datetime(value: &Value) -> Option<crate::DateTime> {
     match value {
         Value::Number(number) => number.as_i64().and_then(from_epoch_millis),
@@ -49,6 +50,10 @@ pub fn parse_datetime(value: &Value) -> Option<crate::DateTime> {
             }
             if let Ok(instant) = chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
                 return Some(instant.with_timezone(&Utc));
+            }
+            // Pipedrive's `add_time`: UTC without an offset, a space for the `T`.
+            if let Ok(instant) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+                return Some(Utc.from_utc_datetime(&instant));
             }
             if let Ok(millis) = text.parse::<i64>() {
                 return from_epoch_millis(millis);
@@ -235,6 +240,7 @@ mod tests {
         );
         assert_eq!(parse_datetime(&json!(1740823200000_i64)), expected);
         assert_eq!(parse_datetime(&json!("1740823200000")), expected);
+        assert_eq!(parse_datetime(&json!("2025-03-01 10:00:00")), expected);
         assert_eq!(parse_datetime(&json!("not a date")), None);
         assert_eq!(
             parse_date(&json!("2025-06-30")),

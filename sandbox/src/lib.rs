@@ -1,27 +1,59 @@
 //! Stateful in-process emulators ("sandboxes") of the HubSpot CRM v3, Salesforce REST and
-//! Attio REST v2 APIs.
+//! Attio REST v2 APIs, and of any provider described in YAML (`sandbox.yaml`).
 //!
 //! Tests of generated clients talk to a [`Sandbox`] instead of the live service. The
 //! emulators follow the real paths, bodies, status codes and error bodies, and they reject
 //! what the real API rejects, so a client can only pass by sending what the vendor accepts.
 //!
-//! Layout: `state` holds what the three vendors share (the record store, the request log,
+//! Layout: `state` holds what every emulator shares (the record store, the request log,
 //! the auth check and the request-recording middleware); `hubspot`, `salesforce` and `attio`
-//! each map HTTP to and from that store in their vendor's shapes.
+//! each map HTTP to and from that store in their vendor's shapes; `described` does the same
+//! for a provider from its sandbox description ([`Sandbox::start_described`]).
 
 mod attio;
+mod described;
 mod hubspot;
 mod salesforce;
 mod state;
 mod util;
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use state::{Association, Fault, FaultPlan, Limit, RecordedRequest, SandboxState};
+pub use unifold_codegen::sandbox::SandboxSpec;
+
+/// Why a described sandbox did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The description (or the OpenAPI document it serves) has problems, each with
+    /// its file, line and column.
+    Description(unifold_codegen::Diagnostics),
+    /// The address could not be bound.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Description(problems) => write!(f, "{problems}"),
+            StartError::Io(error) => write!(f, "cannot listen: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<std::io::Error> for StartError {
+    fn from(error: std::io::Error) -> StartError {
+        StartError::Io(error)
+    }
+}
 
 /// One of the emulated vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +103,22 @@ pub fn router(vendor: Vendor, token: &str) -> (axum::Router, SandboxState) {
     (routes, state)
 }
 
+/// Builds the router of a described provider (see [`Sandbox::start_described`]).
+pub fn router_described(spec: SandboxSpec, token: &str) -> (axum::Router, SandboxState) {
+    let described = Arc::new(described::Described::new(spec));
+    let provider = described.spec().provider.clone();
+    let state = SandboxState::with_dialect(None, &provider, described.clone(), token);
+    if let Some(rate) = described.spec().rate_limits.as_ref().filter(|r| r.enforce) {
+        state.enforce(Limit {
+            requests: rate.requests,
+            window: std::time::Duration::from_millis(rate.window_ms),
+            reads: None,
+        });
+    }
+    let routes = state::serve(state.clone(), described::Described::routes(described));
+    (routes, state)
+}
+
 /// A running emulator bound to a local TCP port.
 ///
 /// Dropping it stops the server gracefully: the listener closes at once and open
@@ -99,8 +147,46 @@ impl Sandbox {
         token: &str,
     ) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let (app, state) = router(vendor, token);
+        Sandbox::serve(listener, app, state)
+    }
+
+    /// Starts the emulator a provider folder describes (`dir/sandbox.yaml` with the
+    /// OpenAPI document beside it) on `127.0.0.1` with a free port, accepting `token`
+    /// the way the description's `auth:` says. No Rust per provider:
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), unifold_sandbox::StartError> {
+    /// let sandbox = unifold_sandbox::Sandbox::start_described("examples/pipedrive/providers/pipedrive", "token").await?;
+    /// assert_eq!(sandbox.provider(), "pipedrive");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_described(
+        dir: impl AsRef<Path>,
+        token: &str,
+    ) -> Result<Sandbox, StartError> {
+        Sandbox::start_described_on(dir, SocketAddr::from(([127, 0, 0, 1], 0)), token).await
+    }
+
+    /// [`Sandbox::start_described`] on `addr` (port 0 picks a free port).
+    pub async fn start_described_on(
+        dir: impl AsRef<Path>,
+        addr: SocketAddr,
+        token: &str,
+    ) -> Result<Sandbox, StartError> {
+        let spec = unifold_codegen::sandbox::load(dir.as_ref()).map_err(StartError::Description)?;
+        let listener = TcpListener::bind(addr).await?;
+        let (app, state) = router_described(spec, token);
+        Ok(Sandbox::serve(listener, app, state)?)
+    }
+
+    fn serve(
+        listener: TcpListener,
+        app: axum::Router,
+        state: SandboxState,
+    ) -> std::io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             // An accept loop error ends the server; the owner sees it as refused connections.
@@ -119,9 +205,14 @@ impl Sandbox {
         })
     }
 
-    /// The emulated vendor.
-    pub fn vendor(&self) -> Vendor {
+    /// The emulated vendor; `None` for a sandbox described in YAML.
+    pub fn vendor(&self) -> Option<Vendor> {
         self.state.vendor()
+    }
+
+    /// The emulated provider's name (`hubspot`, `pipedrive`, ...).
+    pub fn provider(&self) -> &str {
+        self.state.provider()
     }
 
     /// Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
@@ -153,8 +244,8 @@ impl Sandbox {
     ///
     /// Object names are the vendor's own: HubSpot `contacts`/`companies`/`deals` (archived
     /// records excluded), Salesforce `Contact`/`Account`/`Opportunity`/
-    /// `OpportunityContactRole`, Attio `people`/`companies`/`deals`. An unknown name gives
-    /// an empty list.
+    /// `OpportunityContactRole`, Attio `people`/`companies`/`deals`, and a described
+    /// provider's collection names. An unknown name gives an empty list.
     pub fn records(&self, object: &str) -> Vec<serde_json::Value> {
         self.state.records(object)
     }

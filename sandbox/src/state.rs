@@ -1,6 +1,10 @@
-//! What the three emulators share: a record store kept in creation order, the request log,
-//! usage counters, the bearer-token check and the middleware that applies them to every
+//! What every emulator shares: a record store kept in creation order, the request log,
+//! usage counters, the token check and the middleware that applies them to every
 //! request before a vendor's handler runs.
+//!
+//! The middleware asks the emulated vendor for its error bodies and headers through
+//! [`Dialect`]: the hand-written vendors answer with static functions ([`VendorApi`]),
+//! a sandbox described in YAML (`crate::described`) answers from its description.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -401,23 +405,50 @@ impl Inner {
 /// Cloning is cheap and every clone sees the same data.
 #[derive(Debug, Clone)]
 pub struct SandboxState {
-    vendor: Vendor,
+    /// `None` for a sandbox described in YAML.
+    vendor: Option<Vendor>,
+    /// The provider's name: the vendor's, or the described provider's folder name.
+    provider: Arc<str>,
+    dialect: Arc<dyn Dialect>,
     token: Arc<str>,
     inner: Arc<Mutex<Inner>>,
 }
 
 impl SandboxState {
     pub(crate) fn new(vendor: Vendor, token: &str) -> SandboxState {
+        let dialect: Arc<dyn Dialect> = match vendor {
+            Vendor::HubSpot => Arc::new(Builtin::<crate::hubspot::HubSpot>::new()),
+            Vendor::Salesforce => Arc::new(Builtin::<crate::salesforce::Salesforce>::new()),
+            Vendor::Attio => Arc::new(Builtin::<crate::attio::Attio>::new()),
+        };
+        SandboxState::with_dialect(Some(vendor), vendor.name(), dialect, token)
+    }
+
+    /// The state of an emulator whose behaviour is `dialect`.
+    pub(crate) fn with_dialect(
+        vendor: Option<Vendor>,
+        provider: &str,
+        dialect: Arc<dyn Dialect>,
+        token: &str,
+    ) -> SandboxState {
         SandboxState {
             vendor,
+            provider: Arc::from(provider),
+            dialect,
             token: Arc::from(token),
             inner: Arc::new(Mutex::new(Inner::new())),
         }
     }
 
-    /// The emulated vendor.
-    pub fn vendor(&self) -> Vendor {
+    /// The emulated vendor; `None` for a sandbox described in YAML
+    /// ([`crate::Sandbox::start_described`]), which [`SandboxState::provider`] names.
+    pub fn vendor(&self) -> Option<Vendor> {
         self.vendor
+    }
+
+    /// The emulated provider's name (`hubspot`, or a described provider's folder name).
+    pub fn provider(&self) -> &str {
+        &self.provider
     }
 
     /// The bearer token the emulator accepts.
@@ -438,11 +469,7 @@ impl SandboxState {
     /// Stored records of `object` in the vendor's read shape, in creation order.
     pub fn records(&self, object: &str) -> Vec<Value> {
         let inner = self.lock();
-        match self.vendor {
-            Vendor::HubSpot => crate::hubspot::HubSpot::records(&inner.store, object),
-            Vendor::Salesforce => crate::salesforce::Salesforce::records(&inner.store, object),
-            Vendor::Attio => crate::attio::Attio::records(&inner.store, object),
-        }
+        self.dialect.records(&inner.store, object)
     }
 
     /// Inserts `count` valid records of `object` straight into the store (no HTTP, not
@@ -455,12 +482,7 @@ impl SandboxState {
     /// `OpportunityContactRole`, which needs existing pairs) gives an empty list.
     pub fn seed(&self, object: &str, count: usize) -> Vec<String> {
         let mut inner = self.lock();
-        let store = &mut inner.store;
-        match self.vendor {
-            Vendor::HubSpot => crate::hubspot::HubSpot::seed(store, object, count),
-            Vendor::Salesforce => crate::salesforce::Salesforce::seed(store, object, count),
-            Vendor::Attio => crate::attio::Attio::seed(store, object, count),
-        }
+        self.dialect.seed(&mut inner.store, object, count)
     }
 
     /// HubSpot associations in the direction they were created; empty for the other
@@ -480,7 +502,7 @@ impl SandboxState {
 
     /// The failure to answer instead of serving: a queued one, or a 429 when an
     /// enforced budget is spent (the request is then not counted against it).
-    fn next_fault<A: VendorApi>(&self, reads: bool) -> Option<Fault> {
+    fn next_fault(&self, reads: bool) -> Option<Fault> {
         let mut inner = self.lock();
         if let Some(fault) = inner.faults.pop_front() {
             return Some(fault);
@@ -533,7 +555,7 @@ impl SandboxState {
             }
         }
         if let Some(wait) = wait {
-            return Some(Fault::status(429).retry_after(A::retry_after(wait)));
+            return Some(Fault::status(429).retry_after(self.dialect.retry_after(wait)));
         }
         for (limit, times) in inner.limits.iter_mut() {
             if limit.reads.is_none_or(|only_reads| only_reads == reads) {
@@ -602,13 +624,7 @@ impl SandboxState {
             Some(app) => app.access_token.clone(),
             None => self.token.to_string(),
         };
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .is_some_and(|(scheme, credentials)| {
-                scheme.eq_ignore_ascii_case("bearer") && credentials.trim() == accepted
-            })
+        self.dialect.authorizes(headers, &accepted)
     }
 
     /// Registers an OAuth app; the sandbox token stays the accepted access token until
@@ -670,6 +686,92 @@ impl SandboxState {
     }
 }
 
+/// `Authorization: Bearer <accepted>`, the check every shipped vendor makes.
+pub(crate) fn bearer_matches(headers: &HeaderMap, accepted: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .is_some_and(|(scheme, credentials)| {
+            scheme.eq_ignore_ascii_case("bearer") && credentials.trim() == accepted
+        })
+}
+
+/// What the shared middleware asks of the emulated vendor while serving a request.
+pub(crate) trait Dialect: std::fmt::Debug + Send + Sync + 'static {
+    fn unauthorized(&self) -> Reply;
+    fn unknown_path(&self) -> Reply;
+    fn method_not_allowed(&self, method: &Method) -> Reply;
+    fn fault(&self, status: StatusCode) -> Reply;
+    fn quota_fault(&self) -> Reply;
+    fn daily_limit(&self) -> Option<usize>;
+    /// Where OAuth refresh grants are served, if anywhere.
+    fn token_path(&self) -> Option<&str>;
+    fn retry_after(&self, wait: Duration) -> String;
+    fn body_too_large(&self) -> Reply;
+    fn usage_headers(&self, headers: &mut HeaderMap, usage: Usage);
+    fn records(&self, store: &Store, object: &str) -> Vec<Value>;
+    fn seed(&self, store: &mut Store, object: &str, count: usize) -> Vec<String>;
+    /// Whether the request carries the accepted token.
+    fn authorizes(&self, headers: &HeaderMap, accepted: &str) -> bool {
+        bearer_matches(headers, accepted)
+    }
+}
+
+/// A hand-written vendor as a [`Dialect`].
+struct Builtin<A>(std::marker::PhantomData<fn() -> A>);
+
+impl<A> Builtin<A> {
+    fn new() -> Builtin<A> {
+        Builtin(std::marker::PhantomData)
+    }
+}
+
+impl<A> std::fmt::Debug for Builtin<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::any::type_name::<A>())
+    }
+}
+
+impl<A: VendorApi> Dialect for Builtin<A> {
+    fn unauthorized(&self) -> Reply {
+        A::unauthorized()
+    }
+    fn unknown_path(&self) -> Reply {
+        A::unknown_path()
+    }
+    fn method_not_allowed(&self, method: &Method) -> Reply {
+        A::method_not_allowed(method)
+    }
+    fn fault(&self, status: StatusCode) -> Reply {
+        A::fault(status)
+    }
+    fn quota_fault(&self) -> Reply {
+        A::quota_fault()
+    }
+    fn daily_limit(&self) -> Option<usize> {
+        A::daily_limit()
+    }
+    fn token_path(&self) -> Option<&str> {
+        Some(A::token_path())
+    }
+    fn retry_after(&self, wait: Duration) -> String {
+        A::retry_after(wait)
+    }
+    fn body_too_large(&self) -> Reply {
+        A::body_too_large()
+    }
+    fn usage_headers(&self, headers: &mut HeaderMap, usage: Usage) {
+        A::usage_headers(headers, usage)
+    }
+    fn records(&self, store: &Store, object: &str) -> Vec<Value> {
+        A::records(store, object)
+    }
+    fn seed(&self, store: &mut Store, object: &str, count: usize) -> Vec<String> {
+        A::seed(store, object, count)
+    }
+}
+
 /// What a vendor module provides to be served by [`build`].
 pub(crate) trait VendorApi: Send + Sync + 'static {
     /// The vendor's routes; unmatched paths and methods get the vendor's own errors.
@@ -709,19 +811,24 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
 /// The complete router of vendor `A`: its routes, its fallbacks, and the recording and auth
 /// middleware in front of them.
 pub(crate) fn build<A: VendorApi>(state: SandboxState) -> Router {
-    A::routes()
-        .fallback(|| async { A::unknown_path() })
-        .method_not_allowed_fallback(|method: Method| async move { A::method_not_allowed(&method) })
-        .layer(middleware::from_fn_with_state(state.clone(), track::<A>))
+    serve(state, A::routes())
+}
+
+/// `routes` with the dialect's fallbacks, behind the recording and auth middleware.
+pub(crate) fn serve(state: SandboxState, routes: Router<SandboxState>) -> Router {
+    let unknown = state.dialect.clone();
+    let not_allowed = state.dialect.clone();
+    routes
+        .fallback(move || async move { unknown.unknown_path() })
+        .method_not_allowed_fallback(move |method: Method| async move {
+            not_allowed.method_not_allowed(&method)
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
 
 /// Counts and logs every request, and answers 401 before routing when the token is wrong.
-async fn track<A: VendorApi>(
-    State(state): State<SandboxState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn track(State(state): State<SandboxState>, request: Request, next: Next) -> Response {
     let received_at = Instant::now();
     let usage = state.begin_request();
     let method = request.method().to_string();
@@ -729,7 +836,9 @@ async fn track<A: VendorApi>(
         || request.uri().path().to_owned(),
         |pq| pq.as_str().to_owned(),
     );
-    let token_grant = request.method() == Method::POST && request.uri().path() == A::token_path();
+    let dialect = state.dialect.clone();
+    let token_grant =
+        request.method() == Method::POST && dialect.token_path() == Some(request.uri().path());
     let authorized = token_grant || state.authorizes(request.headers());
     let (parts, body) = request.into_parts();
     let (body, mut response) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -746,7 +855,9 @@ async fn track<A: VendorApi>(
                 });
                 return response;
             }
-            let spent = A::daily_limit().is_some_and(|limit| usage.total > limit);
+            let spent = dialect
+                .daily_limit()
+                .is_some_and(|limit| usage.total > limit);
             let fault = if !authorized {
                 None
             } else if spent {
@@ -755,10 +866,10 @@ async fn track<A: VendorApi>(
                 let reads = parts.method == Method::GET
                     || path.contains("/query")
                     || path.contains("/search");
-                state.next_fault::<A>(reads)
+                state.next_fault(reads)
             };
             let response = match (authorized, fault) {
-                (false, _) => A::unauthorized().into_response(),
+                (false, _) => dialect.unauthorized().into_response(),
                 (
                     true,
                     Some(Fault {
@@ -772,7 +883,7 @@ async fn track<A: VendorApi>(
                     }
                     broken_connection()
                 }
-                (true, Some(Fault { quota: true, .. })) => A::quota_fault().into_response(),
+                (true, Some(Fault { quota: true, .. })) => dialect.quota_fault().into_response(),
                 (
                     true,
                     Some(Fault {
@@ -788,7 +899,7 @@ async fn track<A: VendorApi>(
                 (true, Some(fault)) => {
                     let status = StatusCode::from_u16(fault.status)
                         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    let mut response = A::fault(status).into_response();
+                    let mut response = dialect.fault(status).into_response();
                     if let Some(wait) = fault.retry_after
                         && let Ok(value) = axum::http::HeaderValue::from_str(&wait)
                     {
@@ -803,9 +914,9 @@ async fn track<A: VendorApi>(
             };
             (logged, response)
         }
-        Err(_) => (Value::Null, A::body_too_large().into_response()),
+        Err(_) => (Value::Null, dialect.body_too_large().into_response()),
     };
-    A::usage_headers(response.headers_mut(), usage);
+    dialect.usage_headers(response.headers_mut(), usage);
     state.lock().log.push(RecordedRequest {
         method,
         path,

@@ -57,7 +57,8 @@ fn vendor_names_round_trip() {
 async fn inspection_reset_and_shutdown() {
     for vendor in Vendor::ALL {
         let sb = start(vendor).await;
-        assert_eq!(sb.vendor(), vendor);
+        assert_eq!(sb.vendor(), Some(vendor));
+        assert_eq!(sb.provider(), vendor.name());
         assert_eq!(sb.token(), TOKEN);
         assert_eq!(sb.url(), format!("http://127.0.0.1:{}", sb.addr().port()));
         assert!(!sb.url().ends_with('/'));
@@ -119,7 +120,7 @@ async fn start_on_explicit_address_and_router() {
         .await
         .unwrap();
     assert_ne!(sb.addr().port(), 0);
-    assert_eq!(sb.state().vendor(), Vendor::Attio);
+    assert_eq!(sb.state().vendor(), Some(Vendor::Attio));
 
     let (app, state) = router(Vendor::HubSpot, "t");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
