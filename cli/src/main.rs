@@ -1,5 +1,7 @@
 //! `unifold`: check mappings, generate a publishable crate, run a provider sandbox.
 
+mod logs;
+
 use askama::Template;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,39 @@ enum Command {
     Provider {
         #[command(subcommand)]
         command: ProviderCommand,
+    },
+    /// Show the stored log of actions and their HTTP requests (the runtime's log store).
+    Logs {
+        /// The store: `sqlite:app.db` or `postgres://…` (default: $UNIFOLD_LOG_STORE).
+        #[arg(long, env = "UNIFOLD_LOG_STORE")]
+        store: String,
+        /// The PostgreSQL schema of the tables, if not the default one.
+        #[arg(long)]
+        schema: Option<String>,
+        /// Only this connection's operations.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only this action (`create_contact`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only this provider.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only operations started since then: 30s, 15m, 1h, 2d, or an RFC 3339 instant.
+        #[arg(long, value_parser = logs::parse_since)]
+        since: Option<unifold_runtime::DateTime>,
+        /// Only failed operations.
+        #[arg(long)]
+        failed: bool,
+        /// At most this many operations (the newest).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Show each operation's HTTP requests under it.
+        #[arg(long)]
+        requests: bool,
+        /// One JSON object per operation (with its requests), for machines.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve a provider emulator on 127.0.0.1 for tests in any language.
     Sandbox {
@@ -105,6 +140,32 @@ fn main() -> ExitCode {
                     out,
                 },
         } => import(&openapi_file, &operations, &out),
+        Command::Logs {
+            store,
+            schema,
+            connection,
+            action,
+            provider,
+            since,
+            failed,
+            limit,
+            requests,
+            json,
+        } => logs::run(logs::LogsCommand {
+            store,
+            schema,
+            filter: unifold_runtime::logs::LogFilter {
+                connection_id: connection,
+                action,
+                provider,
+                since,
+                failed,
+                operation_id: None,
+                limit: Some(limit),
+            },
+            json,
+            requests,
+        }),
         Command::Sandbox {
             provider,
             dir,

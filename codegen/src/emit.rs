@@ -716,11 +716,24 @@ impl Emitter<'_> {
             registry.push(self.composite_entry(composite));
         }
         let (batch_infos, batch_arms) = self.batches(project, &mut out);
+        let mut sensitive: Vec<&str> = project
+            .models
+            .types
+            .iter()
+            .flat_map(|ty| ty.fields())
+            .filter(|field| field.sensitive)
+            .map(|field| field.name.as_str())
+            .collect();
+        sensitive.sort_unstable();
+        sensitive.dedup();
         let infos = registry.iter().map(|entry| &entry.info);
         let arms = registry.iter().map(|entry| &entry.arm);
         let checks = registry.iter().map(|entry| &entry.check);
         quote! {
             #(#out)*
+            /// Fields declared `sensitive: true` in the unified models: their values are
+            /// redacted wherever an action's input is logged.
+            pub static SENSITIVE_FIELDS: &[&str] = &[#(#sensitive),*];
             /// Every action of this crate by name, and the function that runs one with
             /// JSON arguments: what the durable queue and the MCP server use.
             pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check, batches: BATCHES, invoke_batch };
@@ -1235,12 +1248,12 @@ impl Emitter<'_> {
                     if *optional { quote! { step.#field = Some(#value); } } else { quote! { step.#field = #value; } }
                 });
                 let create_call = if set.is_empty() {
-                    quote! { #create(runtime, connection, &input.#var).await? }
+                    quote! { #rt::__private::boxed(#create(runtime, connection, &input.#var)).await? }
                 } else {
                     quote! {{
                         let mut step = input.#var.clone();
                         #(#sets)*
-                        #create(runtime, connection, &step).await?
+                        #rt::__private::boxed(#create(runtime, connection, &step)).await?
                     }}
                 };
                 match step {
@@ -1249,7 +1262,7 @@ impl Emitter<'_> {
                         let key_expr = key_expr(key);
                         quote! {
                             let #var = match #key_expr {
-                                Some(key) if !key.trim().is_empty() => #action(runtime, connection, key).await?,
+                                Some(key) if !key.trim().is_empty() => #rt::__private::boxed(#action(runtime, connection, key)).await?,
                                 _ => None,
                             };
                             let #var = match #var {
@@ -1265,7 +1278,7 @@ impl Emitter<'_> {
                 let action = format_ident!("{}", action);
                 let from = reference(from);
                 let to = reference(to);
-                quote! { #action(runtime, connection, &#from, &#to).await?; }
+                quote! { #rt::__private::boxed(#action(runtime, connection, &#from, &#to)).await?; }
             }
         });
         let input_doc = format!(" The input of [`{}`].", composite.name);
@@ -1292,14 +1305,13 @@ impl Emitter<'_> {
             /// Every input is validated before the first request; each step is a unified
             /// action running as a child span of this one.
             pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &#input_ident) -> ::std::result::Result<#output_ident, #rt::Error> {
-                let span = #rt::__private::action_span(connection.provider(), connection, #name);
-                #rt::__private::Instrument::instrument(async move {
+                #rt::__private::run_action(runtime, connection.provider(), connection, #name, SENSITIVE_FIELDS, || #rt::__private::input_json(input), async move {
                     let mut problems = ::std::vec::Vec::new();
                     #(#validations)*
                     #rt::Error::check(problems)?;
                     #(#steps)*
                     ::std::result::Result::Ok(#output_ident { #(#output_names),* })
-                }, span)
+                })
                 .await
             }
         }
@@ -1480,19 +1492,22 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt, write_batch};
+                use #rt::__private::{backoff, boxed, input_json, json, object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep, stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch};
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response, RetryPolicy, Runtime, SettingSpec, UsageHeader};
 
-                /// Runs one action in its `unifold.action` span: requests it sends, and
-                /// actions it calls, are children of it in the logs.
+                /// Runs one action as an operation: in its `unifold.action` span (requests
+                /// it sends and actions it calls are its children), reported to the
+                /// runtime's observers and logs with `input` redacted.
                 #[allow(dead_code)]
-                async fn in_span<T>(
+                async fn in_span<T: #rt::__private::serde::Serialize>(
+                    runtime: &Runtime,
                     connection: &Connection,
                     action: &'static str,
+                    input: impl FnOnce() -> Value,
                     work: impl ::std::future::Future<Output = Result<T, Error>>,
                 ) -> Result<T, Error> {
-                    work.instrument(action_span(PROVIDER.name, connection, action)).await
+                    run_action(runtime, PROVIDER.name, connection, action, super::SENSITIVE_FIELDS, input, work).await
                 }
 
                 /// How the runtime talks to this provider, from its `provider.yaml`.
@@ -1536,6 +1551,7 @@ impl Emitter<'_> {
         let update_fn_name = update_fn.to_string();
         let delete_fn_name = delete_fn.to_string();
         let list_fn = format_ident!("list_{}", plural(&snake_name));
+        let list_fn_name = list_fn.to_string();
         let provider_name = &provider.name;
         let envelope = &provider.envelope;
         let describe = |verb: &str, call: &HttpCall| {
@@ -1593,7 +1609,7 @@ impl Emitter<'_> {
                     quote! {
                         let id = json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
                         // The create response only carries the id: read the record back.
-                        #get_fn(runtime, connection, &id).await
+                        boxed(#get_fn(runtime, connection, &id)).await
                     }
                 }
                 _ => {
@@ -1644,8 +1660,8 @@ impl Emitter<'_> {
                     /// broken connection after sending, a 5xx), the create is retried
                     /// through the upsert key, so it never leaves two records.
                     pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                        in_span(connection, #create_fn_name, async move {
-                            let mut outcome = #create_once(runtime, connection, input).await;
+                        in_span(runtime, connection, #create_fn_name, || input_json(input), async move {
+                            let mut outcome = boxed(#create_once(runtime, connection, input)).await;
                             let mut attempt = 1;
                             while let Err(error) = &outcome {
                                 if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
@@ -1654,7 +1670,7 @@ impl Emitter<'_> {
                                 tracing::info!(attempt, reason = %error, "the create may have gone through: retrying through its upsert key");
                                 sleep(backoff(&PROVIDER.retry, attempt)).await;
                                 attempt += 1;
-                                outcome = #upsert_fn(runtime, connection, input).await;
+                                outcome = boxed(#upsert_fn(runtime, connection, input)).await;
                             }
                             outcome
                         })
@@ -1665,7 +1681,7 @@ impl Emitter<'_> {
                 items.push(quote! {
                     #[doc = #doc_line]
                     pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                        in_span(connection, #create_fn_name, async move {
+                        in_span(runtime, connection, #create_fn_name, || input_json(input), async move {
                             #body
                         })
                         .await
@@ -1693,7 +1709,7 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #get_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<super::#model_ident, Error> {
-                    in_span(connection, #get_fn_name, async move {
+                    in_span(runtime, connection, #get_fn_name, || object_json(vec![("id", Value::from(id))]), async move {
                         Error::check(validate::record_id(id))?;
                         let request = Request::new(#operation, Method::#method, #path)#(#query)*;
                         let response = runtime.send(connection, &PROVIDER, request).await?;
@@ -1716,7 +1732,7 @@ impl Emitter<'_> {
                 quote! {
                     // The provider replaces composite values whole: send the current
                     // record with the patch laid over it.
-                    let current = #get_fn(runtime, connection, id).await?;
+                    let current = boxed(#get_fn(runtime, connection, id)).await?;
                     let merged = patch.clone().or(super::#input_ident::from(current));
                     let body = #write_fn(&merged, true, connection);
                 }
@@ -1731,7 +1747,7 @@ impl Emitter<'_> {
                 _ => quote! {
                     runtime.send(connection, &PROVIDER, request).await?;
                     // The provider answers without the record: read it back.
-                    #get_fn(runtime, connection, id).await
+                    boxed(#get_fn(runtime, connection, id)).await
                 },
             };
             let check_update = format_ident!("check_update_{}", snake_name);
@@ -1746,7 +1762,7 @@ impl Emitter<'_> {
                 ///
                 /// Only fields that are set (`Some`, non-empty lists) are sent.
                 pub async fn #update_fn(runtime: &Runtime, connection: &Connection, id: &str, patch: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    in_span(connection, #update_fn_name, async move {
+                    in_span(runtime, connection, #update_fn_name, || object_json(vec![("id", Value::from(id)), ("patch", input_json(patch))]), async move {
                         Error::check(validate::record_id(id))?;
                         #check_update(patch)?;
                         #body
@@ -1765,7 +1781,7 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #delete_fn(runtime: &Runtime, connection: &Connection, id: &str) -> Result<(), Error> {
-                    in_span(connection, #delete_fn_name, async move {
+                    in_span(runtime, connection, #delete_fn_name, || object_json(vec![("id", Value::from(id))]), async move {
                         Error::check(validate::record_id(id))?;
                         let request = Request::new(#operation, Method::#method, #path);
                         runtime.send(connection, &PROVIDER, request).await?;
@@ -1851,10 +1867,11 @@ impl Emitter<'_> {
                         None => (Request::new(#operation, Method::#method, #path)#(#query)* #plain_body, &PAGINATION),
                         #since
                     };
-                    runtime
+                    let records = runtime
                         .paginate(connection, &PROVIDER, pagination, request, options.page_size)
-                        .map(|item| item.and_then(|record| #read_fn(&record, connection).map_err(|problem| unexpected_record(&record, problem))))
-                        .boxed()
+                        .map(|item| item.and_then(|record| #read_fn(&record, connection).map_err(|problem| unexpected_record(&record, problem))));
+                    let options = options.clone();
+                    observe_stream(runtime, PROVIDER.name, connection, #list_fn_name, move || input_json(&options), records.boxed()).boxed()
                 }
             });
         }
@@ -1887,7 +1904,7 @@ impl Emitter<'_> {
                 ///
                 /// `Ok(None)` when nothing matches.
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, key: &str) -> Result<Option<super::#model_ident>, Error> {
-                    in_span(connection, #fn_name, async move {
+                    in_span(runtime, connection, #fn_name, || object_json(vec![(#key, Value::from(key))]), async move {
                         if key.trim().is_empty() {
                             return Err(Error::check(vec![FieldError::new(#key, "must not be empty")]).unwrap_err());
                         }
@@ -1953,7 +1970,7 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, #from_ident: &str, #to_ident: &str) -> Result<(), Error> {
-                    in_span(connection, #fn_name, async move {
+                    in_span(runtime, connection, #fn_name, || object_json(vec![(#from_name, Value::from(#from_ident)), (#to_name, Value::from(#to_ident))]), async move {
                         let mut problems = Vec::new();
                         for (field, id) in [(#from_name, #from_ident), (#to_name, #to_ident)] {
                             if id.trim().is_empty() {
@@ -2008,27 +2025,27 @@ impl Emitter<'_> {
                 // The provider accepts duplicates: look first, then update or create.
                 quote! {
                     let found = match #key {
-                        Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
+                        Some(key) if !key.trim().is_empty() => boxed(#find_fn(runtime, connection, key)).await?,
                         _ => None,
                     };
                     match found {
-                        Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
-                        None => #create_once(runtime, connection, input).await,
+                        Some(found) => boxed(#update_fn(runtime, connection, &found.remote_id, patch)).await,
+                        None => boxed(#create_once(runtime, connection, input)).await,
                     }
                 }
             } else {
                 quote! {
-                    match #create_once(runtime, connection, input).await {
+                    match boxed(#create_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            #update_fn(runtime, connection, &id, patch).await
+                            boxed(#update_fn(runtime, connection, &id, patch)).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match #key {
-                                Some(key) if !key.trim().is_empty() => #find_fn(runtime, connection, key).await?,
+                                Some(key) if !key.trim().is_empty() => boxed(#find_fn(runtime, connection, key)).await?,
                                 _ => None,
                             };
                             match found {
-                                Some(found) => #update_fn(runtime, connection, &found.remote_id, patch).await,
+                                Some(found) => boxed(#update_fn(runtime, connection, &found.remote_id, patch)).await,
                                 None => Err(conflict),
                             }
                         }
@@ -2050,7 +2067,7 @@ impl Emitter<'_> {
             items.push(quote! {
                 #[doc = #doc_line]
                 pub async fn #fn_ident(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                    in_span(connection, #fn_name, async move {
+                    in_span(runtime, connection, #fn_name, || input_json(input), async move {
                         #patch
                         #body
                     })
@@ -2232,10 +2249,10 @@ impl Emitter<'_> {
             self.create_echoes(model, mapping)
         };
         let finish = if echoes.is_empty() {
-            quote! { write_batch(plan, inputs).instrument(action_span(PROVIDER.name, connection, #fn_name)).await }
+            quote! { run_batch(runtime, PROVIDER.name, connection, #fn_name, super::SENSITIVE_FIELDS, || input_json(inputs), write_batch(plan, inputs)).await }
         } else {
             quote! {
-                let outcomes = write_batch(plan, inputs).instrument(action_span(PROVIDER.name, connection, #fn_name)).await;
+                let outcomes = run_batch(runtime, PROVIDER.name, connection, #fn_name, super::SENSITIVE_FIELDS, || input_json(inputs), write_batch(plan, inputs)).await;
                 outcomes
                     .into_iter()
                     .zip(inputs)
@@ -2301,7 +2318,7 @@ impl Emitter<'_> {
                         one: &one,
                         after_ambiguity: None,
                     };
-                    write_batch(plan, updates).instrument(action_span(PROVIDER.name, connection, #fn_name)).await
+                    run_batch(runtime, PROVIDER.name, connection, #fn_name, super::SENSITIVE_FIELDS, || input_json(updates), write_batch(plan, updates)).await
                 }
             }
         } else {

@@ -61,6 +61,9 @@ pub struct Field {
     /// `email` is the one checked format today; `max_length` applies to strings.
     pub format: Option<String>,
     pub max_length: Option<usize>,
+    /// Kept out of logs (`sensitive: true`): its value is redacted wherever an input
+    /// holding it is logged.
+    pub sensitive: bool,
     pub node: Node,
 }
 
@@ -122,6 +125,7 @@ const FIELD_KEYS: &[&str] = &[
     "write_only",
     "format",
     "max_length",
+    "sensitive",
 ];
 const FORMATS: &[&str] = &["email", "uri", "phone"];
 
@@ -288,6 +292,7 @@ fn read_fields(reader: &mut Reader, owner: &str, fields: &Node) -> Vec<Field> {
             write_only: reader.boolean(body, "write_only"),
             format,
             max_length,
+            sensitive: reader.boolean(body, "sensitive"),
             node: name_node.clone(),
         };
         if field.read_only && field.write_only {

@@ -9,8 +9,11 @@ mod batch;
 mod connection;
 mod error;
 pub mod json;
+#[cfg(feature = "queue")]
+pub mod logs;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+mod observe;
 mod pacing;
 mod pagination;
 mod provider;
@@ -26,6 +29,7 @@ pub mod validate;
 pub use batch::{BatchMatch, BatchSpec};
 pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, RefreshedTokens};
 pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
+pub use observe::{ObservedStream, Observer, OperationRecord, Outcome, RequestRecord, RetryEvent};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{
     AuthScheme, ErrorRule, IdExtract, ProviderSpec, RateLimit, RateLimitHeaders, RateScope,
@@ -50,6 +54,7 @@ pub type Date = chrono::NaiveDate;
 pub mod __private {
     pub use crate::batch::{BatchRead, BatchWrite, write_batch};
     pub use crate::json::{self, Seg};
+    pub use crate::observe::{input_json, object_json, observe_stream, run_action, run_batch};
     pub use crate::registry::{
         arguments, batch_arguments, batch_outputs, collect_list, output, string_argument,
     };
@@ -63,6 +68,14 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub use tracing::{self, Instrument};
+
+    /// An action called by an action, on the heap: each action's state stays small
+    /// however deeply actions nest (debug builds copy large futures on the stack).
+    pub fn boxed<'a, T>(
+        work: impl std::future::Future<Output = T> + Send + 'a,
+    ) -> BoxFuture<'a, T> {
+        Box::pin(work)
+    }
 
     /// The wait before retry `attempt` (backoff with full jitter), and the sleep itself,
     /// for generated code that retries a whole action.

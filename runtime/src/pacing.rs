@@ -205,25 +205,25 @@ impl Pacer {
     }
 }
 
-/// The spacing of `requests` per `per_ms`, 1% wider (see [`quota`]).
+/// The spacing of `requests` per `per_ms`, 2% wider (see [`quota`]).
 fn period(per_ms: u64, requests: u32) -> Duration {
     let requests = u64::from(requests.max(1));
-    let period_nanos = per_ms.saturating_mul(1_010_000) / requests;
+    let period_nanos = per_ms.saturating_mul(1_020_000) / requests;
     Duration::from_nanos(period_nanos.max(1))
 }
 
-/// Evenly spaced: one request every `per / requests`, 1% slower than the limit so a
-/// provider's sliding window never counts one too many.
+/// Evenly spaced: one request every `T = 1.02 · per / n`, 2% slower than the limit.
 ///
 /// A request costs `k` cells of a GCRA whose burst is `k + 1` cells: a task that wakes
-/// up late for its slot (timers have millisecond granularity) keeps up to `period / k`
-/// of credit instead of pushing every later slot back, which at 100 requests per second
-/// would lose 5% of the budget. The credit is bounded so that any window of the
-/// declared length still holds at most `requests`: with period `T = 1.01 · per / n`
-/// and tolerance `T / k`, a window holds at most `floor(n / 1.01 + 1 / k) + 1` requests,
-/// which stays `≤ n` while `k > 101 / n`.
+/// up late for its slot (timers have millisecond granularity) keeps up to `T / k` of
+/// credit instead of pushing every later slot back, which at 100 requests per second
+/// would lose 5% of the budget. `k = ⌈204 / n⌉` keeps that credit within 0.5% of the
+/// window, so the other 1.5% of slack absorbs requests that arrive closer together
+/// than they were sent (the provider counts arrivals): sends a credit of `τ` apart and
+/// arrivals up to `J` apart put at most `⌊(W + τ + J) / T⌋ + 1` in any window `W`,
+/// which is `≤ n` while `τ + J < 2% · W`.
 fn quota(per_ms: u64, requests: u32) -> (Quota, NonZeroU32) {
-    let cells = 101 / requests.max(1) + 1;
+    let cells = 204u32.div_ceil(requests.max(1));
     let period = period(per_ms, requests);
     let cell = Duration::from_nanos((period.as_nanos() / u128::from(cells)).max(1) as u64);
     let cells = NonZeroU32::new(cells).unwrap_or(NonZeroU32::MIN);
@@ -240,7 +240,8 @@ mod tests {
     use governor::clock::{Clock, FakeRelativeClock, Reference};
 
     /// Sends as fast as the limiter allows, each send up to 3 ms late (a busy timer),
-    /// and counts the most sends any window of the declared length holds.
+    /// and counts the most sends any window of the declared length (plus 1.5% for
+    /// arrivals closer than sends) holds.
     fn busiest_window(per_ms: u64, requests: u32, sends: usize) -> usize {
         let (quota, cells) = quota(per_ms, requests);
         let clock = FakeRelativeClock::default();
@@ -260,7 +261,7 @@ mod tests {
                 Err(_) => panic!("a request costs more than the burst"),
             }
         }
-        let window = Duration::from_millis(per_ms);
+        let window = Duration::from_millis(per_ms * 1015 / 1000);
         (0..times.len())
             .map(|first| {
                 times[first..]
@@ -294,7 +295,7 @@ mod tests {
     #[test]
     fn late_wake_ups_do_not_push_later_slots_back() {
         // 1,000 sends at 100 per second, each up to 3 ms late, still take about
-        // 999 periods of 10.1 ms: lateness is absorbed, not accumulated.
+        // 999 periods of 10.2 ms: lateness is absorbed, not accumulated.
         let (quota, cells) = quota(1000, 100);
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
@@ -313,7 +314,7 @@ mod tests {
             }
         }
         let elapsed: Duration = clock.now().duration_since(start).into();
-        let ideal = Duration::from_micros(10_100 * 999);
+        let ideal = Duration::from_micros(10_200 * 999);
         assert!(
             elapsed < ideal + Duration::from_millis(200),
             "{elapsed:?} for an ideal of {ideal:?}"

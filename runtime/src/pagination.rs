@@ -14,7 +14,7 @@ use serde_json::Value;
 pub type RecordStream<'a, T> = BoxStream<'a, Result<T, Error>>;
 
 /// Options of a list action.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ListOptions {
     /// Records per request; capped at the provider's maximum. `None` uses the largest
     /// page the provider allows (fewest requests).

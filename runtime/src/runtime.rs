@@ -100,6 +100,8 @@ pub struct Response {
     pub body: Value,
     /// The raw body, kept for errors that must show what the provider sent.
     pub raw: String,
+    /// The answer's rate-limit headers, as logged.
+    pub rate_limit: Vec<(String, String)>,
 }
 
 /// Shared state for running actions: one HTTP client (connection pool) for every
@@ -108,6 +110,20 @@ pub struct Response {
 pub struct Runtime {
     client: reqwest::Client,
     pacer: Option<crate::pacing::Pacer>,
+    observers: Observers,
+    body_limit: usize,
+    #[cfg(feature = "queue")]
+    logs: Option<crate::logs::LogStore>,
+}
+
+/// The observers of a runtime (`Debug` shows how many).
+#[derive(Clone, Default)]
+struct Observers(std::sync::Arc<Vec<std::sync::Arc<dyn crate::Observer>>>);
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} observers", self.0.len())
+    }
 }
 
 /// Settings for a [`Runtime`].
@@ -117,6 +133,10 @@ pub struct RuntimeBuilder {
     connect_timeout: Duration,
     user_agent: String,
     pacing: bool,
+    observers: Vec<Observers>,
+    body_limit: usize,
+    #[cfg(feature = "queue")]
+    logs: Option<crate::logs::LogStore>,
 }
 
 impl Default for RuntimeBuilder {
@@ -126,6 +146,10 @@ impl Default for RuntimeBuilder {
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("unifold/", env!("CARGO_PKG_VERSION")).to_string(),
             pacing: true,
+            observers: Vec::new(),
+            body_limit: 4096,
+            #[cfg(feature = "queue")]
+            logs: None,
         }
     }
 }
@@ -154,6 +178,29 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Adds a hook that receives every finished action, every HTTP request and every
+    /// retry (attempt number, wait, reason), redacted.
+    pub fn observer(mut self, observer: std::sync::Arc<dyn crate::Observer>) -> Self {
+        self.observers
+            .push(Observers(std::sync::Arc::new(vec![observer])));
+        self
+    }
+
+    /// How much of each request and response body observers and logs get (default
+    /// 4 KiB; the rest is cut, marked with the full length).
+    pub fn log_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Stores every action and request in `logs` (the queue's database), queryable with
+    /// [`Runtime::logs`].
+    #[cfg(feature = "queue")]
+    pub fn logs(mut self, logs: crate::logs::LogStore) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
     pub fn build(self) -> Result<Runtime, Error> {
         let client = reqwest::Client::builder()
             .timeout(self.timeout)
@@ -164,9 +211,23 @@ impl RuntimeBuilder {
                 provider: "(none)".into(),
                 message: format!("could not build the HTTP client: {error}"),
             })?;
+        #[cfg_attr(not(feature = "queue"), allow(unused_mut))]
+        let mut observers: Vec<std::sync::Arc<dyn crate::Observer>> = self
+            .observers
+            .iter()
+            .flat_map(|group| group.0.iter().cloned())
+            .collect();
+        #[cfg(feature = "queue")]
+        if let Some(logs) = &self.logs {
+            observers.push(std::sync::Arc::new(logs.clone()));
+        }
         Ok(Runtime {
             client,
             pacer: self.pacing.then(crate::pacing::Pacer::default),
+            observers: Observers(std::sync::Arc::new(observers)),
+            body_limit: self.body_limit,
+            #[cfg(feature = "queue")]
+            logs: self.logs,
         })
     }
 }
@@ -179,6 +240,21 @@ impl Runtime {
 
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder::default()
+    }
+
+    /// The stored logs, when the runtime was built with [`RuntimeBuilder::logs`]:
+    /// `runtime.logs()?.query(&filter)`.
+    #[cfg(feature = "queue")]
+    pub fn logs(&self) -> Option<&crate::logs::LogStore> {
+        self.logs.as_ref()
+    }
+
+    pub(crate) fn is_observed(&self) -> bool {
+        !self.observers.0.is_empty()
+    }
+
+    pub(crate) fn observers(&self) -> impl Iterator<Item = &std::sync::Arc<dyn crate::Observer>> {
+        self.observers.0.iter()
     }
 
     /// This runtime with its pacing kept in `shared` (the queue's store) so that
@@ -242,7 +318,13 @@ impl Runtime {
                 Credentials::OAuth2(oauth) => oauth.generation(),
                 _ => 0,
             };
-            let failure = match self.attempt(connection, provider, &request, attempt).await {
+            let sent_at = (Instant::now(), chrono::Utc::now());
+            let outcome = Box::pin(self.attempt(connection, provider, &request, attempt)).await;
+            crate::observe::count_request(attempt > 1);
+            if self.is_observed() {
+                self.report_request(connection, provider, &request, attempt, sent_at, &outcome);
+            }
+            let failure = match outcome {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
@@ -279,15 +361,31 @@ impl Runtime {
                 // wait the provider asked for) back instead.
                 return Err(failure.error);
             }
+            let reason =
+                crate::observe::Redactor::new(connection, &[]).text(&failure.error.to_string());
             tracing::info!(
                 provider = provider.name,
                 connection = connection.id(),
                 operation = request.operation,
                 attempt,
                 wait_ms = wait.as_millis() as u64,
-                reason = %failure.error,
+                reason = %reason,
                 "retrying"
             );
+            if self.is_observed() {
+                let event = crate::RetryEvent {
+                    operation_id: crate::observe::current_operation(),
+                    connection_id: connection.id().to_string(),
+                    provider: provider.name.to_string(),
+                    operation: request.operation.to_string(),
+                    attempt,
+                    wait_ms: wait.as_millis() as u64,
+                    reason,
+                };
+                for observer in self.observers() {
+                    observer.retrying(&event);
+                }
+            }
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -362,10 +460,12 @@ impl Runtime {
                 },
                 kind,
                 retry_after: None,
+                rate_limit: Vec::new(),
             }
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
+        let rate_limit = rate_limit_headers(response.headers(), provider);
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -429,7 +529,12 @@ impl Runtime {
         };
         if (200..300).contains(&status) {
             tracing::debug!(status, "provider answered");
-            return Ok(Response { status, body, raw });
+            return Ok(Response {
+                status,
+                body,
+                raw,
+                rate_limit,
+            });
         }
         let error = classify(connection, provider, status, &body, raw, retry_after);
         tracing::info!(
@@ -441,8 +546,95 @@ impl Runtime {
             error,
             kind: FailureKind::Status(status),
             retry_after: retry_after.map(Duration::from_secs),
+            rate_limit,
         })
     }
+
+    /// Reports one attempt to the observers, redacted.
+    fn report_request(
+        &self,
+        connection: &Connection,
+        provider: &ProviderSpec,
+        request: &Request,
+        attempt: u32,
+        (sent, started_at): (Instant, crate::DateTime),
+        outcome: &Result<Response, Failure>,
+    ) {
+        let redactor = crate::observe::Redactor::new(connection, &[]);
+        let mut url = base_url(connection, provider).unwrap_or_default();
+        url.push_str(&request.path);
+        if !request.query.is_empty()
+            && let Ok(with_query) = reqwest::Url::parse_with_params(&url, &request.query)
+        {
+            url = with_query.to_string();
+        }
+        let (status, error, response_body, rate_limit) = match outcome {
+            Ok(response) => (
+                Some(response.status),
+                None,
+                Some(redactor.body(&response.raw, self.body_limit)),
+                response.rate_limit.clone(),
+            ),
+            Err(failure) => (
+                failure.error.status(),
+                Some(redactor.text(&failure.error.to_string())),
+                failure
+                    .error
+                    .body()
+                    .map(|body| redactor.body(body, self.body_limit)),
+                failure.rate_limit.clone(),
+            ),
+        };
+        let record = crate::RequestRecord {
+            id: crate::observe::new_id(),
+            operation_id: crate::observe::current_operation(),
+            connection_id: connection.id().to_string(),
+            provider: provider.name.to_string(),
+            operation: request.operation.to_string(),
+            method: request.method.as_str().to_string(),
+            url: redactor.text(&url),
+            status,
+            error,
+            started_at,
+            duration_ms: sent.elapsed().as_millis() as u64,
+            attempt,
+            rate_limit,
+            request_body: request.body.as_ref().map(|body| {
+                crate::observe::truncate(redactor.value(body.clone()).to_string(), self.body_limit)
+            }),
+            response_body,
+        };
+        for observer in self.observers() {
+            observer.request_finished(&record);
+        }
+    }
+}
+
+/// The headers of an answer that say how much of a budget is left or when to come
+/// back: `Retry-After`, the provider's declared ones, and any `*RateLimit*` header.
+fn rate_limit_headers(
+    headers: &reqwest::header::HeaderMap,
+    provider: &ProviderSpec,
+) -> Vec<(String, String)> {
+    let declared: Vec<&str> = provider
+        .rate_limit_headers
+        .iter()
+        .flat_map(|h| [h.remaining, h.interval_ms, h.usage.map(|u| u.header)])
+        .flatten()
+        .collect();
+    let mut found: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name == "retry-after"
+                || name.contains("ratelimit")
+                || name.contains("rate-limit")
+                || declared.iter().any(|d| d.eq_ignore_ascii_case(name))
+        })
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    found.sort();
+    found
 }
 
 impl Runtime {
@@ -530,6 +722,7 @@ struct Failure {
     kind: FailureKind,
     /// The wait the provider asked for.
     retry_after: Option<Duration>,
+    rate_limit: Vec<(String, String)>,
 }
 
 enum FailureKind {
@@ -548,6 +741,7 @@ impl Failure {
             error,
             kind: FailureKind::Fatal,
             retry_after: None,
+            rate_limit: Vec::new(),
         }
     }
 

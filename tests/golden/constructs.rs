@@ -502,6 +502,9 @@ pub async fn get_contact(
         }
     }
 }
+/// Fields declared `sensitive: true` in the unified models: their values are
+/// redacted wherever an action's input is logged.
+pub static SENSITIVE_FIELDS: &[&str] = &[];
 /// Every action of this crate by name, and the function that runs one with
 /// JSON arguments: what the durable queue and the MCP server use.
 pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
@@ -628,9 +631,9 @@ fn check(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
-        write_batch,
+        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
+        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
+        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -639,15 +642,27 @@ pub mod attio {
         RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
         Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
-    /// Runs one action in its `unifold.action` span: requests it sends, and
-    /// actions it calls, are children of it in the logs.
+    /// Runs one action as an operation: in its `unifold.action` span (requests
+    /// it sends and actions it calls are its children), reported to the
+    /// runtime's observers and logs with `input` redacted.
     #[allow(dead_code)]
-    async fn in_span<T>(
+    async fn in_span<T: ::unifold::__private::serde::Serialize>(
+        runtime: &Runtime,
         connection: &Connection,
         action: &'static str,
+        input: impl FnOnce() -> Value,
         work: impl ::std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        work.instrument(action_span(PROVIDER.name, connection, action)).await
+        run_action(
+                runtime,
+                PROVIDER.name,
+                connection,
+                action,
+                super::SENSITIVE_FIELDS,
+                input,
+                work,
+            )
+            .await
     }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -772,8 +787,10 @@ pub mod attio {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_contact",
+                || input_json(input),
                 async move {
                     check_create_contact(input)?;
                     let request = Request::new(
@@ -929,8 +946,10 @@ pub mod attio {
         id: &str,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(

@@ -1380,6 +1380,9 @@ pub async fn update_opportunities(
         }
     }
 }
+/// Fields declared `sensitive: true` in the unified models: their values are
+/// redacted wherever an action's input is logged.
+pub static SENSITIVE_FIELDS: &[&str] = &[];
 /// Every action of this crate by name, and the function that runs one with
 /// JSON arguments: what the durable queue and the MCP server use.
 pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
@@ -2234,12 +2237,13 @@ pub async fn create_opportunity_with_links(
     connection: &::unifold::Connection,
     input: &CreateOpportunityWithLinksInput,
 ) -> ::std::result::Result<CreateOpportunityWithLinksOutput, ::unifold::Error> {
-    let span = ::unifold::__private::action_span(
-        connection.provider(),
-        connection,
-        "create_opportunity_with_links",
-    );
-    ::unifold::__private::Instrument::instrument(
+    ::unifold::__private::run_action(
+            runtime,
+            connection.provider(),
+            connection,
+            "create_opportunity_with_links",
+            SENSITIVE_FIELDS,
+            || ::unifold::__private::input_json(input),
             async move {
                 let mut problems = ::std::vec::Vec::new();
                 input.company.validate_into("company.", &mut problems);
@@ -2250,20 +2254,31 @@ pub async fn create_opportunity_with_links(
                     .and_then(|value| value.website.as_deref())
                 {
                     Some(key) if !key.trim().is_empty() => {
-                        find_company_by_domain(runtime, connection, key).await?
+                        ::unifold::__private::boxed(
+                                find_company_by_domain(runtime, connection, key),
+                            )
+                            .await?
                     }
                     _ => None,
                 };
                 let company = match company {
                     Some(found) => found,
-                    None => create_company(runtime, connection, &input.company).await?,
+                    None => {
+                        ::unifold::__private::boxed(
+                                create_company(runtime, connection, &input.company),
+                            )
+                            .await?
+                    }
                 };
                 let contact = match Some(&input.contact)
                     .and_then(|value| value.email_addresses.first())
                     .map(|value| value.email_address.as_str())
                 {
                     Some(key) if !key.trim().is_empty() => {
-                        find_contact_by_email(runtime, connection, key).await?
+                        ::unifold::__private::boxed(
+                                find_contact_by_email(runtime, connection, key),
+                            )
+                            .await?
                     }
                     _ => None,
                 };
@@ -2272,19 +2287,27 @@ pub async fn create_opportunity_with_links(
                     None => {
                         let mut step = input.contact.clone();
                         step.account = Some(company.remote_id.clone());
-                        create_contact(runtime, connection, &step).await?
+                        ::unifold::__private::boxed(
+                                create_contact(runtime, connection, &step),
+                            )
+                            .await?
                     }
                 };
                 let opportunity = {
                     let mut step = input.opportunity.clone();
                     step.account = Some(company.remote_id.clone());
-                    create_opportunity(runtime, connection, &step).await?
+                    ::unifold::__private::boxed(
+                            create_opportunity(runtime, connection, &step),
+                        )
+                        .await?
                 };
-                link_opportunity_contact(
-                        runtime,
-                        connection,
-                        &opportunity.remote_id.clone(),
-                        &contact.remote_id.clone(),
+                ::unifold::__private::boxed(
+                        link_opportunity_contact(
+                            runtime,
+                            connection,
+                            &opportunity.remote_id.clone(),
+                            &contact.remote_id.clone(),
+                        ),
                     )
                     .await?;
                 ::std::result::Result::Ok(CreateOpportunityWithLinksOutput {
@@ -2293,7 +2316,6 @@ pub async fn create_opportunity_with_links(
                     opportunity,
                 })
             },
-            span,
         )
         .await
 }
@@ -2302,9 +2324,9 @@ pub async fn create_opportunity_with_links(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
-        write_batch,
+        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
+        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
+        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -2313,15 +2335,27 @@ pub mod attio {
         RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
         Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
-    /// Runs one action in its `unifold.action` span: requests it sends, and
-    /// actions it calls, are children of it in the logs.
+    /// Runs one action as an operation: in its `unifold.action` span (requests
+    /// it sends and actions it calls are its children), reported to the
+    /// runtime's observers and logs with `input` redacted.
     #[allow(dead_code)]
-    async fn in_span<T>(
+    async fn in_span<T: ::unifold::__private::serde::Serialize>(
+        runtime: &Runtime,
         connection: &Connection,
         action: &'static str,
+        input: impl FnOnce() -> Value,
         work: impl ::std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        work.instrument(action_span(PROVIDER.name, connection, action)).await
+        run_action(
+                runtime,
+                PROVIDER.name,
+                connection,
+                action,
+                super::SENSITIVE_FIELDS,
+                input,
+                work,
+            )
+            .await
     }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -2453,10 +2487,14 @@ pub mod attio {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_company",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_company_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_company_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -2471,7 +2509,8 @@ pub mod attio {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_company(runtime, connection, input).await;
+                        outcome = boxed(upsert_company(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -2556,8 +2595,10 @@ pub mod attio {
         id: &str,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -2605,8 +2646,12 @@ pub mod attio {
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_company",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
@@ -2633,8 +2678,10 @@ pub mod attio {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -2697,7 +2744,7 @@ pub mod attio {
                     .boxed();
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -2705,7 +2752,16 @@ pub mod attio {
                         read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_companies",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Company whose domain is `key` on Attio (`queryCompanies`: POST /v2/objects/companies/records/query).
@@ -2717,8 +2773,10 @@ pub mod attio {
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_company_by_domain",
+                || object_json(vec![("domain", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -2778,26 +2836,31 @@ pub mod attio {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_company",
+                || input_json(input),
                 async move {
                     let patch = input;
-                    match create_company_once(runtime, connection, input).await {
+                    match boxed(create_company_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            update_company(runtime, connection, &id, patch).await
+                            boxed(update_company(runtime, connection, &id, patch)).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
                                 .and_then(|value| value.website.as_deref())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    find_company_by_domain(runtime, connection, key).await?
+                                    boxed(find_company_by_domain(runtime, connection, key))
+                                        .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    update_company(runtime, connection, &found.remote_id, patch)
+                                    boxed(
+                                            update_company(runtime, connection, &found.remote_id, patch),
+                                        )
                                         .await
                                 }
                                 None => Err(conflict),
@@ -2920,10 +2983,14 @@ pub mod attio {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_contact",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_contact_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_contact_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -2938,7 +3005,8 @@ pub mod attio {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_contact(runtime, connection, input).await;
+                        outcome = boxed(upsert_contact(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -3137,8 +3205,10 @@ pub mod attio {
         id: &str,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3175,12 +3245,16 @@ pub mod attio {
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_contact",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
-                    let current = get_contact(runtime, connection, id).await?;
+                    let current = boxed(get_contact(runtime, connection, id)).await?;
                     let merged = patch.clone().or(super::ContactInput::from(current));
                     let body = write_contact(&merged, true, connection);
                     let request = Request::new(
@@ -3205,8 +3279,10 @@ pub mod attio {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3269,7 +3345,7 @@ pub mod attio {
                     .boxed();
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -3277,7 +3353,16 @@ pub mod attio {
                         read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_contacts",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Contact whose email is `key` on Attio (`queryPeople`: POST /v2/objects/people/records/query).
@@ -3289,8 +3374,10 @@ pub mod attio {
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_contact_by_email",
+                || object_json(vec![("email", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -3350,13 +3437,15 @@ pub mod attio {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_contact",
+                || input_json(input),
                 async move {
                     let patch = input;
-                    match create_contact_once(runtime, connection, input).await {
+                    match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            update_contact(runtime, connection, &id, patch).await
+                            boxed(update_contact(runtime, connection, &id, patch)).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -3364,13 +3453,16 @@ pub mod attio {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    find_contact_by_email(runtime, connection, key).await?
+                                    boxed(find_contact_by_email(runtime, connection, key))
+                                        .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                    boxed(
+                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                        )
                                         .await
                                 }
                                 None => Err(conflict),
@@ -3506,8 +3598,10 @@ pub mod attio {
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_opportunity",
+                || input_json(input),
                 async move {
                     check_create_opportunity(input)?;
                     let request = Request::new(
@@ -3645,8 +3739,10 @@ pub mod attio {
         id: &str,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3696,8 +3792,12 @@ pub mod attio {
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_opportunity",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
@@ -3724,8 +3824,10 @@ pub mod attio {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3786,7 +3888,7 @@ pub mod attio {
                     .boxed();
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -3794,7 +3896,16 @@ pub mod attio {
                         read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_opportunities",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Links a Opportunity to a contact on Attio (`appendToDeal`: PATCH /v2/objects/deals/records/{record_id}).
@@ -3805,8 +3916,15 @@ pub mod attio {
         contact_id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "link_opportunity_contact",
+                || object_json(
+                    vec![
+                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
+                        Value::from(contact_id))
+                    ],
+                ),
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -3996,9 +4114,9 @@ pub mod attio {
 pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
-        write_batch,
+        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
+        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
+        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -4007,15 +4125,27 @@ pub mod hubspot {
         RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
         Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
-    /// Runs one action in its `unifold.action` span: requests it sends, and
-    /// actions it calls, are children of it in the logs.
+    /// Runs one action as an operation: in its `unifold.action` span (requests
+    /// it sends and actions it calls are its children), reported to the
+    /// runtime's observers and logs with `input` redacted.
     #[allow(dead_code)]
-    async fn in_span<T>(
+    async fn in_span<T: ::unifold::__private::serde::Serialize>(
+        runtime: &Runtime,
         connection: &Connection,
         action: &'static str,
+        input: impl FnOnce() -> Value,
         work: impl ::std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        work.instrument(action_span(PROVIDER.name, connection, action)).await
+        run_action(
+                runtime,
+                PROVIDER.name,
+                connection,
+                action,
+                super::SENSITIVE_FIELDS,
+                input,
+                work,
+            )
+            .await
     }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -4142,10 +4272,14 @@ pub mod hubspot {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_company",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_company_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_company_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -4160,7 +4294,8 @@ pub mod hubspot {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_company(runtime, connection, input).await;
+                        outcome = boxed(upsert_company(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -4248,8 +4383,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -4291,8 +4428,12 @@ pub mod hubspot {
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_company",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
@@ -4319,8 +4460,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -4448,7 +4591,7 @@ pub mod hubspot {
                 )
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -4456,7 +4599,16 @@ pub mod hubspot {
                         read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_companies",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Company whose domain is `key` on HubSpot (`searchCompanies`: POST /crm/v3/objects/companies/search).
@@ -4468,8 +4620,10 @@ pub mod hubspot {
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_company_by_domain",
+                || object_json(vec![("domain", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -4552,24 +4706,31 @@ pub mod hubspot {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_company",
+                || input_json(input),
                 async move {
                     let patch = input;
                     let found = match Some(input)
                         .and_then(|value| value.website.as_deref())
                     {
                         Some(key) if !key.trim().is_empty() => {
-                            find_company_by_domain(runtime, connection, key).await?
+                            boxed(find_company_by_domain(runtime, connection, key))
+                                .await?
                         }
                         _ => None,
                     };
                     match found {
                         Some(found) => {
-                            update_company(runtime, connection, &found.remote_id, patch)
+                            boxed(
+                                    update_company(runtime, connection, &found.remote_id, patch),
+                                )
                                 .await
                         }
-                        None => create_company_once(runtime, connection, input).await,
+                        None => {
+                            boxed(create_company_once(runtime, connection, input)).await
+                        }
                     }
                 },
             )
@@ -4726,8 +4887,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity,
         };
-        write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_companies"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_companies",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await
     }
     /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
@@ -4787,8 +4955,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_companies"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_companies",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// Every problem with a create's input, found before anything is sent.
@@ -4828,10 +5003,14 @@ pub mod hubspot {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_contact",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_contact_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_contact_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -4846,7 +5025,8 @@ pub mod hubspot {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_contact(runtime, connection, input).await;
+                        outcome = boxed(upsert_contact(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -4975,8 +5155,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5021,8 +5203,12 @@ pub mod hubspot {
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_contact",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
@@ -5049,8 +5235,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5172,7 +5360,7 @@ pub mod hubspot {
                 )
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -5180,7 +5368,16 @@ pub mod hubspot {
                         read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_contacts",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Contact whose email is `key` on HubSpot (`searchContacts`: POST /crm/v3/objects/contacts/search).
@@ -5192,8 +5389,10 @@ pub mod hubspot {
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_contact_by_email",
+                || object_json(vec![("email", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -5274,15 +5473,17 @@ pub mod hubspot {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_contact",
+                || input_json(input),
                 async move {
                     let mut patch = input.clone();
                     patch.account = Default::default();
                     let patch = &patch;
-                    match create_contact_once(runtime, connection, input).await {
+                    match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            update_contact(runtime, connection, &id, patch).await
+                            boxed(update_contact(runtime, connection, &id, patch)).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -5290,13 +5491,16 @@ pub mod hubspot {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    find_contact_by_email(runtime, connection, key).await?
+                                    boxed(find_contact_by_email(runtime, connection, key))
+                                        .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                    boxed(
+                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                        )
                                         .await
                                 }
                                 None => Err(conflict),
@@ -5454,8 +5658,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity,
         };
-        let outcomes = write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_contacts"))
+        let outcomes = run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_contacts",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await;
         outcomes
             .into_iter()
@@ -5528,8 +5739,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_contacts"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_contacts",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// Every problem with a create's input, found before anything is sent.
@@ -5549,8 +5767,10 @@ pub mod hubspot {
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_opportunity",
+                || input_json(input),
                 async move {
                     check_create_opportunity(input)?;
                     let request = Request::new(
@@ -5696,8 +5916,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5749,8 +5971,12 @@ pub mod hubspot {
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_opportunity",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
@@ -5775,8 +6001,10 @@ pub mod hubspot {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5904,7 +6132,7 @@ pub mod hubspot {
                 )
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -5912,7 +6140,16 @@ pub mod hubspot {
                         read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_opportunities",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Links a Opportunity to a contact on HubSpot (`associateDealWithContact`: PUT /crm/v4/objects/deals/{dealId}/associations/default/contacts/{contactId}).
@@ -5923,8 +6160,15 @@ pub mod hubspot {
         contact_id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "link_opportunity_contact",
+                || object_json(
+                    vec![
+                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
+                        Value::from(contact_id))
+                    ],
+                ),
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -6108,8 +6352,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity,
         };
-        let outcomes = write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_opportunities"))
+        let outcomes = run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_opportunities",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await;
         outcomes
             .into_iter()
@@ -6182,8 +6433,15 @@ pub mod hubspot {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_opportunities"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_opportunities",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// A success response whose body does not have the documented shape.
@@ -6214,9 +6472,9 @@ pub mod hubspot {
 pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        action_span, backoff, json, serde_json::Value, sleep, stream, tracing, transform,
-        validate, BatchRead, BatchWrite, BoxFuture, Instrument, Seg, StreamExt,
-        write_batch,
+        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
+        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
+        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -6225,15 +6483,27 @@ pub mod salesforce {
         RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
         Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
     };
-    /// Runs one action in its `unifold.action` span: requests it sends, and
-    /// actions it calls, are children of it in the logs.
+    /// Runs one action as an operation: in its `unifold.action` span (requests
+    /// it sends and actions it calls are its children), reported to the
+    /// runtime's observers and logs with `input` redacted.
     #[allow(dead_code)]
-    async fn in_span<T>(
+    async fn in_span<T: ::unifold::__private::serde::Serialize>(
+        runtime: &Runtime,
         connection: &Connection,
         action: &'static str,
+        input: impl FnOnce() -> Value,
         work: impl ::std::future::Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        work.instrument(action_span(PROVIDER.name, connection, action)).await
+        run_action(
+                runtime,
+                PROVIDER.name,
+                connection,
+                action,
+                super::SENSITIVE_FIELDS,
+                input,
+                work,
+            )
+            .await
     }
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
@@ -6364,7 +6634,7 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
-        get_company(runtime, connection, &id).await
+        boxed(get_company(runtime, connection, &id)).await
     }
     /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
     ///
@@ -6377,10 +6647,14 @@ pub mod salesforce {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_company",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_company_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_company_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -6395,7 +6669,8 @@ pub mod salesforce {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_company(runtime, connection, input).await;
+                        outcome = boxed(upsert_company(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -6457,8 +6732,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6488,8 +6765,12 @@ pub mod salesforce {
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_company",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
@@ -6501,7 +6782,7 @@ pub mod salesforce {
                         )
                         .json(body);
                     runtime.send(connection, &PROVIDER, request).await?;
-                    get_company(runtime, connection, id).await
+                    boxed(get_company(runtime, connection, id)).await
                 },
             )
             .await
@@ -6513,8 +6794,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_company",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6570,7 +6853,7 @@ pub mod salesforce {
                 (request, &PAGINATION)
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -6578,7 +6861,16 @@ pub mod salesforce {
                         read_company(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_companies",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Company whose domain is `key` on Salesforce (`query`: GET /query).
@@ -6590,8 +6882,10 @@ pub mod salesforce {
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_company_by_domain",
+                || object_json(vec![("domain", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -6638,24 +6932,31 @@ pub mod salesforce {
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_company",
+                || input_json(input),
                 async move {
                     let patch = input;
                     let found = match Some(input)
                         .and_then(|value| value.website.as_deref())
                     {
                         Some(key) if !key.trim().is_empty() => {
-                            find_company_by_domain(runtime, connection, key).await?
+                            boxed(find_company_by_domain(runtime, connection, key))
+                                .await?
                         }
                         _ => None,
                     };
                     match found {
                         Some(found) => {
-                            update_company(runtime, connection, &found.remote_id, patch)
+                            boxed(
+                                    update_company(runtime, connection, &found.remote_id, patch),
+                                )
                                 .await
                         }
-                        None => create_company_once(runtime, connection, input).await,
+                        None => {
+                            boxed(create_company_once(runtime, connection, input)).await
+                        }
                     }
                 },
             )
@@ -6814,8 +7115,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity,
         };
-        write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_companies"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_companies",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await
     }
     /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
@@ -6918,8 +7226,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_companies"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_companies",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// Every problem with a create's input, found before anything is sent.
@@ -6945,7 +7260,7 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
-        get_contact(runtime, connection, &id).await
+        boxed(get_contact(runtime, connection, &id)).await
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
     ///
@@ -6958,10 +7273,14 @@ pub mod salesforce {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_contact",
+                || input_json(input),
                 async move {
-                    let mut outcome = create_contact_once(runtime, connection, input)
+                    let mut outcome = boxed(
+                            create_contact_once(runtime, connection, input),
+                        )
                         .await;
                     let mut attempt = 1;
                     while let Err(error) = &outcome {
@@ -6976,7 +7295,8 @@ pub mod salesforce {
                         );
                         sleep(backoff(&PROVIDER.retry, attempt)).await;
                         attempt += 1;
-                        outcome = upsert_contact(runtime, connection, input).await;
+                        outcome = boxed(upsert_contact(runtime, connection, input))
+                            .await;
                     }
                     outcome
                 },
@@ -7047,8 +7367,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7078,8 +7400,12 @@ pub mod salesforce {
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_contact",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
@@ -7091,7 +7417,7 @@ pub mod salesforce {
                         )
                         .json(body);
                     runtime.send(connection, &PROVIDER, request).await?;
-                    get_contact(runtime, connection, id).await
+                    boxed(get_contact(runtime, connection, id)).await
                 },
             )
             .await
@@ -7103,8 +7429,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_contact",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7160,7 +7488,7 @@ pub mod salesforce {
                 (request, &PAGINATION)
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -7168,7 +7496,16 @@ pub mod salesforce {
                         read_contact(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_contacts",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Finds the first Contact whose email is `key` on Salesforce (`query`: GET /query).
@@ -7180,8 +7517,10 @@ pub mod salesforce {
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
         in_span(
+                runtime,
                 connection,
                 "find_contact_by_email",
+                || object_json(vec![("email", Value::from(key))]),
                 async move {
                     if key.trim().is_empty() {
                         return Err(
@@ -7228,13 +7567,15 @@ pub mod salesforce {
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
         in_span(
+                runtime,
                 connection,
                 "upsert_contact",
+                || input_json(input),
                 async move {
                     let patch = input;
-                    match create_contact_once(runtime, connection, input).await {
+                    match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            update_contact(runtime, connection, &id, patch).await
+                            boxed(update_contact(runtime, connection, &id, patch)).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -7242,13 +7583,16 @@ pub mod salesforce {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    find_contact_by_email(runtime, connection, key).await?
+                                    boxed(find_contact_by_email(runtime, connection, key))
+                                        .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    update_contact(runtime, connection, &found.remote_id, patch)
+                                    boxed(
+                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                        )
                                         .await
                                 }
                                 None => Err(conflict),
@@ -7416,8 +7760,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity,
         };
-        write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_contacts"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_contacts",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await
     }
     /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
@@ -7520,8 +7871,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_contacts"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_contacts",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// Every problem with a create's input, found before anything is sent.
@@ -7559,8 +7917,10 @@ pub mod salesforce {
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "create_opportunity",
+                || input_json(input),
                 async move {
                     check_create_opportunity(input)?;
                     let request = Request::new(
@@ -7572,7 +7932,7 @@ pub mod salesforce {
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     let id = json::require_string(&response.body, &[Seg::Key("id")])
                         .map_err(|problem| unexpected(&response, problem))?;
-                    get_opportunity(runtime, connection, &id).await
+                    boxed(get_opportunity(runtime, connection, &id)).await
                 },
             )
             .await
@@ -7643,8 +8003,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "get_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7679,8 +8041,12 @@ pub mod salesforce {
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
         in_span(
+                runtime,
                 connection,
                 "update_opportunity",
+                || object_json(
+                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
+                ),
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
@@ -7692,7 +8058,7 @@ pub mod salesforce {
                         )
                         .json(body);
                     runtime.send(connection, &PROVIDER, request).await?;
-                    get_opportunity(runtime, connection, id).await
+                    boxed(get_opportunity(runtime, connection, id)).await
                 },
             )
             .await
@@ -7704,8 +8070,10 @@ pub mod salesforce {
         id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "delete_opportunity",
+                || object_json(vec![("id", Value::from(id))]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7769,7 +8137,7 @@ pub mod salesforce {
                 (request, &PAGINATION)
             }
         };
-        runtime
+        let records = runtime
             .paginate(connection, &PROVIDER, pagination, request, options.page_size)
             .map(|item| {
                 item
@@ -7777,7 +8145,16 @@ pub mod salesforce {
                         read_opportunity(&record, connection)
                             .map_err(|problem| unexpected_record(&record, problem))
                     })
-            })
+            });
+        let options = options.clone();
+        observe_stream(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "list_opportunities",
+                move || input_json(&options),
+                records.boxed(),
+            )
             .boxed()
     }
     /// Links a Opportunity to a contact on Salesforce (`createOpportunityContactRole`: POST /sobjects/OpportunityContactRole).
@@ -7788,8 +8165,15 @@ pub mod salesforce {
         contact_id: &str,
     ) -> Result<(), Error> {
         in_span(
+                runtime,
                 connection,
                 "link_opportunity_contact",
+                || object_json(
+                    vec![
+                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
+                        Value::from(contact_id))
+                    ],
+                ),
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -7986,8 +8370,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity,
         };
-        write_batch(plan, inputs)
-            .instrument(action_span(PROVIDER.name, connection, "create_opportunities"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "create_opportunities",
+                super::SENSITIVE_FIELDS,
+                || input_json(inputs),
+                write_batch(plan, inputs),
+            )
             .await
     }
     /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
@@ -8099,8 +8490,15 @@ pub mod salesforce {
             one: &one,
             after_ambiguity: None,
         };
-        write_batch(plan, updates)
-            .instrument(action_span(PROVIDER.name, connection, "update_opportunities"))
+        run_batch(
+                runtime,
+                PROVIDER.name,
+                connection,
+                "update_opportunities",
+                super::SENSITIVE_FIELDS,
+                || input_json(updates),
+                write_batch(plan, updates),
+            )
             .await
     }
     /// A success response whose body does not have the documented shape.

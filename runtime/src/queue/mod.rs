@@ -9,7 +9,7 @@
 //! statements over `FOR UPDATE SKIP LOCKED` (PostgreSQL) or SQLite's single writer,
 //! which sqlx runs on both backends from one code path; see the README.
 
-mod store;
+pub(crate) mod store;
 mod webhook;
 
 pub use webhook::{

@@ -99,69 +99,7 @@ impl Store {
     /// Connects to `url` (`sqlite:path`, `sqlite::memory:`, `postgres://…`) and creates
     /// the tables (in `schema` on PostgreSQL) when missing.
     pub async fn connect(url: &str, schema: Option<&str>) -> Result<Store, Error> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            return Err(Error::Storage {
-                message: "the queue URL must start with sqlite: or postgres://".into(),
-            });
-        };
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        if backend == Backend::Sqlite {
-            // An in-memory database exists once per connection: keep exactly one. A file
-            // takes one writer at a time anyway; readers wait instead of failing.
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            options = options
-                .max_connections(if in_memory { 1 } else { 4 })
-                .min_connections(if in_memory { 1 } else { 0 })
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .after_connect(|connection, _| {
-                    Box::pin(async move {
-                        sqlx::query("PRAGMA busy_timeout = 30000")
-                            .execute(&mut *connection)
-                            .await?;
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *connection)
-                            .await?;
-                        Ok(())
-                    })
-                });
-        } else {
-            // Connections opened up front, not in the first second of work where their
-            // setup would delay the first requests' pacing slots.
-            options = options.max_connections(8).min_connections(4);
-        }
-        let url = if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains('?') {
-            // Create the file when it does not exist yet.
-            format!("{url}?mode=rwc")
-        } else {
-            url.to_string()
-        };
-        let pool = options.connect(&url).await.map_err(storage)?;
-        let prefix = match (backend, schema) {
-            (Backend::Postgres, Some(schema)) => {
-                if !schema
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    return Err(Error::Storage {
-                        message: format!(
-                            "`{schema}` is not a usable schema name (letters, digits, _)"
-                        ),
-                    });
-                }
-                sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-                    .execute(&pool)
-                    .await
-                    .map_err(storage)?;
-                format!("{schema}.")
-            }
-            _ => String::new(),
-        };
+        let (pool, backend, prefix) = open(url, schema).await?;
         let store = Store {
             pool,
             backend,
@@ -602,4 +540,80 @@ fn job_row(row: &AnyRow) -> Result<JobRow, Error> {
         created_at: row.try_get("created_at").map_err(storage)?,
         updated_at: row.try_get("updated_at").map_err(storage)?,
     })
+}
+
+/// A connection pool to `url` (`sqlite:path`, `sqlite::memory:`, `postgres://…`), its
+/// backend, and the prefix of table names (`schema.` on PostgreSQL, created when
+/// missing). The queue and the log store both open their databases this way.
+pub(crate) async fn open(
+    url: &str,
+    schema: Option<&str>,
+) -> Result<(AnyPool, Backend, String), Error> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        return Err(Error::Storage {
+            message: "the store URL must start with sqlite: or postgres://".into(),
+        });
+    };
+    let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+    if backend == Backend::Sqlite {
+        // An in-memory database exists once per connection: keep exactly one. A file
+        // takes one writer at a time anyway; readers wait instead of failing.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        options = options
+            .max_connections(if in_memory { 1 } else { 4 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA busy_timeout = 30000")
+                        .execute(&mut *connection)
+                        .await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                })
+            });
+    } else {
+        // Connections opened up front, not in the first second of work where their
+        // setup would delay the first requests' pacing slots.
+        options = options.max_connections(8).min_connections(4);
+    }
+    let url = if backend == Backend::Sqlite && !url.contains(":memory:") && !url.contains('?') {
+        // Create the file when it does not exist yet.
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let pool = options.connect(&url).await.map_err(storage)?;
+    let prefix = match (backend, schema) {
+        (Backend::Postgres, Some(schema)) => {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(Error::Storage {
+                    message: format!("`{schema}` is not a usable schema name (letters, digits, _)"),
+                });
+            }
+            match sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => {}
+                // Two pools creating it at once: the loser hits the catalog's unique index.
+                Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("23505") => {}
+                Err(error) => return Err(storage(error)),
+            }
+            format!("{schema}.")
+        }
+        _ => String::new(),
+    };
+    Ok((pool, backend, prefix))
 }
