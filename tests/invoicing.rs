@@ -208,3 +208,55 @@ async fn the_billing_api_refuses_what_tally_refuses() {
         json!({"error": {"type": "authentication_error", "code": "invalid_api_key", "message": "Invalid API key provided."}})
     );
 }
+
+/// Collects what the runtime reports.
+#[derive(Default)]
+struct Seen {
+    actions: std::sync::Mutex<Vec<unifold::OperationRecord>>,
+    requests: std::sync::Mutex<Vec<unifold::RequestRecord>>,
+}
+
+impl unifold::Observer for Seen {
+    fn action_finished(&self, record: &unifold::OperationRecord) {
+        self.actions.lock().unwrap().push(record.clone());
+    }
+    fn request_finished(&self, record: &unifold::RequestRecord) {
+        self.requests.lock().unwrap().push(record.clone());
+    }
+}
+
+#[tokio::test]
+async fn fields_declared_sensitive_are_redacted_from_logged_inputs_and_bodies() {
+    let seen = std::sync::Arc::new(Seen::default());
+    let runtime = Runtime::builder().observer(seen.clone()).build().unwrap();
+    let (sandbox, connection) = start().await;
+    let invoice = create_invoice(&runtime, &connection, &consulting("INV-900"))
+        .await
+        .unwrap();
+    // Sent and stored as given: redaction is for logs only.
+    assert_eq!(
+        invoice.customer_email.as_deref(),
+        Some("billing@acme.example")
+    );
+    assert_eq!(sandbox.records("invoices").len(), 1);
+    let action = seen.actions.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(action.input["customer_email"], "[redacted]");
+    assert_eq!(action.input["number"], "INV-900");
+    let requests = seen.requests.lock().unwrap().clone();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        for body in [&request.request_body, &request.response_body]
+            .into_iter()
+            .flatten()
+        {
+            assert!(!body.contains("billing@acme.example"), "{body}");
+        }
+    }
+    assert!(
+        requests[0]
+            .request_body
+            .as_deref()
+            .unwrap()
+            .contains("INV-900")
+    );
+}

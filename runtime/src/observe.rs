@@ -118,6 +118,9 @@ pub(crate) struct OperationContext {
     pub id: String,
     requests: AtomicU32,
     retries: AtomicU32,
+    /// Values of the input's sensitive fields: redacted from the bodies of the
+    /// requests this action sends too, whatever the provider calls the field.
+    sensitive_values: std::sync::Mutex<Vec<String>>,
 }
 
 tokio::task_local! {
@@ -130,6 +133,7 @@ impl OperationContext {
             id: new_id(),
             requests: AtomicU32::new(0),
             retries: AtomicU32::new(0),
+            sensitive_values: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -137,6 +141,19 @@ impl OperationContext {
 /// The id of the action the current task runs, if any.
 pub(crate) fn current_operation() -> Option<String> {
     CURRENT.try_with(|context| context.id.clone()).ok()
+}
+
+/// The values of the current action's sensitive input fields.
+pub(crate) fn current_sensitive_values() -> Vec<String> {
+    CURRENT
+        .try_with(|context| {
+            context
+                .sensitive_values
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        })
+        .unwrap_or_default()
 }
 
 /// Counts a request (and whether it was a retry) against the current action.
@@ -195,6 +212,30 @@ impl<'a> Redactor<'a> {
         }
     }
 
+    /// Also redacts these values (an action's sensitive inputs) wherever they appear.
+    pub fn with_values(mut self, values: Vec<String>) -> Redactor<'a> {
+        self.secrets
+            .extend(values.into_iter().filter(|value| value.len() >= 3));
+        self
+    }
+
+    /// The string values held by sensitive (declared) fields of `value`.
+    fn sensitive_values(&self, value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| self.sensitive_values(v, out)),
+            Value::Object(map) => {
+                for (key, value) in map {
+                    if self.sensitive.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                        collect_strings(value, out);
+                    } else {
+                        self.sensitive_values(value, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in &self.secrets {
@@ -238,6 +279,16 @@ impl<'a> Redactor<'a> {
             Err(_) => self.text(raw),
         };
         truncate(redacted, limit)
+    }
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Number(number) => out.push(number.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
     }
 }
 
@@ -360,7 +411,14 @@ async fn observe_action<R>(
     let observed = runtime.is_observed();
     let redactor = Redactor::new(connection, sensitive);
     let input = if observed {
-        redactor.value(input())
+        let raw = input();
+        let mut values = Vec::new();
+        redactor.sensitive_values(&raw, &mut values);
+        *context
+            .sensitive_values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = values;
+        redactor.value(raw)
     } else {
         Value::Null
     };

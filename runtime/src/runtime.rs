@@ -560,7 +560,8 @@ impl Runtime {
         (sent, started_at): (Instant, crate::DateTime),
         outcome: &Result<Response, Failure>,
     ) {
-        let redactor = crate::observe::Redactor::new(connection, &[]);
+        let redactor = crate::observe::Redactor::new(connection, &[])
+            .with_values(crate::observe::current_sensitive_values());
         let mut url = base_url(connection, provider).unwrap_or_default();
         url.push_str(&request.path);
         if !request.query.is_empty()
