@@ -6,9 +6,7 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use unifold_providers::{
-    ContactInput, EmailAddress, create_contact, create_contacts, get_contact, list_contacts,
-};
+use unifold_providers::{create_contact, create_contacts, get_contact, list_contacts};
 use unifold_runtime::logs::{LogFilter, LogStore};
 use unifold_runtime::{
     ListOptions, Observer, OperationRecord, Outcome, RequestRecord, RetryEvent, Runtime,
@@ -18,16 +16,7 @@ use unifold_sandbox::{Fault, Vendor};
 
 const TOKEN: &str = "logs-token-7c1d";
 
-fn person(n: usize) -> ContactInput {
-    ContactInput {
-        last_name: Some(format!("Person {n}")),
-        email_addresses: vec![EmailAddress {
-            email_address: format!("p{n}@example.com"),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
+use common::person;
 
 /// Log stores to test: SQLite always, PostgreSQL when configured.
 async fn stores(dir: &tempfile::TempDir) -> Vec<(&'static str, LogStore)> {

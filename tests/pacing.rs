@@ -5,22 +5,13 @@
 mod common;
 
 use std::time::{Duration, Instant};
-use unifold_providers::{ContactInput, EmailAddress, create_contact};
+use unifold_providers::{ContactInput, create_contact};
 use unifold_runtime::Runtime;
 use unifold_sandbox::{Limit, Sandbox, Vendor};
 
 const TOKEN: &str = "pacing-token";
 
-fn person(n: usize) -> ContactInput {
-    ContactInput {
-        last_name: Some(format!("Person {n}")),
-        email_addresses: vec![EmailAddress {
-            email_address: format!("p{n}@example.com"),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
+use common::person;
 
 /// An Attio sandbox enforcing Attio's 25 writes per second.
 async fn attio() -> (Sandbox, unifold_runtime::Connection) {

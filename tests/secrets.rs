@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use unifold_providers::{ContactInput, EmailAddress, create_contact, get_contact, list_contacts};
 use unifold_runtime::{Connection, Credentials, ListOptions, Runtime, TryStreamExt};
 use unifold_sandbox::{Fault, Vendor};
@@ -14,18 +12,7 @@ use unifold_sandbox::{Fault, Vendor};
 /// A token that appears nowhere else.
 const TOKEN: &str = "tok-4f1c9e7b2d6a8350c1e9";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::Captured;
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_token_is_in_no_log_line_error_or_debug_output() {

@@ -11,7 +11,6 @@ mod common;
 use axum::body::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use unifold_providers::{
@@ -26,18 +25,7 @@ use unifold_runtime::{
 };
 use unifold_sandbox::{Fault, Sandbox, Vendor};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::Captured;
 
 fn random(kind: &str) -> String {
     format!("{kind}-{}", uuid::Uuid::new_v4().simple())

@@ -41,14 +41,7 @@ pub fn parse_since(text: &str) -> Result<unifold_runtime::DateTime, String> {
 }
 
 pub fn run(command: LogsCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    crate::block_on(async move {
         let mut builder = LogStore::builder(&command.store);
         if let Some(schema) = &command.schema {
             builder = builder.schema(schema);

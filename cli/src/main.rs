@@ -352,6 +352,17 @@ fn import(openapi_file: &Path, operations: &str, out: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Runs a command's async part on a runtime of its own.
+fn block_on(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn sandbox(provider: &str, port: u16, token: Option<String>) -> ExitCode {
     let Some(vendor) = unifold_sandbox::Vendor::from_name(provider) else {
         eprintln!(
@@ -360,14 +371,7 @@ fn sandbox(provider: &str, port: u16, token: Option<String>) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let token = token.unwrap_or_else(random_token);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    block_on(async move {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         match unifold_sandbox::Sandbox::start_on(vendor, addr, &token).await {
             Ok(sandbox) => {
@@ -394,14 +398,7 @@ fn sandbox_described(dir: &Path, port: u16, token: Option<String>) -> ExitCode {
         }
     };
     let token = token.unwrap_or_else(random_token);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
+    block_on(async move {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         match unifold_sandbox::Sandbox::start_described_on(dir, addr, &token).await {
             Ok(sandbox) => {

@@ -388,14 +388,12 @@ pub async fn run_batch<T>(
     .await
 }
 
-async fn observe_action<R>(
-    runtime: &Runtime,
-    (provider, connection, action): (&str, &Connection, &'static str),
-    sensitive: &[&str],
-    input: impl FnOnce() -> Value,
-    work: impl Future<Output = R>,
-    outcome: impl FnOnce(&R, &Redactor) -> Outcome,
-) -> R {
+/// A new action's context, its parent (the action the task runs now) and its span.
+fn begin(
+    provider: &str,
+    connection: &Connection,
+    action: &'static str,
+) -> (Arc<OperationContext>, Option<String>, tracing::Span) {
     let context = OperationContext::new();
     let parent = current_operation();
     let span = tracing::info_span!(
@@ -408,6 +406,18 @@ async fn observe_action<R>(
         outcome = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
+    (context, parent, span)
+}
+
+async fn observe_action<R>(
+    runtime: &Runtime,
+    (provider, connection, action): (&str, &Connection, &'static str),
+    sensitive: &[&str],
+    input: impl FnOnce() -> Value,
+    work: impl Future<Output = R>,
+    outcome: impl FnOnce(&R, &Redactor) -> Outcome,
+) -> R {
+    let (context, parent, span) = begin(provider, connection, action);
     let observed = runtime.is_observed();
     let redactor = Redactor::new(connection, sensitive);
     let input = if observed {
@@ -535,18 +545,7 @@ pub fn observe_stream<'a, T>(
     input: impl FnOnce() -> Value,
     inner: crate::RecordStream<'a, T>,
 ) -> ObservedStream<'a, T> {
-    let context = OperationContext::new();
-    let parent = current_operation();
-    let span = tracing::info_span!(
-        "unifold.action",
-        action,
-        provider,
-        connection = connection.id(),
-        operation_id = %context.id,
-        parent_id = parent.as_deref().unwrap_or(""),
-        outcome = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-    );
+    let (context, parent, span) = begin(provider, connection, action);
     let input = if runtime.is_observed() {
         Redactor::new(connection, &[]).value(input())
     } else {

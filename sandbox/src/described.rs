@@ -27,7 +27,9 @@ use unifold_codegen::sandbox::{
 };
 
 use crate::state::{Dialect, SandboxState, Store, StoredRecord, Usage, bearer_matches};
-use crate::util::{Reply, base64_decode, base64_encode, no_content, parse_json, reply, touched};
+use crate::util::{
+    Reply, base64_decode, base64_encode, decode, no_content, parse_json, reply, touched,
+};
 
 /// A described provider's behaviour, served through the shared state.
 #[derive(Debug)]
@@ -806,27 +808,6 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
             (decode(key), decode(value))
         })
         .collect()
-}
-
-/// Percent-decoding of a path segment or query value (`+` is a space in queries).
-fn decode(text: &str) -> String {
-    let text = text.replace('+', " ");
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && let Some(hex) = text.get(index + 1..index + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            index += 3;
-            continue;
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Dialect for Described {

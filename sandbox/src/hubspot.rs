@@ -921,30 +921,38 @@ async fn create(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let Value::Object(body) = body else {
-        return invalid_input(
-            "Cannot construct instance of `SimplePublicObjectInputForCreate` from a non-object value",
-        );
-    };
-    let properties = match body_properties(&body, "SimplePublicObjectInputForCreate") {
-        Ok(Some(properties)) => properties,
-        Ok(None) => {
-            return invalid_input(
-                "Cannot build SimplePublicObjectInputForCreate, some of required attributes are not set [properties]",
-            );
+    match parse_create(ty, &body) {
+        Ok((properties, associations)) => {
+            state.with_store(|store| insert(store, ty, properties, &associations))
         }
-        Err(response) => return response,
+        Err(response) => response,
+    }
+}
+
+/// A create body's properties (empty ones dropped) and associations, checked as far as
+/// they can be without the store.
+fn parse_create(
+    ty: &ObjectType,
+    body: &Value,
+) -> Result<(BTreeMap<String, String>, Vec<NewAssociation>), Reply> {
+    let Value::Object(body) = body else {
+        return Err(invalid_input(
+            "Cannot construct instance of `SimplePublicObjectInputForCreate` from a non-object value",
+        ));
     };
-    let mut properties = match validate_properties(ty, properties) {
-        Ok(properties) => properties,
-        Err(errors) => return property_errors(&errors),
+    let properties = match body_properties(body, "SimplePublicObjectInputForCreate")? {
+        Some(properties) => properties,
+        None => {
+            return Err(invalid_input(
+                "Cannot build SimplePublicObjectInputForCreate, some of required attributes are not set [properties]",
+            ));
+        }
     };
+    let mut properties =
+        validate_properties(ty, properties).map_err(|errors| property_errors(&errors))?;
     properties.retain(|_, v| !v.is_empty());
-    let associations = match parse_associations(ty, body.get("associations")) {
-        Ok(associations) => associations,
-        Err(response) => return response,
-    };
-    state.with_store(|store| insert(store, ty, properties, &associations))
+    let associations = parse_associations(ty, body.get("associations"))?;
+    Ok((properties, associations))
 }
 
 /// Stores a validated create after the checks that need the store (association targets,

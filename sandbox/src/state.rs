@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::Vendor;
-use crate::util::Reply;
+use crate::util::{Reply, decode};
 
 /// Largest request body read; bigger bodies get the vendor's 413.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -930,26 +930,6 @@ async fn track(State(state): State<SandboxState>, request: Request, next: Next) 
 fn oauth_error(code: &str, description: &str) -> Response {
     let body = serde_json::json!({"error": code, "error_description": description});
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-}
-
-fn decode(text: &str) -> String {
-    let text = text.replace('+', " ");
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && let Some(hex) = text.get(index + 1..index + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            index += 3;
-            continue;
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A response whose body fails mid-stream: the server closes the connection and the

@@ -152,6 +152,27 @@ pub(crate) fn base64_encode(data: &[u8]) -> String {
 }
 
 /// Decodes base64 in either the standard or the URL-safe alphabet, padded or not.
+/// Percent-decoding of a path segment or query value (`+` is a space in queries).
+pub(crate) fn decode(text: &str) -> String {
+    let text = text.replace('+', " ");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%'
+            && let Some(hex) = text.get(index + 1..index + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            index += 3;
+            continue;
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);

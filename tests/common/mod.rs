@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::sync::{Arc, Mutex};
 use unifold_runtime::{Connection, Credentials};
 use unifold_sandbox::{Sandbox, Vendor};
 
@@ -33,5 +34,31 @@ pub fn object_of(vendor: Vendor, model: &str) -> &'static str {
         (Vendor::Attio, "company") => "companies",
         (Vendor::Attio, "contact") => "people",
         (Vendor::Attio, _) => "deals",
+    }
+}
+
+/// A contact numbered `n`: last name `Person n`, email `p<n>@example.com`.
+pub fn person(n: usize) -> unifold_providers::ContactInput {
+    unifold_providers::ContactInput {
+        last_name: Some(format!("Person {n}")),
+        email_addresses: vec![unifold_providers::EmailAddress {
+            email_address: format!("p{n}@example.com"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A `tracing` writer that keeps everything written, for scanning.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

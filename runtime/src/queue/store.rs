@@ -247,20 +247,45 @@ impl Store {
         busy: &[String],
         lease: Duration,
     ) -> Result<Vec<Claimed>, Error> {
-        let now = now_ms();
-        let lease_until = now + lease.as_millis() as i64;
-        let mut excluded = String::new();
-        for index in 0..busy.len() {
-            if index > 0 {
-                excluded.push_str(", ");
+        let placeholders: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+        let condition = format!(
+            "((status = 'queued' AND run_at <= $3) OR (status = 'running' AND lease_until < $3)){}",
+            if busy.is_empty() {
+                String::new()
+            } else {
+                format!(" AND connection_id NOT IN ({})", placeholders.join(", "))
             }
-            excluded.push_str(&format!("${}", index + 5));
-        }
-        let busy_clause = if busy.is_empty() {
-            String::new()
-        } else {
-            format!("AND connection_id NOT IN ({excluded})")
-        };
+        );
+        self.lease(worker, limit, lease, &condition, busy).await
+    }
+
+    /// Takes up to `limit` more due, never-interrupted jobs of one connection and action
+    /// (to fill a batch), leased to `worker` like [`Store::claim`]'s.
+    pub async fn claim_more(
+        &self,
+        worker: &str,
+        connection_id: &str,
+        action: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, Error> {
+        let condition = "status = 'queued' AND run_at <= $3 AND interrupted = 0 AND connection_id = $5 AND action = $6";
+        let values = [connection_id.to_string(), action.to_string()];
+        self.lease(worker, limit, lease, condition, &values).await
+    }
+
+    /// Leases to `worker` up to `limit` jobs meeting `condition` (SQL over the jobs
+    /// table, where `$3` is now and `$5…` are `values`), oldest due first. A job taken
+    /// back from a dead worker is marked interrupted: its attempt may have taken effect.
+    async fn lease(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease: Duration,
+        condition: &str,
+        values: &[String],
+    ) -> Result<Vec<Claimed>, Error> {
+        let now = now_ms();
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -275,8 +300,7 @@ impl Store {
                 updated_at = $3
              WHERE id IN (
                 SELECT id FROM {jobs}
-                WHERE ((status = 'queued' AND run_at <= $3) OR (status = 'running' AND lease_until < $3))
-                {busy_clause}
+                WHERE {condition}
                 ORDER BY run_at
                 LIMIT $4
                 {lock}
@@ -285,60 +309,14 @@ impl Store {
             jobs = self.jobs
         );
         let mut query = sqlx::query(&sql)
-            .bind(lease_until)
-            .bind(worker)
-            .bind(now)
-            .bind(limit as i64);
-        for connection in busy {
-            query = query.bind(connection);
-        }
-        let rows = query.fetch_all(&self.pool).await.map_err(storage)?;
-        rows.iter().map(claimed).collect()
-    }
-
-    /// Takes up to `limit` more due, never-interrupted jobs of one connection and action
-    /// (to fill a batch), leased to `worker` like [`Store::claim`]'s.
-    pub async fn claim_more(
-        &self,
-        worker: &str,
-        connection_id: &str,
-        action: &str,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<Claimed>, Error> {
-        let now = now_ms();
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE {jobs} SET
-                status = 'running',
-                attempts = attempts + 1,
-                lease_until = $1,
-                worker = $2,
-                updated_at = $3
-             WHERE id IN (
-                SELECT id FROM {jobs}
-                WHERE status = 'queued' AND run_at <= $3 AND interrupted = 0
-                  AND connection_id = $5 AND action = $6
-                ORDER BY run_at
-                LIMIT $4
-                {lock}
-             )
-             RETURNING id, connection_id, action, arguments, attempts, max_attempts, interrupted",
-            jobs = self.jobs
-        );
-        let rows = sqlx::query(&sql)
             .bind(now + lease.as_millis() as i64)
             .bind(worker)
             .bind(now)
-            .bind(limit as i64)
-            .bind(connection_id)
-            .bind(action)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
+            .bind(limit as i64);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(storage)?;
         rows.iter().map(claimed).collect()
     }
 

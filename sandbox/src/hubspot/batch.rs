@@ -73,23 +73,31 @@ fn batch_reply(ok: StatusCode, results: Vec<Value>, errors: Vec<Value>) -> Reply
     reply(StatusCode::MULTI_STATUS, body)
 }
 
+/// The object type of a batch path and the body's inputs, or HubSpot's error.
+fn batch_request(
+    path: Result<Path<String>, PathRejection>,
+    body: &Bytes,
+    input_type: &str,
+) -> Result<(&'static ObjectType, Vec<Value>), Reply> {
+    let Ok(Path(type_name)) = path else {
+        return Err(HubSpot::unknown_path());
+    };
+    let ty = object_type(&type_name).ok_or_else(|| unknown_object_type(&type_name))?;
+    Ok((ty, batch_inputs(body, input_type)?))
+}
+
 /// `POST /crm/v3/objects/{objectType}/batch/create`
 pub(super) async fn create(
     State(state): State<SandboxState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Reply {
-    let Ok(Path(type_name)) = path else {
-        return HubSpot::unknown_path();
-    };
-    let Some(ty) = object_type(&type_name) else {
-        return unknown_object_type(&type_name);
-    };
-    let inputs = match batch_inputs(&body, "SimplePublicObjectBatchInputForCreate") {
-        Ok(inputs) => inputs,
+    let (ty, inputs) = match batch_request(path, &body, "SimplePublicObjectBatchInputForCreate") {
+        Ok(request) => request,
         Err(response) => return response,
     };
-    // Checks that need no store: properties and association specs.
+    // Each input is checked as the single create checks it; a failing one is listed in
+    // `errors` under its tag and the others go on.
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for input in &inputs {
@@ -97,35 +105,17 @@ pub(super) async fn create(
             .get("objectWriteTraceId")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-        let Value::Object(input) = input else {
-            return invalid_input(
-                "Cannot construct instance of `SimplePublicObjectInputForCreate` from a non-object value",
-            );
-        };
-        let properties = match body_properties(input, "SimplePublicObjectInputForCreate") {
-            Ok(Some(properties)) => properties,
-            Ok(None) => {
-                return invalid_input(
-                    "Cannot build SimplePublicObjectInputForCreate, some of required attributes are not set [properties]",
-                );
+        match parse_create(ty, input) {
+            Ok((properties, associations)) => valid.push((tag, properties, associations)),
+            Err(refusal) => {
+                let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
+                errors.push(input_error(
+                    "VALIDATION_ERROR",
+                    message_of(&refusal),
+                    context,
+                ));
             }
-            Err(response) => return response,
-        };
-        let mut properties = match validate_properties(ty, properties) {
-            Ok(properties) => properties,
-            Err(problems) => {
-                let message = message_of(&property_errors(&problems));
-                errors.push(input_error("VALIDATION_ERROR", message, context));
-                continue;
-            }
-        };
-        properties.retain(|_, v| !v.is_empty());
-        let associations = match parse_associations(ty, input.get("associations")) {
-            Ok(associations) => associations,
-            Err(response) => return response,
-        };
-        valid.push((tag, properties, associations));
+        }
     }
     state.with_store(|store| {
         // A duplicate email, with a stored contact or within the batch, fails the whole
@@ -178,14 +168,8 @@ pub(super) async fn update(
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Reply {
-    let Ok(Path(type_name)) = path else {
-        return HubSpot::unknown_path();
-    };
-    let Some(ty) = object_type(&type_name) else {
-        return unknown_object_type(&type_name);
-    };
-    let inputs = match batch_inputs(&body, "SimplePublicObjectBatchInput") {
-        Ok(inputs) => inputs,
+    let (ty, inputs) = match batch_request(path, &body, "SimplePublicObjectBatchInput") {
+        Ok(request) => request,
         Err(response) => return response,
     };
     state.with_store(|store| {
