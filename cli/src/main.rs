@@ -230,7 +230,8 @@ struct ManifestTemplate<'a> {
 struct LibTemplate<'a> {
     unifold_version: &'a str,
     name: &'a str,
-    inputs: &'a str,
+    /// The models' and providers' folders (or files), relative to the project.
+    inputs: &'a [String],
     /// The crate docs, each line with its leading space (none for blank lines).
     doc_lines: Vec<String>,
 }
@@ -461,7 +462,7 @@ fn generate(dir: &Path, models: Vec<PathBuf>, out: &Path, package: &PackageOptio
         LibTemplate {
             unifold_version,
             name,
-            inputs: &inputs.join(", "),
+            inputs: &inputs,
             doc_lines: docs
                 .trim_end()
                 .lines()

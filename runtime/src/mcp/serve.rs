@@ -171,9 +171,10 @@ fn parse_connections(text: &str, registry: &Registry) -> Result<Vec<Connection>,
 /// 2 for a usage error, 1 for any other failure.
 ///
 /// ```no_run
-/// # static REGISTRY: unifold_runtime::Registry = unimplemented!();
+/// # fn registry() -> unifold_runtime::Registry { unimplemented!() }
+/// // The whole `src/bin/mcp.rs` of a generated crate (which passes its `REGISTRY`):
 /// fn main() -> std::process::ExitCode {
-///     unifold_runtime::mcp::serve_main(REGISTRY, "acme-crm-mcp")
+///     unifold_runtime::mcp::serve_main(registry(), "acme-crm-mcp")
 /// }
 /// ```
 pub fn serve_main(registry: Registry, program: &str) -> ExitCode {
