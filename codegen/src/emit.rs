@@ -726,6 +726,10 @@ impl Emitter<'_> {
             .collect();
         sensitive.sort_unstable();
         sensitive.dedup();
+        // Without batch actions the dispatcher never reads its runtime and connection.
+        let unused_batch_arguments = batch_arms
+            .is_empty()
+            .then(|| quote! { let _ = (runtime, connection); });
         let infos = registry.iter().map(|entry| &entry.info);
         let arms = registry.iter().map(|entry| &entry.arm);
         let checks = registry.iter().map(|entry| &entry.check);
@@ -749,6 +753,7 @@ impl Emitter<'_> {
                 name: &'a str,
                 arguments: ::std::vec::Vec<#rt::__private::serde_json::Value>,
             ) -> #rt::__private::BoxFuture<'a, ::std::vec::Vec<::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>>> {
+                #unused_batch_arguments
                 ::std::boxed::Box::pin(async move {
                     match name {
                         #(#batch_arms)*
@@ -1197,10 +1202,27 @@ impl Emitter<'_> {
         let fn_ident = format_ident!("{}", composite.name);
         let name = &composite.name;
         let docs = doc(&composite.description);
+        // What the step of an input does with it, for the fields' docs.
+        let found_with = |field: &str| {
+            composite.steps.iter().find_map(|step| match step {
+                Step::FindOrCreate {
+                    input,
+                    find: Some((action, _)),
+                    ..
+                } if input == field => Some(action.as_str()),
+                _ => None,
+            })
+        };
         let input_fields = composite.inputs.iter().map(|(field, model)| {
             let ident = field_ident(field);
             let ty = format_ident!("{}Input", model);
-            quote! { pub #ident: #ty, }
+            let field_doc = match found_with(field) {
+                Some(action) => {
+                    format!(" The {model}: found with [`{action}`], or created from these fields.")
+                }
+                None => format!(" The {model} to create."),
+            };
+            quote! { #[doc = #field_doc] pub #ident: #ty, }
         });
         let output_fields: Vec<TokenStream> = composite
             .steps
@@ -1209,7 +1231,11 @@ impl Emitter<'_> {
                 Step::FindOrCreate { input, model, .. } | Step::Create { input, model, .. } => {
                     let ident = field_ident(input);
                     let ty = format_ident!("{}", model);
-                    Some(quote! { pub #ident: #ty, })
+                    let field_doc = match found_with(input) {
+                        Some(_) => format!(" The {model} found or created."),
+                        None => format!(" The {model} created."),
+                    };
+                    Some(quote! { #[doc = #field_doc] pub #ident: #ty, })
                 }
                 Step::Link { .. } => None,
             })
@@ -1354,7 +1380,7 @@ impl Emitter<'_> {
             }
         });
         let module_doc = format!(
-            " Actions on {} ({}).",
+            " Actions on {} (base URL `{}`).",
             provider.display_name, provider.base_url
         );
         let description = doc(&provider.description);

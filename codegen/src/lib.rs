@@ -39,6 +39,21 @@ pub struct Generated {
     pub inputs: Vec<PathBuf>,
     /// `(provider, model, [actions])`, for READMEs and listings.
     pub actions: Vec<(String, String, Vec<String>)>,
+    /// The providers, in the order of `actions`.
+    pub providers: Vec<ProviderSummary>,
+    /// The composite actions (unified only: `(name, description)`).
+    pub composites: Vec<(String, Option<String>)>,
+}
+
+/// A provider of a generated project, for READMEs and crate docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderSummary {
+    /// The module name (`hubspot`).
+    pub name: String,
+    /// `display_name` in `provider.yaml` (`HubSpot`).
+    pub display_name: String,
+    /// `description` in `provider.yaml`.
+    pub description: Option<String>,
 }
 
 /// Checks a project without emitting code (`unifold check`): the models, every
@@ -141,14 +156,39 @@ pub fn generate(
                         .iter()
                         .map(|l| format!("link_{model}_{}", l.target)),
                 );
+                let batches = [
+                    ("create", mapping.create_batch.is_some()),
+                    ("update", mapping.update_batch.is_some()),
+                ];
+                for (action, present) in batches {
+                    if present {
+                        names.push(format!("{action}_{}", emit::plural(&model)));
+                    }
+                }
                 (provider.name.clone(), mapping.model.clone(), names)
             })
         })
+        .collect();
+    let providers = project
+        .providers
+        .iter()
+        .map(|(provider, _)| ProviderSummary {
+            name: provider.name.clone(),
+            display_name: provider.display_name.clone(),
+            description: provider.description.clone(),
+        })
+        .collect();
+    let composites = project
+        .composites
+        .iter()
+        .map(|composite| (composite.name.clone(), composite.description.clone()))
         .collect();
     Ok(Generated {
         code,
         inputs,
         actions,
+        providers,
+        composites,
     })
 }
 

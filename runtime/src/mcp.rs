@@ -38,6 +38,9 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod serve;
+pub use serve::serve_main;
+
 /// The SDK at the version this server is built with, for its configuration types
 /// ([`StreamableHttpServerConfig`]) and the [`Tool`] values of [`McpServer::tools`].
 pub use rmcp;

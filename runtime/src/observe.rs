@@ -320,10 +320,18 @@ fn summary(output: &Value) -> Value {
     }
 }
 
-fn outcome_of<T: Serialize>(result: &Result<T, Error>, redactor: &Redactor) -> Outcome {
+/// How an action ended; the output's summary is only made for observers (`observed`).
+fn outcome_of<T: Serialize>(
+    result: &Result<T, Error>,
+    redactor: &Redactor,
+    observed: bool,
+) -> Outcome {
     match result {
-        Ok(output) => Outcome::Succeeded {
+        Ok(output) if observed => Outcome::Succeeded {
             summary: summary(&serde_json::to_value(output).unwrap_or(Value::Null)),
+        },
+        Ok(_) => Outcome::Succeeded {
+            summary: Value::Null,
         },
         Err(error) => Outcome::Failed {
             category: error.category().name().to_string(),
@@ -375,7 +383,7 @@ pub async fn run_batch<T>(
         sensitive,
         input,
         work,
-        |outcomes, _| {
+        |outcomes, _, _| {
             let failed = outcomes.iter().filter(|o| o.is_err()).count();
             Outcome::Succeeded {
                 summary: serde_json::json!({
@@ -415,7 +423,7 @@ async fn observe_action<R>(
     sensitive: &[&str],
     input: impl FnOnce() -> Value,
     work: impl Future<Output = R>,
-    outcome: impl FnOnce(&R, &Redactor) -> Outcome,
+    outcome: impl FnOnce(&R, &Redactor, bool) -> Outcome,
 ) -> R {
     let (context, parent, span) = begin(provider, connection, action);
     let observed = runtime.is_observed();
@@ -447,7 +455,7 @@ async fn observe_action<R>(
         (provider, connection, action),
         input,
         (started_at, duration),
-        outcome(&result, &redactor),
+        outcome(&result, &redactor, observed),
     );
     result
 }

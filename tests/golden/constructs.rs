@@ -556,6 +556,7 @@ fn invoke_batch<'a>(
         ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
     >,
 > {
+    let _ = (runtime, connection);
     ::std::boxed::Box::pin(async move {
         match name {
             other => {
@@ -626,7 +627,7 @@ fn check(
         }
     }
 }
-/// Actions on Attio (https://api.attio.com).
+/// Actions on Attio (base URL `https://api.attio.com`).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
     #[allow(unused_imports)]

@@ -2205,8 +2205,11 @@ fn check(
 #[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct CreateOpportunityWithLinksInput {
+    /// The Company: found with [`find_company_by_domain`], or created from these fields.
     pub company: CompanyInput,
+    /// The Contact: found with [`find_contact_by_email`], or created from these fields.
     pub contact: ContactInput,
+    /// The Opportunity to create.
     pub opportunity: OpportunityInput,
 }
 /// What [`create_opportunity_with_links`] found or created.
@@ -2221,8 +2224,11 @@ pub struct CreateOpportunityWithLinksInput {
 #[schemars(crate = "::unifold::__private::schemars")]
 #[serde(crate = "::unifold::__private::serde")]
 pub struct CreateOpportunityWithLinksOutput {
+    /// The Company found or created.
     pub company: Company,
+    /// The Contact found or created.
     pub contact: Contact,
+    /// The Opportunity created.
     pub opportunity: Opportunity,
 }
 /// Creates an opportunity linked to its company and a contact, on any provider: the
@@ -2319,7 +2325,7 @@ pub async fn create_opportunity_with_links(
         )
         .await
 }
-/// Actions on Attio (https://api.attio.com).
+/// Actions on Attio (base URL `https://api.attio.com`).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
     #[allow(unused_imports)]
@@ -4109,7 +4115,7 @@ pub mod attio {
         json::get(&response.body, &[Seg::Key("data")]).unwrap_or(&Value::Null)
     }
 }
-/// Actions on HubSpot (https://api.hubapi.com).
+/// Actions on HubSpot (base URL `https://api.hubapi.com`).
 /// HubSpot CRM (objects API v3). Property values are strings on the wire.
 pub mod hubspot {
     #[allow(unused_imports)]
@@ -6467,7 +6473,7 @@ pub mod hubspot {
         json::get(&response.body, &[]).unwrap_or(&Value::Null)
     }
 }
-/// Actions on Salesforce ({instance_url}/services/data/v62.0).
+/// Actions on Salesforce (base URL `{instance_url}/services/data/v62.0`).
 /// Salesforce REST API v62.0 (sObjects). The host is the org's instance URL from OAuth.
 pub mod salesforce {
     #[allow(unused_imports)]
