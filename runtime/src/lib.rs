@@ -83,19 +83,4 @@ pub mod __private {
     pub async fn sleep(wait: std::time::Duration) {
         tokio::time::sleep(wait).await;
     }
-
-    /// The span every generated action runs in; actions called by actions (composite
-    /// steps) become its children, so logs show the whole tree.
-    pub fn action_span(
-        provider: &str,
-        connection: &crate::Connection,
-        action: &'static str,
-    ) -> tracing::Span {
-        tracing::info_span!(
-            "unifold.action",
-            action,
-            provider,
-            connection = connection.id()
-        )
-    }
 }

@@ -271,7 +271,7 @@ impl Runtime {
     }
 
     /// Sends one request for `connection` and classifies the answer with the
-    /// provider's error table, retrying as the provider's [`RetryPolicy`] allows.
+    /// provider's error table, retrying as the provider's [`RetryPolicy`](crate::RetryPolicy) allows.
     /// Success statuses return the parsed body.
     pub async fn send(
         &self,
