@@ -418,3 +418,62 @@ async fn queued_creates_are_coalesced_into_the_providers_batch_requests() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_jobs_take_the_actions_input_and_give_back_its_output() {
+    use unifold_providers::typed::{CreateContact, DeleteContact, GetContact};
+    use unifold_runtime::IdArguments;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, builder) = backends(&dir).remove(0);
+    let queue = builder.connect().await.unwrap();
+    let (sandbox, connection) = common::start(Vendor::HubSpot, TOKEN).await;
+    let input = common::person(5);
+    let created = queue
+        .submit(&connection, CreateContact, &input)
+        .await
+        .unwrap();
+    assert_eq!(queue.outcome(&created).await.unwrap(), None, "not run yet");
+    let worker = start_worker(&queue, unpaced(), vec![connection.clone()]);
+    queue
+        .wait(created.as_str(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    let contact: Contact = queue.outcome(&created).await.unwrap().unwrap().unwrap();
+    assert_eq!(contact.email_addresses[0].email_address, "p5@example.com");
+    let missing = queue
+        .submit(
+            &connection,
+            GetContact,
+            &IdArguments {
+                id: "999999".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let deleted = queue
+        .submit(
+            &connection,
+            DeleteContact,
+            &IdArguments {
+                id: contact.remote_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    queue
+        .wait(missing.as_str(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    queue
+        .wait(deleted.as_str(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    let error = queue.outcome(&missing).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(
+        (error.category.as_str(), error.status),
+        ("not_found", Some(404))
+    );
+    let () = queue.outcome(&deleted).await.unwrap().unwrap().unwrap();
+    assert!(sandbox.records("contacts").is_empty());
+    worker.stop().await;
+}

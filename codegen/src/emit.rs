@@ -498,6 +498,7 @@ impl Emitter<'_> {
         let result = |ok: TokenStream| quote! { ::std::result::Result<#ok, #rt::Error> };
         let mut out = Vec::new();
         let mut registry: Vec<RegistryEntry> = Vec::new();
+        let mut typed_actions: Vec<TokenStream> = Vec::new();
         for model in project.models.models() {
             let name = &model.name;
             let model_ident = format_ident!("{}", model.name);
@@ -615,6 +616,24 @@ impl Emitter<'_> {
                 if providers.is_empty() {
                     continue;
                 }
+                let typed = match &shape {
+                    Shape::Create | Shape::Upsert => Some((
+                        quote! { super::#input_ident },
+                        quote! { super::#model_ident },
+                    )),
+                    Shape::Get => {
+                        Some((quote! { #rt::IdArguments }, quote! { super::#model_ident }))
+                    }
+                    Shape::Update => Some((
+                        quote! { #rt::UpdateArguments<super::#input_ident> },
+                        quote! { super::#model_ident },
+                    )),
+                    Shape::Delete => Some((quote! { #rt::IdArguments }, quote! { () })),
+                    Shape::Find(_) | Shape::Link(..) => None,
+                };
+                if let Some((arguments, output)) = typed {
+                    typed_actions.push(typed_action(rt, &fn_name, arguments, output));
+                }
                 registry.push(self.registry_entry(
                     &fn_name,
                     &doc,
@@ -714,6 +733,14 @@ impl Emitter<'_> {
         }
         for composite in &project.composites {
             registry.push(self.composite_entry(composite));
+            let input_ident = format_ident!("{}Input", camel_case(&composite.name));
+            let output_ident = format_ident!("{}Output", camel_case(&composite.name));
+            typed_actions.push(typed_action(
+                rt,
+                &composite.name,
+                quote! { super::#input_ident },
+                quote! { super::#output_ident },
+            ));
         }
         let (batch_infos, batch_arms) = self.batches(project, &mut out);
         let mut sensitive: Vec<&str> = project
@@ -735,6 +762,11 @@ impl Emitter<'_> {
         let checks = registry.iter().map(|entry| &entry.check);
         quote! {
             #(#out)*
+            /// The actions as types, for calls by name the compiler checks:
+            /// `queue.submit(&connection, typed::CreateContact, &input)`.
+            pub mod typed {
+                #(#typed_actions)*
+            }
             /// Fields declared `sensitive: true` in the unified models: their values are
             /// redacted wherever an action's input is logged.
             pub static SENSITIVE_FIELDS: &[&str] = &[#(#sensitive),*];
@@ -3041,6 +3073,29 @@ struct RegistryEntry {
 }
 
 /// `create_opportunity_with_links` → `CreateOpportunityWithLinks`.
+/// A marker type implementing `TypedAction` for the action `name`.
+fn typed_action(
+    rt: &syn::Path,
+    name: &str,
+    arguments: TokenStream,
+    output: TokenStream,
+) -> TokenStream {
+    let ident = format_ident!("{}", camel_case(name));
+    let doc = format!(
+        " `{name}` as a type: its arguments and output for typed calls by name (`TypedAction`)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug)]
+        pub struct #ident;
+        impl #rt::TypedAction for #ident {
+            const NAME: &'static str = #name;
+            type Arguments = #arguments;
+            type Output = #output;
+        }
+    }
+}
+
 fn camel_case(name: &str) -> String {
     name.split('_')
         .map(|part| {

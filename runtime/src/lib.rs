@@ -36,7 +36,8 @@ pub use provider::{
     RequestsBySetting, RetryPolicy, SettingSpec, UsageHeader,
 };
 pub use registry::{
-    ActionInfo, ActionKind, BatchInfo, BatchInvokeFn, CheckFn, InvokeFn, ListArguments, Registry,
+    ActionInfo, ActionKind, BatchInfo, BatchInvokeFn, CheckFn, IdArguments, InvokeFn,
+    ListArguments, Registry, TypedAction, UpdateArguments,
 };
 pub use runtime::{Method, Request, Response, Runtime, RuntimeBuilder};
 

@@ -166,6 +166,33 @@ impl Registry {
     }
 }
 
+/// An action as a type, for calls by name that should still be checked by the
+/// compiler: `queue.submit(&connection, typed::CreateContact, &input)` takes a
+/// `ContactInput` and its job's output reads back as a `Contact`. Generated crates have
+/// one per create, get, update, delete and upsert action and per composite, in their
+/// `typed` module.
+pub trait TypedAction {
+    /// The action's name in the [`Registry`].
+    const NAME: &'static str;
+    /// What [`Registry::invoke`] takes for it, as a type.
+    type Arguments: Serialize;
+    /// What it returns.
+    type Output: DeserializeOwned;
+}
+
+/// The arguments of actions on one record by id (`get_*`, `delete_*`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IdArguments {
+    pub id: String,
+}
+
+/// The arguments of `update_*`: the record's id and the fields to change.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct UpdateArguments<P> {
+    pub id: String,
+    pub patch: P,
+}
+
 /// The arguments of a list action.
 #[derive(Clone, Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

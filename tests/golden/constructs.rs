@@ -502,6 +502,26 @@ pub async fn get_contact(
         }
     }
 }
+/// The actions as types, for calls by name the compiler checks:
+/// `queue.submit(&connection, typed::CreateContact, &input)`.
+pub mod typed {
+    /// `create_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct CreateContact;
+    impl ::unifold::TypedAction for CreateContact {
+        const NAME: &'static str = "create_contact";
+        type Arguments = super::ContactInput;
+        type Output = super::Contact;
+    }
+    /// `get_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct GetContact;
+    impl ::unifold::TypedAction for GetContact {
+        const NAME: &'static str = "get_contact";
+        type Arguments = ::unifold::IdArguments;
+        type Output = super::Contact;
+    }
+}
 /// Fields declared `sensitive: true` in the unified models: their values are
 /// redacted wherever an action's input is logged.
 pub static SENSITIVE_FIELDS: &[&str] = &[];

@@ -1380,6 +1380,130 @@ pub async fn update_opportunities(
         }
     }
 }
+/// The actions as types, for calls by name the compiler checks:
+/// `queue.submit(&connection, typed::CreateContact, &input)`.
+pub mod typed {
+    /// `create_company` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct CreateCompany;
+    impl ::unifold::TypedAction for CreateCompany {
+        const NAME: &'static str = "create_company";
+        type Arguments = super::CompanyInput;
+        type Output = super::Company;
+    }
+    /// `get_company` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct GetCompany;
+    impl ::unifold::TypedAction for GetCompany {
+        const NAME: &'static str = "get_company";
+        type Arguments = ::unifold::IdArguments;
+        type Output = super::Company;
+    }
+    /// `update_company` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UpdateCompany;
+    impl ::unifold::TypedAction for UpdateCompany {
+        const NAME: &'static str = "update_company";
+        type Arguments = ::unifold::UpdateArguments<super::CompanyInput>;
+        type Output = super::Company;
+    }
+    /// `delete_company` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct DeleteCompany;
+    impl ::unifold::TypedAction for DeleteCompany {
+        const NAME: &'static str = "delete_company";
+        type Arguments = ::unifold::IdArguments;
+        type Output = ();
+    }
+    /// `upsert_company` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UpsertCompany;
+    impl ::unifold::TypedAction for UpsertCompany {
+        const NAME: &'static str = "upsert_company";
+        type Arguments = super::CompanyInput;
+        type Output = super::Company;
+    }
+    /// `create_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct CreateContact;
+    impl ::unifold::TypedAction for CreateContact {
+        const NAME: &'static str = "create_contact";
+        type Arguments = super::ContactInput;
+        type Output = super::Contact;
+    }
+    /// `get_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct GetContact;
+    impl ::unifold::TypedAction for GetContact {
+        const NAME: &'static str = "get_contact";
+        type Arguments = ::unifold::IdArguments;
+        type Output = super::Contact;
+    }
+    /// `update_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UpdateContact;
+    impl ::unifold::TypedAction for UpdateContact {
+        const NAME: &'static str = "update_contact";
+        type Arguments = ::unifold::UpdateArguments<super::ContactInput>;
+        type Output = super::Contact;
+    }
+    /// `delete_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct DeleteContact;
+    impl ::unifold::TypedAction for DeleteContact {
+        const NAME: &'static str = "delete_contact";
+        type Arguments = ::unifold::IdArguments;
+        type Output = ();
+    }
+    /// `upsert_contact` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UpsertContact;
+    impl ::unifold::TypedAction for UpsertContact {
+        const NAME: &'static str = "upsert_contact";
+        type Arguments = super::ContactInput;
+        type Output = super::Contact;
+    }
+    /// `create_opportunity` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct CreateOpportunity;
+    impl ::unifold::TypedAction for CreateOpportunity {
+        const NAME: &'static str = "create_opportunity";
+        type Arguments = super::OpportunityInput;
+        type Output = super::Opportunity;
+    }
+    /// `get_opportunity` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct GetOpportunity;
+    impl ::unifold::TypedAction for GetOpportunity {
+        const NAME: &'static str = "get_opportunity";
+        type Arguments = ::unifold::IdArguments;
+        type Output = super::Opportunity;
+    }
+    /// `update_opportunity` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UpdateOpportunity;
+    impl ::unifold::TypedAction for UpdateOpportunity {
+        const NAME: &'static str = "update_opportunity";
+        type Arguments = ::unifold::UpdateArguments<super::OpportunityInput>;
+        type Output = super::Opportunity;
+    }
+    /// `delete_opportunity` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct DeleteOpportunity;
+    impl ::unifold::TypedAction for DeleteOpportunity {
+        const NAME: &'static str = "delete_opportunity";
+        type Arguments = ::unifold::IdArguments;
+        type Output = ();
+    }
+    /// `create_opportunity_with_links` as a type: its arguments and output for typed calls by name (`TypedAction`).
+    #[derive(Clone, Copy, Debug)]
+    pub struct CreateOpportunityWithLinks;
+    impl ::unifold::TypedAction for CreateOpportunityWithLinks {
+        const NAME: &'static str = "create_opportunity_with_links";
+        type Arguments = super::CreateOpportunityWithLinksInput;
+        type Output = super::CreateOpportunityWithLinksOutput;
+    }
+}
 /// Fields declared `sensitive: true` in the unified models: their values are
 /// redacted wherever an action's input is logged.
 pub static SENSITIVE_FIELDS: &[&str] = &[];

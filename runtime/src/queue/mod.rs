@@ -103,6 +103,48 @@ impl Job {
     }
 }
 
+/// The id of a job queued with [`Queue::submit`], typed by its action's output.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JobId<T> {
+    id: String,
+    output: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for JobId<T> {
+    fn clone(&self) -> Self {
+        JobId::new(self.id.clone())
+    }
+}
+
+impl<T> JobId<T> {
+    fn new(id: String) -> JobId<T> {
+        JobId {
+            id,
+            output: std::marker::PhantomData,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+}
+
+impl<T> std::fmt::Display for JobId<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// A stored output that no longer reads as the action's output type.
+fn unreadable(message: &str) -> JobError {
+    JobError {
+        category: ErrorCategory::UnexpectedResponse.name().to_string(),
+        message: message.to_string(),
+        status: None,
+        body: None,
+    }
+}
+
 /// Jobs per status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JobCounts {
@@ -364,6 +406,52 @@ impl Queue {
         self.inner.store.insert(&jobs).await?;
         self.inner.wake.notify_waiters();
         Ok(jobs.into_iter().map(|job| job.id).collect())
+    }
+
+    /// Queues the typed action `A` (`typed::CreateContact`) with its typed arguments;
+    /// the returned id knows the output's type (see [`Queue::outcome`]).
+    pub async fn submit<A: crate::TypedAction>(
+        &self,
+        connection: &Connection,
+        _action: A,
+        arguments: &A::Arguments,
+    ) -> Result<JobId<A::Output>, Error> {
+        let id = self.enqueue(connection, A::NAME, arguments).await?;
+        Ok(JobId::new(id))
+    }
+
+    /// [`Queue::submit`] for many arguments, in one transaction: all are stored or none.
+    pub async fn submit_many<'a, A: crate::TypedAction>(
+        &self,
+        connection: &Connection,
+        _action: A,
+        arguments: impl IntoIterator<Item = &'a A::Arguments>,
+    ) -> Result<Vec<JobId<A::Output>>, Error>
+    where
+        A::Arguments: 'a,
+    {
+        let ids = self.enqueue_many(connection, A::NAME, arguments).await?;
+        Ok(ids.into_iter().map(JobId::new).collect())
+    }
+
+    /// A typed job's outcome: `None` while it is queued or running, then its output
+    /// as the action's type, or the error it failed with.
+    pub async fn outcome<T: DeserializeOwned>(
+        &self,
+        id: &JobId<T>,
+    ) -> Result<Option<Result<T, JobError>>, Error> {
+        let job = self.job(id.as_str()).await?;
+        Ok(match job.status {
+            JobStatus::Succeeded => Some(match job.output_as::<T>() {
+                Some(Ok(output)) => Ok(output),
+                Some(Err(error)) => Err(unreadable(&error.to_string())),
+                None => Err(unreadable("the job succeeded without output")),
+            }),
+            JobStatus::Failed => Some(Err(job
+                .error
+                .unwrap_or_else(|| unreadable("the job failed without an error")))),
+            JobStatus::Queued | JobStatus::Running => None,
+        })
     }
 
     /// The job's status, attempts, and output or error.
