@@ -171,10 +171,9 @@ fn parse_connections(text: &str, registry: &Registry) -> Result<Vec<Connection>,
 /// 2 for a usage error, 1 for any other failure.
 ///
 /// ```no_run
-/// # fn registry() -> unifold_runtime::Registry { unimplemented!() }
-/// // The whole `src/bin/mcp.rs` of a generated crate (which passes its `REGISTRY`):
-/// fn main() -> std::process::ExitCode {
-///     unifold_runtime::mcp::serve_main(registry(), "acme-crm-mcp")
+/// // The whole `src/bin/mcp.rs` of a generated crate is this, with its own `REGISTRY`:
+/// fn serve(registry: unifold_runtime::Registry) -> std::process::ExitCode {
+///     unifold_runtime::mcp::serve_main(registry, "acme-crm-mcp")
 /// }
 /// ```
 pub fn serve_main(registry: Registry, program: &str) -> ExitCode {

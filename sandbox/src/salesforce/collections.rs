@@ -115,19 +115,31 @@ fn answer(all_or_none: bool, results: Vec<Value>) -> Reply {
     reply(StatusCode::OK, Value::Array(results))
 }
 
+/// A collection request's API version, `allOrNone` and records.
+type CollectionRequest = (String, bool, Vec<Map<String, Value>>);
+
+/// The parts of a collection request, or the 404 / 400 Salesforce answers instead.
+fn request(
+    path: Result<Path<String>, PathRejection>,
+    body: &[u8],
+) -> Result<CollectionRequest, Reply> {
+    let Ok(Path(version)) = path else {
+        return Err(not_found());
+    };
+    if !valid_version(&version) {
+        return Err(not_found());
+    }
+    let (all_or_none, records) = collection(body)?;
+    Ok((version, all_or_none, records))
+}
+
 /// `POST /services/data/{version}/composite/sobjects`
 pub(super) async fn create(
     State(state): State<SandboxState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Reply {
-    let Ok(Path(version)) = path else {
-        return not_found();
-    };
-    if !valid_version(&version) {
-        return not_found();
-    }
-    let (all_or_none, records) = match collection(&body) {
+    let (version, all_or_none, records) = match request(path, &body) {
         Ok(parsed) => parsed,
         Err(response) => return response,
     };
@@ -199,13 +211,7 @@ pub(super) async fn update(
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Reply {
-    let Ok(Path(version)) = path else {
-        return not_found();
-    };
-    if !valid_version(&version) {
-        return not_found();
-    }
-    let (all_or_none, records) = match collection(&body) {
+    let (version, all_or_none, records) = match request(path, &body) {
         Ok(parsed) => parsed,
         Err(response) => return response,
     };
