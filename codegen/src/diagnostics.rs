@@ -5,10 +5,17 @@
 //! rustc, used by the proc-macro, build scripts and tests; and miette's graphical
 //! report, used by the CLI.
 
-use crate::yaml::{Loc, Node};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Where a node starts: file index in [`Sources`], 1-based line and column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Loc {
+    pub file: usize,
+    pub line: u32,
+    pub column: u32,
+}
 
 /// Every file read in one run, by index. Diagnostics refer to files by index.
 #[derive(Debug, Default, Clone)]
@@ -92,10 +99,6 @@ impl Diagnostic {
             offset: (line_start + column_bytes).min(text.len()),
             source: text,
         }
-    }
-
-    pub fn at(sources: &Sources, node: &Node, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(sources, node.loc, message)
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {

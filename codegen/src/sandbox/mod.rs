@@ -13,9 +13,9 @@
 //! `docs/provider-authoring.md`.
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Sources, did_you_mean, one_of};
-use crate::openapi::{OpenApi, Operation};
-use crate::reader::Reader;
-use crate::yaml::{self, Loc, Node, Value};
+use crate::parse::openapi::{OpenApi, Operation};
+use crate::parse::reader::Reader;
+use crate::parse::yaml::{self, Loc, Node, Value};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Typed reading of YAML nodes that records problems instead of stopping at the first.
 
 use crate::diagnostics::{Diagnostic, Sources, did_you_mean, one_of};
-use crate::yaml::{Node, Value};
+use crate::parse::yaml::{Node, Value};
 
 pub struct Reader<'s> {
     pub sources: &'s Sources,

@@ -16,106 +16,10 @@
 //! ```
 
 use crate::diagnostics::{did_you_mean, one_of};
-use crate::reader::Reader;
-use crate::yaml::Node;
-
-/// The type of a unified field.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FieldType {
-    String,
-    Integer,
-    Number,
-    Boolean,
-    DateTime,
-    Date,
-    Json,
-    /// A named object or enum type from `types:`.
-    Named(String),
-    List(Box<FieldType>),
-}
-
-impl FieldType {
-    pub fn describe(&self) -> String {
-        match self {
-            FieldType::String => "string".into(),
-            FieldType::Integer => "integer".into(),
-            FieldType::Number => "number".into(),
-            FieldType::Boolean => "boolean".into(),
-            FieldType::DateTime => "datetime".into(),
-            FieldType::Date => "date".into(),
-            FieldType::Json => "json".into(),
-            FieldType::Named(name) => name.clone(),
-            FieldType::List(item) => format!("list<{}>", item.describe()),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Field {
-    pub name: String,
-    pub ty: FieldType,
-    pub description: Option<String>,
-    pub required: bool,
-    pub read_only: bool,
-    pub write_only: bool,
-    /// `email` is the one checked format today; `max_length` applies to strings.
-    pub format: Option<String>,
-    pub max_length: Option<usize>,
-    /// Kept out of logs (`sensitive: true`): its value is redacted wherever an input
-    /// holding it is logged.
-    pub sensitive: bool,
-    pub node: Node,
-}
-
-#[derive(Clone, Debug)]
-pub enum TypeKind {
-    Object(Vec<Field>),
-    /// An open enum: known values plus `Other(String)`.
-    Enum(Vec<String>),
-}
-
-#[derive(Clone, Debug)]
-pub struct TypeDef {
-    pub name: String,
-    pub description: Option<String>,
-    pub kind: TypeKind,
-    /// Models get separate read and write structs; shared types do not.
-    pub is_model: bool,
-    pub node: Node,
-}
-
-impl TypeDef {
-    pub fn fields(&self) -> &[Field] {
-        match &self.kind {
-            TypeKind::Object(fields) => fields,
-            TypeKind::Enum(_) => &[],
-        }
-    }
-
-    pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields().iter().find(|field| field.name == name)
-    }
-}
-
-/// Every model and type of a project, in file order.
-#[derive(Clone, Debug, Default)]
-pub struct ModelSet {
-    pub types: Vec<TypeDef>,
-}
-
-impl ModelSet {
-    pub fn get(&self, name: &str) -> Option<&TypeDef> {
-        self.types.iter().find(|ty| ty.name == name)
-    }
-
-    pub fn models(&self) -> impl Iterator<Item = &TypeDef> {
-        self.types.iter().filter(|ty| ty.is_model)
-    }
-
-    pub fn model_names(&self) -> impl Iterator<Item = &str> {
-        self.models().map(|model| model.name.as_str())
-    }
-}
+use crate::ir::{Field, FieldType, ModelSet, TypeDef, TypeKind};
+use crate::naming::{is_field_name, is_type_name};
+use crate::parse::reader::Reader;
+use crate::parse::yaml::Node;
 
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -142,7 +46,7 @@ pub fn read(reader: &mut Reader, root: &Node, set: &mut ModelSet) {
         let Some(section_node) = root.get(section) else {
             continue;
         };
-        if !matches!(section_node.value, crate::yaml::Value::Map(_)) {
+        if !matches!(section_node.value, crate::parse::yaml::Value::Map(_)) {
             reader.error(
                 section_node,
                 format!("`{section}` must map type names to definitions"),
@@ -196,11 +100,11 @@ fn read_type(reader: &mut Reader, name: &str, body: &Node, is_model: bool) -> Op
             // Two values that become the same Rust variant would not compile.
             for (position, value) in values.items().iter().enumerate() {
                 let Some(text) = value.as_str() else { continue };
-                let variant = crate::emit::variant_name(text);
+                let variant = crate::naming::variant_name(text);
                 if let Some(earlier) = values.items()[..position]
                     .iter()
                     .filter_map(Node::as_str)
-                    .find(|other| crate::emit::variant_name(other) == variant)
+                    .find(|other| crate::naming::variant_name(other) == variant)
                 {
                     reader
                         .error(
@@ -275,7 +179,7 @@ fn read_fields(reader: &mut Reader, owner: &str, fields: &Node) -> Vec<Field> {
                     }
                 });
         let max_length = body.get("max_length").and_then(|node| match node.value {
-            crate::yaml::Value::Int(n) if n > 0 => Some(n as usize),
+            crate::parse::yaml::Value::Int(n) if n > 0 => Some(n as usize),
             _ => {
                 reader.error(node, "`max_length` must be a positive integer");
                 None
@@ -359,32 +263,4 @@ fn parse_type(text: &str) -> Option<FieldType> {
         name if is_type_name(name) => FieldType::Named(name.to_string()),
         _ => return None,
     })
-}
-
-fn is_type_name(text: &str) -> bool {
-    text.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && text.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// A snake_case name that is also usable as a Rust identifier: raw identifiers cover
-/// most keywords (`type` becomes `r#type`), but not these four.
-pub fn is_field_name(text: &str) -> bool {
-    text.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !matches!(text, "self" | "super" | "crate")
-}
-
-/// A name that becomes a Rust module or function name as it is (provider names): snake
-/// case and not a keyword at all.
-pub fn is_module_name(text: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-        "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
-        "true", "try", "type", "unsafe", "use", "where", "while", "yield", "abstract", "become",
-        "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual",
-    ];
-    is_field_name(text) && !KEYWORDS.contains(&text)
 }

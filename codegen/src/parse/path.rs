@@ -1,11 +1,7 @@
 //! Provider-side paths in mappings: `properties.firstname`, `values.name[0].first_name`,
 //! `[0].errorCode`, or `$` for the whole record.
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
+pub use crate::ir::Seg;
 
 /// Parses a path; the error says what is wrong with it.
 pub fn parse(text: &str) -> Result<Vec<Seg>, String> {

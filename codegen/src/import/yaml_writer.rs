@@ -8,7 +8,7 @@
 //! (and the 1.1 parsers still around) read them back as the same string; anything
 //! else is double-quoted.
 
-use crate::yaml::{Node, Value};
+use crate::parse::yaml::{Node, Value};
 
 /// Flow collections longer than this are written in block style.
 const FLOW_WIDTH: usize = 88;
@@ -259,7 +259,7 @@ fn literal_block_fits(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::diagnostics::Sources;
-    use crate::yaml::{self, Loc};
+    use crate::parse::yaml::{self, Loc};
 
     fn parse(text: &str) -> Node {
         let mut sources = Sources::default();

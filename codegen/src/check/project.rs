@@ -1,22 +1,13 @@
 //! Loading a project folder: `unified-models/*.yaml` and `providers/<name>/` with
 //! `provider.yaml`, its OpenAPI document and `mappings/*.yaml`.
 
+use crate::check::{mapping, model, provider};
 use crate::diagnostics::{Diagnostic, Diagnostics, Sources};
-use crate::mapping::{self, Mapping};
-use crate::model::{self, ModelSet};
-use crate::openapi::OpenApi;
-use crate::provider::{self, Provider};
-use crate::reader::Reader;
-use crate::yaml::{self, Loc, Node};
+use crate::ir::{Mapping, ModelSet, Project};
+use crate::parse::openapi::OpenApi;
+use crate::parse::reader::Reader;
+use crate::parse::yaml::{self, Loc, Node};
 use std::path::{Path, PathBuf};
-
-/// A checked project, ready to emit.
-#[derive(Clone, Debug)]
-pub struct Project {
-    pub models: ModelSet,
-    pub providers: Vec<(Provider, Vec<Mapping>)>,
-    pub composites: Vec<crate::composite::Composite>,
-}
 
 /// Where a project's inputs live.
 #[derive(Clone, Debug)]
@@ -188,7 +179,7 @@ pub fn load(layout: &Layout) -> Loaded {
 
     let mut composites = Vec::new();
     for doc in &model_docs {
-        composites.extend(crate::composite::read(
+        composites.extend(crate::check::composite::read(
             &mut reader,
             doc,
             &models,

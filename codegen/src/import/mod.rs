@@ -15,10 +15,10 @@
 //! fixed order, keys of each object as the vendor wrote them.
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Sources, did_you_mean, one_of};
-use crate::openapi;
-use crate::reader::Reader;
-use crate::yaml::{self, Loc, Node, Value};
-use crate::yaml_writer;
+use crate::parse::openapi;
+use crate::parse::reader::Reader;
+use crate::parse::yaml::{self, Loc, Node, Value};
+mod yaml_writer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,7 @@ pub fn import(source: &Path, operations: &str, provider: &str) -> Result<Importe
     );
     let mut reader = Reader::new(&sources);
     check_version(&mut reader, &root);
-    if !crate::model::is_module_name(provider) {
+    if !crate::naming::is_module_name(provider) {
         let at = Loc {
             file: chosen_line,
             line: 1,

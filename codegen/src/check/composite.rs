@@ -16,76 +16,26 @@
 //! ```
 
 use crate::diagnostics::{did_you_mean, one_of};
-use crate::emit::snake;
-use crate::mapping::Mapping;
-use crate::model::{FieldType, ModelSet, TypeKind};
-use crate::provider::Provider;
-use crate::reader::Reader;
-use crate::yaml::Node;
+use crate::ir::{
+    ActionKind, Composite, FieldType, KeyPath, Mapping, ModelSet, Provider, Step, StepRef, TypeKind,
+};
+use crate::parse::reader::Reader;
+use crate::parse::yaml::Node;
 
-/// A key taken from the input: `contact.email_addresses[0].email_address`.
-#[derive(Clone, Debug)]
-pub struct KeyPath {
-    pub input: String,
-    /// `(field, optional, list)` steps; a list step takes the first element.
-    pub steps: Vec<(String, bool, bool)>,
-}
-
-/// A string field of a record produced by an earlier step: `company.remote_id`.
-#[derive(Clone, Debug)]
-pub struct StepRef {
-    pub step: String,
-    pub field: String,
-    pub optional: bool,
-}
-
-#[derive(Clone, Debug)]
-pub enum Step {
-    /// Look the record up by a key (when the input has one); create it if absent.
-    FindOrCreate {
-        input: String,
-        model: String,
-        find: Option<(String, KeyPath)>,
-        set: Vec<(String, bool, StepRef)>,
-    },
-    Create {
-        input: String,
-        model: String,
-        set: Vec<(String, bool, StepRef)>,
-    },
-    Link {
-        action: String,
-        from: StepRef,
-        to: StepRef,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct Composite {
-    pub name: String,
-    pub description: Option<String>,
-    /// `(input field, model)`.
-    pub inputs: Vec<(String, String)>,
-    pub steps: Vec<Step>,
-}
-
-/// Every unified action name the providers' mappings generate.
+/// The unified actions a composite step may call: creates, finds and links.
 fn action_names(providers: &[(Provider, Vec<Mapping>)]) -> Vec<String> {
-    let mut names = Vec::new();
-    for (_, mappings) in providers {
-        for mapping in mappings {
-            let model = snake(&mapping.model);
-            if mapping.create.is_some() {
-                names.push(format!("create_{model}"));
-            }
-            for find in &mapping.finds {
-                names.push(format!("find_{model}_by_{}", find.key));
-            }
-            for link in &mapping.links {
-                names.push(format!("link_{model}_{}", link.target));
-            }
-        }
-    }
+    let callable = |kind: &ActionKind| {
+        matches!(
+            kind,
+            ActionKind::Create | ActionKind::FindBy(_) | ActionKind::Link(_)
+        )
+    };
+    let mut names: Vec<String> = providers
+        .iter()
+        .flat_map(|(_, mappings)| mappings.iter().flat_map(Mapping::actions))
+        .filter(|action| callable(&action.kind))
+        .map(|action| action.name)
+        .collect();
     names.sort();
     names.dedup();
     names
@@ -106,7 +56,7 @@ pub fn read(
         let Some(name) = reader.string(name_node, "a composite action name") else {
             continue;
         };
-        if !crate::model::is_module_name(&name) {
+        if !crate::naming::is_module_name(&name) {
             reader.error(
                 name_node,
                 format!("`{name}` is not a valid action name (snake_case)"),
@@ -216,7 +166,7 @@ fn read_step(
         return None;
     };
     let model = model.clone();
-    let create_action = format!("create_{}", snake(&model));
+    let create_action = ActionKind::Create.name(&model);
     check_action(reader, input_node, &create_action, actions);
     let mut set = Vec::new();
     for (field_node, value) in step.get("set").map(Node::entries).unwrap_or(&[]) {

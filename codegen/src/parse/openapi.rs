@@ -6,8 +6,8 @@
 //! reported at its line like any mapping problem. 3.1's `type: [string, "null"]` and
 //! 3.0's `nullable` both read as the non-null type.
 
-use crate::reader::Reader;
-use crate::yaml::{Node, Value};
+use crate::parse::reader::Reader;
+use crate::parse::yaml::{Node, Value};
 
 #[derive(Clone, Debug)]
 pub struct Operation {

@@ -10,12 +10,13 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 use std::fmt;
 
-/// Where a node starts: file index in [`Sources`], 1-based line and column.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Loc {
-    pub file: usize,
-    pub line: u32,
-    pub column: u32,
+pub use crate::diagnostics::Loc;
+
+impl Diagnostic {
+    /// A diagnostic pointing at `node`.
+    pub fn at(sources: &Sources, node: &Node, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(sources, node.loc, message)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
