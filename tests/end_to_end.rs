@@ -309,3 +309,30 @@ async fn fields_a_provider_cannot_take_are_refused_or_skipped() {
     create_contact(&runtime, &connection, &input).await.unwrap();
     assert!(!sandbox.requests()[0].body.to_string().contains("user-1"));
 }
+
+#[tokio::test]
+async fn a_field_map_naming_no_field_is_refused_before_any_request() {
+    let runtime = Runtime::new().unwrap();
+    for vendor in Vendor::ALL {
+        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        // Spliced into a SOQL field list or a property list, this would change the query.
+        let connection = connection.with_field_mapping(
+            "Contact",
+            "tier",
+            "Tier__c FROM Contact WHERE Name != ''",
+        );
+        let error = get_contact(&runtime, &connection, "003000000000001")
+            .await
+            .unwrap_err();
+        assert_eq!(error.category(), ErrorCategory::Config, "{}", vendor.name());
+        assert_eq!(
+            error.to_string(),
+            "connection customer-1 is misconfigured: custom field `Tier__c FROM Contact WHERE Name != ''` is not a field name (letters, digits and `_`, not starting with a digit)"
+        );
+        let error = create_contact(&runtime, &connection, &ada())
+            .await
+            .unwrap_err();
+        assert_eq!(error.category(), ErrorCategory::Config, "{}", vendor.name());
+        assert_eq!(sandbox.request_count(), 0, "{}", vendor.name());
+    }
+}

@@ -231,6 +231,24 @@ impl Connection {
         self
     }
 
+    /// The first provider field name of this connection's custom-field maps that is not
+    /// an identifier (letters, digits and `_`, not starting with a digit). Such a name
+    /// could change a query it is spliced into (a SOQL field list, a property list), so
+    /// actions refuse the connection before sending anything.
+    pub fn invalid_field_mapping(&self) -> Option<&str> {
+        let is_identifier = |name: &str| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        self.field_mappings
+            .values()
+            .flatten()
+            .map(|(_, provider_field)| provider_field.as_str())
+            .find(|name| !is_identifier(name))
+    }
+
     /// The custom-field map of `model`: `(unified name, provider field)` pairs.
     pub fn field_mappings(&self, model: &str) -> &[(String, String)] {
         self.field_mappings

@@ -1,7 +1,10 @@
-//! Addressing into provider JSON with paths computed at build time.
+//! Addressing into provider JSON.
 //!
-//! A mapping path such as `data.values.name[0].first_name` is parsed and checked by the
-//! code generator, which emits it as a `&[Seg]` constant; these functions only walk it.
+//! Generated code names places in a provider's JSON the way mapping files spell them,
+//! `values.name[0].first_name` (`$` for the whole record): the code generator has
+//! already checked each path against the provider's OpenAPI document, so these
+//! functions only walk it. Runtime tables (`ProviderSpec`) hold the same paths as
+//! `&[Seg]` constants.
 
 pub use serde_json::Map;
 use serde_json::Value;
@@ -13,18 +16,90 @@ pub enum Seg {
     Index(usize),
 }
 
+/// A step of a path being walked (borrowing its key from the path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A path into JSON: a `&[Seg]` table, or the text a mapping file spells
+/// (`properties.firstname`, `values.name[0].first_name`, `$`).
+pub trait Path {
+    /// The path's steps, in order.
+    fn steps(&self) -> impl Iterator<Item = Step<'_>>;
+}
+
+impl Path for [Seg] {
+    fn steps(&self) -> impl Iterator<Item = Step<'_>> {
+        self.iter().map(|seg| match seg {
+            Seg::Key(key) => Step::Key(key),
+            Seg::Index(index) => Step::Index(*index),
+        })
+    }
+}
+
+impl<const N: usize> Path for [Seg; N] {
+    fn steps(&self) -> impl Iterator<Item = Step<'_>> {
+        self.as_slice().steps()
+    }
+}
+
+impl<P: Path + ?Sized> Path for &P {
+    fn steps(&self) -> impl Iterator<Item = Step<'_>> {
+        (**self).steps()
+    }
+}
+
+impl Path for str {
+    fn steps(&self) -> impl Iterator<Item = Step<'_>> {
+        TextSteps {
+            rest: if self == "$" { "" } else { self },
+        }
+    }
+}
+
+/// The steps of a textual path: keys separated by `.`, indexes in `[n]`. The text was
+/// checked when the code was generated; a malformed index reads as a key that no JSON
+/// object has, so a walk simply finds nothing.
+struct TextSteps<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for TextSteps<'a> {
+    type Item = Step<'a>;
+
+    fn next(&mut self) -> Option<Step<'a>> {
+        let rest = self.rest.strip_prefix('.').unwrap_or(self.rest);
+        if rest.is_empty() {
+            return None;
+        }
+        if let Some(inside) = rest.strip_prefix('[') {
+            let close = inside.find(']').unwrap_or(inside.len());
+            self.rest = inside.get(close + 1..).unwrap_or("");
+            return Some(match inside[..close].parse() {
+                Ok(index) => Step::Index(index),
+                Err(_) => Step::Key(&inside[..close]),
+            });
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        self.rest = &rest[end..];
+        Some(Step::Key(&rest[..end]))
+    }
+}
+
 /// Renders a path the way mapping files spell it, for error messages.
-pub fn display(path: &[Seg]) -> String {
+pub fn display<P: Path + ?Sized>(path: &P) -> String {
     let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(key) => {
+    for step in path.steps() {
+        match step {
+            Step::Key(key) => {
                 if !out.is_empty() {
                     out.push('.');
                 }
                 out.push_str(key);
             }
-            Seg::Index(index) => {
+            Step::Index(index) => {
                 out.push('[');
                 out.push_str(&index.to_string());
                 out.push(']');
@@ -35,29 +110,17 @@ pub fn display(path: &[Seg]) -> String {
 }
 
 /// The value at `path`, if every step exists. JSON `null` counts as absent.
-pub fn get<'a>(value: &'a Value, path: &[Seg]) -> Option<&'a Value> {
-    let mut current = value;
-    for seg in path {
-        current = match (seg, current) {
-            (Seg::Key(key), Value::Object(map)) => map.get(*key)?,
-            (Seg::Index(index), Value::Array(items)) => items.get(*index)?,
-            _ => return None,
-        };
-    }
-    if current.is_null() {
-        None
-    } else {
-        Some(current)
-    }
+pub fn get<'a, P: Path + ?Sized>(value: &'a Value, path: &P) -> Option<&'a Value> {
+    get_raw(value, path).filter(|found| !found.is_null())
 }
 
 /// The value at `path` even when it is JSON `null` (to tell "null" from "absent").
-pub fn get_raw<'a>(value: &'a Value, path: &[Seg]) -> Option<&'a Value> {
+pub fn get_raw<'a, P: Path + ?Sized>(value: &'a Value, path: &P) -> Option<&'a Value> {
     let mut current = value;
-    for seg in path {
-        current = match (seg, current) {
-            (Seg::Key(key), Value::Object(map)) => map.get(*key)?,
-            (Seg::Index(index), Value::Array(items)) => items.get(*index)?,
+    for step in path.steps() {
+        current = match (step, current) {
+            (Step::Key(key), Value::Object(map)) => map.get(key)?,
+            (Step::Index(index), Value::Array(items)) => items.get(index)?,
             _ => return None,
         };
     }
@@ -67,14 +130,14 @@ pub fn get_raw<'a>(value: &'a Value, path: &[Seg]) -> Option<&'a Value> {
 /// Writes `new` at `path`, creating the objects and arrays on the way. An array index
 /// past the end pads with empty objects, so `name[0].first_name` and
 /// `name[0].last_name` land in the same element.
-pub fn set(target: &mut Value, path: &[Seg], new: Value) {
-    let Some((last, parents)) = path.split_last() else {
-        *target = new;
-        return;
-    };
+pub fn set<P: Path + ?Sized>(target: &mut Value, path: &P, new: Value) {
+    let mut steps = path.steps().peekable();
     let mut current = target;
-    for (position, seg) in parents.iter().enumerate() {
-        let next_is_index = matches!(path.get(position + 1), Some(Seg::Index(_)));
+    while let Some(step) = steps.next() {
+        let Some(next) = steps.peek() else {
+            return write_last(current, step, new);
+        };
+        let next_is_index = matches!(next, Step::Index(_));
         let empty = || {
             if next_is_index {
                 Value::Array(Vec::new())
@@ -82,31 +145,33 @@ pub fn set(target: &mut Value, path: &[Seg], new: Value) {
                 Value::Object(Map::new())
             }
         };
-        current = match seg {
-            Seg::Key(key) => {
-                if !current.is_object() {
-                    *current = Value::Object(Map::new());
-                }
-                let Value::Object(map) = current else {
-                    unreachable!("just made an object")
-                };
-                map.entry(key.to_string()).or_insert_with(empty)
-            }
-            Seg::Index(index) => slot(current, *index, empty),
+        current = match step {
+            Step::Key(key) => object_of(current)
+                .entry(key.to_string())
+                .or_insert_with(empty),
+            Step::Index(index) => slot(current, index, empty),
         };
     }
-    match last {
-        Seg::Key(key) => {
-            if !current.is_object() {
-                *current = Value::Object(Map::new());
-            }
-            if let Value::Object(map) = current {
-                map.insert(key.to_string(), new);
-            }
+    *current = new;
+}
+
+fn write_last(current: &mut Value, step: Step<'_>, new: Value) {
+    match step {
+        Step::Key(key) => {
+            object_of(current).insert(key.to_string(), new);
         }
-        Seg::Index(index) => {
-            *slot(current, *index, || Value::Null) = new;
-        }
+        Step::Index(index) => *slot(current, index, || Value::Null) = new,
+    }
+}
+
+/// `current` as an object, replacing whatever else it was.
+fn object_of(current: &mut Value) -> &mut Map<String, Value> {
+    if !current.is_object() {
+        *current = Value::Object(Map::new());
+    }
+    match current {
+        Value::Object(map) => map,
+        _ => unreachable!("just made an object"),
     }
 }
 
@@ -141,7 +206,7 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-fn mismatch(path: &[Seg], expected: &'static str, found: &Value) -> ReadError {
+fn mismatch<P: Path + ?Sized>(path: &P, expected: &'static str, found: &Value) -> ReadError {
     let mut found = found.to_string();
     if found.len() > 80 {
         let mut cut = 77;
@@ -160,7 +225,10 @@ fn mismatch(path: &[Seg], expected: &'static str, found: &Value) -> ReadError {
 
 /// Reads an optional string. Numbers and booleans are accepted and rendered, because
 /// some providers (HubSpot) store every property as a string and others do not.
-pub fn read_string(record: &Value, path: &[Seg]) -> Result<Option<String>, ReadError> {
+pub fn read_string<P: Path + ?Sized>(
+    record: &Value,
+    path: &P,
+) -> Result<Option<String>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
@@ -171,7 +239,7 @@ pub fn read_string(record: &Value, path: &[Seg]) -> Result<Option<String>, ReadE
 }
 
 /// Reads a string that must be present (e.g. the record id).
-pub fn require_string(record: &Value, path: &[Seg]) -> Result<String, ReadError> {
+pub fn require_string<P: Path + ?Sized>(record: &Value, path: &P) -> Result<String, ReadError> {
     read_string(record, path)?.ok_or_else(|| ReadError {
         path: display(path),
         expected: "a string",
@@ -180,7 +248,7 @@ pub fn require_string(record: &Value, path: &[Seg]) -> Result<String, ReadError>
 }
 
 /// Reads an optional integer, from a JSON number or a numeric string.
-pub fn read_integer(record: &Value, path: &[Seg]) -> Result<Option<i64>, ReadError> {
+pub fn read_integer<P: Path + ?Sized>(record: &Value, path: &P) -> Result<Option<i64>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(Value::Number(number)) => number
@@ -206,7 +274,7 @@ pub fn read_integer(record: &Value, path: &[Seg]) -> Result<Option<i64>, ReadErr
 }
 
 /// Reads an optional number, from a JSON number or a numeric string.
-pub fn read_number(record: &Value, path: &[Seg]) -> Result<Option<f64>, ReadError> {
+pub fn read_number<P: Path + ?Sized>(record: &Value, path: &P) -> Result<Option<f64>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(Value::Number(number)) => Ok(number.as_f64()),
@@ -221,7 +289,7 @@ pub fn read_number(record: &Value, path: &[Seg]) -> Result<Option<f64>, ReadErro
 }
 
 /// Reads an optional boolean, from a JSON boolean or the strings `true`/`false`.
-pub fn read_boolean(record: &Value, path: &[Seg]) -> Result<Option<bool>, ReadError> {
+pub fn read_boolean<P: Path + ?Sized>(record: &Value, path: &P) -> Result<Option<bool>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(Value::Bool(flag)) => Ok(Some(*flag)),
@@ -237,7 +305,10 @@ pub fn read_boolean(record: &Value, path: &[Seg]) -> Result<Option<bool>, ReadEr
 
 /// Reads an optional instant from an ISO-8601 string (with `Z`, `+00:00` or
 /// Salesforce's `+0000`), or from epoch milliseconds (number or numeric string).
-pub fn read_datetime(record: &Value, path: &[Seg]) -> Result<Option<crate::DateTime>, ReadError> {
+pub fn read_datetime<P: Path + ?Sized>(
+    record: &Value,
+    path: &P,
+) -> Result<Option<crate::DateTime>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(value) => crate::transform::parse_datetime(value)
@@ -247,7 +318,10 @@ pub fn read_datetime(record: &Value, path: &[Seg]) -> Result<Option<crate::DateT
 }
 
 /// Reads an optional calendar date (`YYYY-MM-DD`, or the date part of a date-time).
-pub fn read_date(record: &Value, path: &[Seg]) -> Result<Option<crate::Date>, ReadError> {
+pub fn read_date<P: Path + ?Sized>(
+    record: &Value,
+    path: &P,
+) -> Result<Option<crate::Date>, ReadError> {
     match get(record, path) {
         None => Ok(None),
         Some(value) => crate::transform::parse_date(value)
@@ -257,7 +331,10 @@ pub fn read_date(record: &Value, path: &[Seg]) -> Result<Option<crate::Date>, Re
 }
 
 /// The array at `path` (absent or null reads as empty).
-pub fn read_array<'a>(record: &'a Value, path: &[Seg]) -> Result<&'a [Value], ReadError> {
+pub fn read_array<'a, P: Path + ?Sized>(
+    record: &'a Value,
+    path: &P,
+) -> Result<&'a [Value], ReadError> {
     match get(record, path) {
         None => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
@@ -266,12 +343,12 @@ pub fn read_array<'a>(record: &'a Value, path: &[Seg]) -> Result<&'a [Value], Re
 }
 
 /// The raw JSON at `path`, or `null`.
-pub fn read_json(record: &Value, path: &[Seg]) -> Value {
+pub fn read_json<P: Path + ?Sized>(record: &Value, path: &P) -> Value {
     get(record, path).cloned().unwrap_or(Value::Null)
 }
 
 /// Turns an absent value into a read error naming the path.
-pub fn required<T>(value: Option<T>, path: &[Seg]) -> Result<T, ReadError> {
+pub fn required<T, P: Path + ?Sized>(value: Option<T>, path: &P) -> Result<T, ReadError> {
     value.ok_or_else(|| ReadError {
         path: display(path),
         expected: "a value",
@@ -295,7 +372,13 @@ pub fn encode_segment(segment: &str) -> String {
 
 /// Writes `value` at `under` + `key` + `value_path`, where `key` is only known at run
 /// time (a custom field named by the connection).
-pub fn set_dynamic(target: &mut Value, under: &[Seg], key: &str, value_path: &[Seg], value: Value) {
+pub fn set_dynamic<U: Path + ?Sized, V: Path + ?Sized>(
+    target: &mut Value,
+    under: &U,
+    key: &str,
+    value_path: &V,
+    value: Value,
+) {
     let mut holder = Value::Null;
     set(&mut holder, value_path, value);
     if let Some(map) = object_at(target, under) {
@@ -304,17 +387,13 @@ pub fn set_dynamic(target: &mut Value, under: &[Seg], key: &str, value_path: &[S
 }
 
 /// The value at `under` + `key` + `value_path`, if present.
-pub fn get_dynamic<'a>(
+pub fn get_dynamic<'a, U: Path + ?Sized, V: Path + ?Sized>(
     record: &'a Value,
-    under: &[Seg],
+    under: &U,
     key: &str,
-    value_path: &[Seg],
+    value_path: &V,
 ) -> Option<&'a Value> {
-    let parent = if under.is_empty() {
-        Some(record)
-    } else {
-        get(record, under)
-    }?;
+    let parent = get(record, under)?;
     let slot = parent.as_object()?.get(key)?;
     get(slot, value_path)
 }
@@ -333,26 +412,72 @@ pub fn merge(target: &mut Value, extra: Value) {
 }
 
 /// The object at `path`, created (with its parents) when missing.
-fn object_at<'a>(target: &'a mut Value, path: &[Seg]) -> Option<&'a mut Map<String, Value>> {
+fn object_at<'a, P: Path + ?Sized>(
+    target: &'a mut Value,
+    path: &P,
+) -> Option<&'a mut Map<String, Value>> {
     let mut current = target;
-    for seg in path {
-        if let Seg::Key(_) = seg
-            && !current.is_object()
-        {
-            *current = Value::Object(Map::new());
-        }
-        current = match seg {
-            Seg::Key(key) => current
-                .as_object_mut()?
+    for step in path.steps() {
+        current = match step {
+            Step::Key(key) => object_of(current)
                 .entry(key.to_string())
                 .or_insert_with(|| Value::Object(Map::new())),
-            Seg::Index(index) => current.as_array_mut()?.get_mut(*index)?,
+            Step::Index(index) => current.as_array_mut()?.get_mut(index)?,
         };
     }
     if !current.is_object() {
         *current = Value::Object(Map::new());
     }
     current.as_object_mut()
+}
+
+/// Inserts the object `child` under `key` unless it is empty: a section of a request
+/// body none of whose fields is set is left out, as the provider's own clients do.
+pub fn nest(parent: &mut Map<String, Value>, key: &str, child: Map<String, Value>) {
+    if !child.is_empty() {
+        parent.insert(key.to_string(), Value::Object(child));
+    }
+}
+
+/// Like [`nest`], with the object as the one element of an array (Attio's
+/// `values.name: [{first_name, last_name}]`).
+pub fn nest_first(parent: &mut Map<String, Value>, key: &str, child: Map<String, Value>) {
+    if !child.is_empty() {
+        parent.insert(key.to_string(), Value::Array(vec![Value::Object(child)]));
+    }
+}
+
+/// Writes `value` at `key` + `value_path` inside `parent`, merging with what is there:
+/// a field whose name only the connection knows (a custom field).
+pub fn insert_at<P: Path + ?Sized>(
+    parent: &mut Map<String, Value>,
+    key: &str,
+    value_path: &P,
+    value: Value,
+) {
+    let mut holder = Value::Null;
+    set(&mut holder, value_path, value);
+    merge(parent.entry(key.to_string()).or_insert(Value::Null), holder);
+}
+
+/// A unified list or JSON field as the provider takes it.
+pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// An array of values, as a mapping's template spells it.
+pub fn array<const N: usize>(items: [Value; N]) -> Value {
+    Value::Array(Vec::from(items))
+}
+
+/// An object of constant keys, as a mapping's template spells it.
+pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -430,6 +555,47 @@ mod tests {
             Some(&json!("gold"))
         );
         assert_eq!(get_dynamic(&attio, &under, "other", &[]), None);
+    }
+
+    #[test]
+    fn textual_paths_walk_like_tables() {
+        let record = json!({"values": {"name": [{"first_name": "Ada"}]}, "id": {"n": 1}});
+        assert_eq!(
+            read_string(&record, "values.name[0].first_name"),
+            read_string(&record, NAME_FIRST)
+        );
+        assert_eq!(get(&record, "$"), Some(&record));
+        assert_eq!(get(&record, "id.n"), Some(&json!(1)));
+        assert_eq!(get(&record, "values.name[1].first_name"), None);
+        assert_eq!(get(&record, "values.name[x]"), None);
+        assert_eq!(
+            display("values.name[0].first_name"),
+            "values.name[0].first_name"
+        );
+        let mut body = Value::Null;
+        set(&mut body, "values.name[0].first_name", json!("Ada"));
+        set(&mut body, "values.name[0].last_name", json!("Lovelace"));
+        assert_eq!(
+            body,
+            json!({"values": {"name": [{"first_name": "Ada", "last_name": "Lovelace"}]}})
+        );
+    }
+
+    #[test]
+    fn sections_are_nested_only_when_set() {
+        let mut body = Map::new();
+        nest(&mut body, "properties", Map::new());
+        assert!(body.is_empty());
+        let mut name = Map::new();
+        name.insert("first_name".into(), json!("Ada"));
+        nest_first(&mut body, "name", name);
+        insert_at(&mut body, "tier", "[0].value", json!("gold"));
+        insert_at(&mut body, "plain", "$", json!(1));
+        assert_eq!(
+            Value::Object(body),
+            json!({"name": [{"first_name": "Ada"}], "tier": [{"value": "gold"}], "plain": 1})
+        );
+        assert_eq!(object([("a", json!(1))]), json!({"a": 1}));
     }
 
     #[test]

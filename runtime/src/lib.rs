@@ -1,8 +1,8 @@
 //! The runtime every unifold-generated action calls.
 //!
 //! Generated code stays declarative: it builds provider request bodies and reads
-//! provider responses with the helpers in [`__private`], and hands the HTTP exchange
-//! to [`Runtime::send`]. Everything a user touches directly lives at the crate root:
+//! provider responses with the helpers in [`support`] and [`json`], and hands the HTTP
+//! exchange to [`Runtime::send`]. Everything a user touches directly lives at the crate root:
 //! [`Runtime`], [`Connection`], [`Credentials`] and the typed [`Error`].
 
 mod batch;
@@ -23,6 +23,7 @@ mod registry;
 pub(crate) mod runtime;
 #[doc(hidden)]
 pub mod schema;
+pub mod support;
 pub mod transform;
 pub mod validate;
 
@@ -49,39 +50,17 @@ pub type DateTime = chrono::DateTime<chrono::Utc>;
 /// Calendar dates (no time of day), e.g. an opportunity's close date.
 pub type Date = chrono::NaiveDate;
 
-/// Paths the generated code names, so that users never add these crates by hand and a
-/// bump of one of them is unifold's semver event, not theirs. Not a public API.
+/// Third-party crates the generated derives name (so users never add them by hand and
+/// a bump of one of them is unifold's semver event, not theirs), and the registry's
+/// argument helpers. Not a public API: everything else generated code calls is in
+/// [`support`].
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::batch::{BatchRead, BatchWrite, write_batch};
-    pub use crate::json::{self, Seg};
-    pub use crate::observe::{input_json, object_json, observe_stream, run_action, run_batch};
     pub use crate::registry::{
         arguments, batch_arguments, batch_outputs, collect_list, output, string_argument,
     };
     pub use crate::schema;
-    pub use crate::transform;
-    pub use crate::validate;
-    pub use chrono;
-    pub use futures_util::future::BoxFuture;
-    pub use futures_util::{StreamExt, TryStreamExt, stream};
     pub use schemars;
     pub use serde;
     pub use serde_json;
-    pub use tracing::{self, Instrument};
-
-    /// An action called by an action, on the heap: each action's state stays small
-    /// however deeply actions nest (debug builds copy large futures on the stack).
-    pub fn boxed<'a, T>(
-        work: impl std::future::Future<Output = T> + Send + 'a,
-    ) -> BoxFuture<'a, T> {
-        Box::pin(work)
-    }
-
-    /// The wait before retry `attempt` (backoff with full jitter), and the sleep itself,
-    /// for generated code that retries a whole action.
-    pub use crate::runtime::backoff;
-    pub async fn sleep(wait: std::time::Duration) {
-        tokio::time::sleep(wait).await;
-    }
 }

@@ -465,16 +465,6 @@ pub fn input_json<T: Serialize + ?Sized>(input: &T) -> Value {
     serde_json::to_value(input).unwrap_or(Value::Null)
 }
 
-/// An object of named arguments, as logged.
-pub fn object_json(entries: Vec<(&str, Value)>) -> Value {
-    Value::Object(
-        entries
-            .into_iter()
-            .map(|(name, value)| (name.to_string(), value))
-            .collect(),
-    )
-}
-
 /// Records the end of an action in its span, as an event, and with the observers.
 #[allow(clippy::too_many_arguments)]
 fn finish(

@@ -56,6 +56,11 @@ pub struct ProviderSpec {
     pub rate_limit_headers: Option<RateLimitHeaders>,
     /// Connection settings whose values are checked before use.
     pub settings: &'static [SettingSpec],
+    /// Where single-record responses wrap the record (`envelope:`; empty: the body).
+    pub response_envelope: &'static [Seg],
+    /// Unified fields declared `sensitive: true`: redacted wherever an input of this
+    /// provider's actions is logged.
+    pub sensitive_fields: &'static [&'static str],
 }
 
 /// At most `requests` per `per_ms` milliseconds on one connection, for the requests

@@ -974,6 +974,8 @@ mod tests {
             name: "instance_url",
             allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],
         }],
+        response_envelope: &[],
+        sensitive_fields: &[],
     };
 
     #[test]

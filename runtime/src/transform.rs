@@ -163,6 +163,18 @@ pub fn split_name(full: &str, first: bool) -> Option<String> {
     part.filter(|p| !p.is_empty()).map(str::to_string)
 }
 
+/// A list of provider field names (`["firstname", ...]`) with the connection's custom
+/// provider fields of `model` appended.
+pub fn with_custom_field_names(
+    mut names: Vec<serde_json::Value>,
+    connection: &crate::Connection,
+    model: &str,
+) -> serde_json::Value {
+    let custom = connection.field_mappings(model).iter();
+    names.extend(custom.map(|(_, field)| serde_json::Value::String(field.clone())));
+    serde_json::Value::Array(names)
+}
+
 /// Replaces each `"{custom_fields}"` element of the arrays in `body` with the
 /// connection's custom provider fields for `model` (a search's property list).
 pub fn with_custom_fields(

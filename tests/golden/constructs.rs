@@ -41,14 +41,14 @@ impl EmailAddress {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         let value = &self.email_address;
-        ::unifold::__private::validate::email(
+        ::unifold::validate::email(
             problems,
-            ::std::format!("{prefix}{}", "email_address"),
+            ::std::format!("{prefix}email_address"),
             value,
         );
-        ::unifold::__private::validate::not_empty(
+        ::unifold::validate::not_empty(
             problems,
-            ::std::format!("{prefix}{}", "email_address"),
+            ::std::format!("{prefix}email_address"),
             value,
         );
     }
@@ -143,9 +143,9 @@ impl PhoneNumber {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         let value = &self.phone_number;
-        ::unifold::__private::validate::not_empty(
+        ::unifold::validate::not_empty(
             problems,
-            ::std::format!("{prefix}{}", "phone_number"),
+            ::std::format!("{prefix}phone_number"),
             value,
         );
     }
@@ -390,30 +390,30 @@ impl ContactInput {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         if let ::std::option::Option::Some(value) = &self.first_name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "first_name"),
+                ::std::format!("{prefix}first_name"),
                 value,
                 255usize,
             );
         }
         if let ::std::option::Option::Some(value) = &self.last_name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "last_name"),
+                ::std::format!("{prefix}last_name"),
                 value,
                 255usize,
             );
         }
         for (index, item) in self.email_addresses.iter().enumerate() {
             item.validate_into(
-                &::std::format!("{prefix}{}[{index}].", "email_addresses"),
+                &::std::format!("{prefix}email_addresses[{index}]."),
                 problems,
             );
         }
         for (index, item) in self.phone_numbers.iter().enumerate() {
             item.validate_into(
-                &::std::format!("{prefix}{}[{index}].", "phone_numbers"),
+                &::std::format!("{prefix}phone_numbers[{index}]."),
                 problems,
             );
         }
@@ -438,7 +438,6 @@ impl ::std::convert::From<Contact> for ContactInput {
 impl ContactInput {
     /// This input with every unset field taken from `fallback`.
     pub fn or(self, fallback: Self) -> Self {
-        let _ = &fallback;
         Self {
             first_name: self.first_name.or(fallback.first_name),
             last_name: self.last_name.or(fallback.last_name),
@@ -524,7 +523,7 @@ pub mod typed {
 }
 /// Fields declared `sensitive: true` in the unified models: their values are
 /// redacted wherever an action's input is logged.
-pub static SENSITIVE_FIELDS: &[&str] = &[];
+pub const SENSITIVE_FIELDS: &[&str] = &[];
 /// Every action of this crate by name, and the function that runs one with
 /// JSON arguments: what the durable queue and the MCP server use.
 pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
@@ -532,7 +531,7 @@ pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
     invoke,
     check,
     batches: BATCHES,
-    invoke_batch,
+    invoke_batch: ::unifold::support::no_batches,
 };
 /// The actions of [`REGISTRY`].
 pub static ACTIONS: &[::unifold::ActionInfo] = &[
@@ -563,33 +562,6 @@ pub static ACTIONS: &[::unifold::ActionInfo] = &[
 ];
 /// The actions providers take in batches, and how many per request.
 pub static BATCHES: &[::unifold::BatchInfo] = &[];
-/// Runs the action `name` for many JSON arguments through the provider's
-/// batch endpoint (see [`unifold::Registry::invoke_batch`]).
-fn invoke_batch<'a>(
-    runtime: &'a ::unifold::Runtime,
-    connection: &'a ::unifold::Connection,
-    name: &'a str,
-    arguments: ::std::vec::Vec<::unifold::__private::serde_json::Value>,
-) -> ::unifold::__private::BoxFuture<
-    'a,
-    ::std::vec::Vec<
-        ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
-    >,
-> {
-    let _ = (runtime, connection);
-    ::std::boxed::Box::pin(async move {
-        match name {
-            other => {
-                arguments
-                    .iter()
-                    .map(|_| ::std::result::Result::Err(::unifold::Error::UnknownAction {
-                        action: other.to_string(),
-                    }))
-                    .collect()
-            }
-        }
-    })
-}
 /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
 /// and returns its output as JSON.
 fn invoke<'a>(
@@ -597,7 +569,7 @@ fn invoke<'a>(
     connection: &'a ::unifold::Connection,
     name: &'a str,
     arguments: ::unifold::__private::serde_json::Value,
-) -> ::unifold::__private::BoxFuture<
+) -> ::unifold::support::prelude::BoxFuture<
     'a,
     ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
 > {
@@ -650,41 +622,7 @@ fn check(
 /// Actions on Attio (base URL `https://api.attio.com`).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
-    #[allow(unused_imports)]
-    use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
-    };
-    #[allow(unused_imports)]
-    use ::unifold::{
-        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
-        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
-        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
-        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
-    };
-    /// Runs one action as an operation: in its `unifold.action` span (requests
-    /// it sends and actions it calls are its children), reported to the
-    /// runtime's observers and logs with `input` redacted.
-    #[allow(dead_code)]
-    async fn in_span<T: ::unifold::__private::serde::Serialize>(
-        runtime: &Runtime,
-        connection: &Connection,
-        action: &'static str,
-        input: impl FnOnce() -> Value,
-        work: impl ::std::future::Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        run_action(
-                runtime,
-                PROVIDER.name,
-                connection,
-                action,
-                super::SENSITIVE_FIELDS,
-                input,
-                work,
-            )
-            .await
-    }
+    use ::unifold::support::prelude::*;
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "attio",
@@ -692,7 +630,7 @@ pub mod attio {
         base_path: "",
         auth: AuthScheme::Bearer,
         token_url: Some("https://app.attio.com/oauth/token"),
-        error_message: &[&[Seg::Key("message")]],
+        error_message: &[&[json::Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
                 status: Some(401u16),
@@ -714,7 +652,7 @@ pub mod attio {
             },
             ErrorRule {
                 status: Some(400u16),
-                body: &[(&[Seg::Key("code")], "uniqueness_conflict")],
+                body: &[(&[json::Seg::Key("code")], "uniqueness_conflict")],
                 category: ErrorCategory::Conflict,
                 existing_id: None,
             },
@@ -754,13 +692,15 @@ pub mod attio {
         ],
         rate_limit_headers: None,
         settings: &[],
+        response_envelope: &[json::Seg::Key("data")],
+        sensitive_fields: super::SENSITIVE_FIELDS,
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
         style: PageStyle::Offset {
             param: "offset",
         },
-        records: &[Seg::Key("data")],
+        records: &[json::Seg::Key("data")],
         limit_param: Some("limit"),
         limit_header: None,
         max_page_size: 500u32,
@@ -807,7 +747,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_contact",
@@ -819,146 +760,74 @@ pub mod attio {
                             Method::Post,
                             "/v2/objects/people/records",
                         )
-                        .json(write_contact(input, true, connection));
+                        .json(write_contact(input, true));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER.read_record(&response, |record| read_contact(record))
                 },
             )
             .await
     }
-    /// The Contact request body for a ContactInput.
-    fn write_contact(
-        input: &super::ContactInput,
-        creating: bool,
-        connection: &Connection,
-    ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+    /// The request body for a ContactInput.
+    fn write_contact(input: &super::ContactInput, creating: bool) -> Value {
+        let mut body = Map::new();
+        let mut data = Map::new();
+        let mut values = Map::new();
+        let mut name = Map::new();
+        let mut description = Map::new();
         if !input.email_addresses.is_empty() {
             let mut elements = Vec::with_capacity(input.email_addresses.len());
             for item in &input.email_addresses {
-                let mut element = Value::Object(Default::default());
+                let mut element = Map::new();
                 let value = &item.email_address;
-                json::set(
-                    &mut element,
-                    &[Seg::Key("email_address")],
-                    Value::String(value.clone()),
-                );
-                elements.push(element);
+                element.insert("email_address".into(), Value::String(value.clone()));
+                elements.push(Value::Object(element));
             }
-            json::set(
-                &mut body,
-                &[Seg::Key("data"), Seg::Key("values"), Seg::Key("email_addresses")],
-                Value::Array(elements),
-            );
+            values.insert("email_addresses".into(), Value::Array(elements));
         }
         match transform::join(
             &[input.first_name.as_deref(), input.last_name.as_deref()],
             " ",
         ) {
             Some(joined) => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                    Value::String(joined),
-                )
+                name.insert("full_name".into(), Value::String(joined));
             }
             None if creating => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                    Value::String("".to_string()),
-                )
+                name.insert("full_name".into(), Value::from(""));
             }
             None => {}
         }
         match transform::join(&[input.first_name.as_deref()], " ") {
             Some(joined) => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("first_name"),
-                    ],
-                    Value::String(joined),
-                )
+                name.insert("first_name".into(), Value::String(joined));
             }
             None if creating => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("first_name"),
-                    ],
-                    Value::String("".to_string()),
-                )
+                name.insert("first_name".into(), Value::from(""));
             }
             None => {}
         }
         match transform::join(&[input.last_name.as_deref()], " ") {
             Some(joined) => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("last_name"),
-                    ],
-                    Value::String(joined),
-                )
+                name.insert("last_name".into(), Value::String(joined));
             }
             None if creating => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("last_name"),
-                    ],
-                    Value::String("".to_string()),
-                )
+                name.insert("last_name".into(), Value::from(""));
             }
             None => {}
         }
         if !input.email_addresses.is_empty() {
             if creating {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("description"),
-                        Seg::Index(0usize),
-                        Seg::Key("value"),
-                    ],
-                    Value::String("Has an email address".to_string()),
-                );
+                description
+                    .insert(
+                        "value".into(),
+                        Value::String("Has an email address".to_string()),
+                    );
             }
         }
-        body
+        json::nest_first(&mut values, "description", description);
+        json::nest_first(&mut values, "name", name);
+        json::nest(&mut data, "values", values);
+        json::nest(&mut body, "data", data);
+        Value::Object(body)
     }
     /// Reads one Contact by id on Attio (`getPerson`: GET /v2/objects/people/records/{record_id}).
     pub async fn get_contact(
@@ -966,11 +835,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -981,72 +851,35 @@ pub mod attio {
                         ),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER.read_record(&response, |record| read_contact(record))
                 },
             )
             .await
     }
     /// Reads a Contact from the provider's record.
-    fn read_contact(
-        record: &Value,
-        connection: &Connection,
-    ) -> Result<super::Contact, json::ReadError> {
-        let _ = connection;
+    fn read_contact(record: &Value) -> Result<super::Contact, json::ReadError> {
         Ok(super::Contact {
             remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
-                &[Seg::Key("id"), Seg::Key("record_id")],
+                json::read_string(record, "id.record_id")?,
+                "id.record_id",
             )?,
-            first_name: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                )?
+            first_name: json::read_string(record, "values.name[0].full_name")?
                 .and_then(|full| transform::split_name(&full, true)),
-            last_name: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                )?
+            last_name: json::read_string(record, "values.name[0].full_name")?
                 .and_then(|full| transform::split_name(&full, false)),
-            email_addresses: json::read_array(
-                    record,
-                    &[Seg::Key("values"), Seg::Key("email_addresses")],
-                )?
+            email_addresses: json::read_array(record, "values.email_addresses")?
                 .iter()
                 .map(|item| Ok(super::EmailAddress {
                     email_address: json::required(
-                        json::read_string(item, &[Seg::Key("email_address")])?,
-                        &[Seg::Key("email_address")],
+                        json::read_string(item, "email_address")?,
+                        "email_address",
                     )?,
                     ..Default::default()
                 }))
                 .collect::<Result<Vec<_>, json::ReadError>>()?,
-            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
-            remote_data: json::read_json(record, &[]),
+            created_at: json::read_datetime(record, "created_at")?,
+            remote_data: json::read_json(record, "$"),
             ..Default::default()
         })
-    }
-    /// A success response whose body does not have the documented shape.
-    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
-    }
-    /// The record in a single-record response (inside the provider's envelope).
-    fn record_of(response: &Response) -> &Value {
-        json::get(&response.body, &[Seg::Key("data")]).unwrap_or(&Value::Null)
     }
 }

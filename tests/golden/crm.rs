@@ -55,14 +55,14 @@ impl EmailAddress {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         let value = &self.email_address;
-        ::unifold::__private::validate::email(
+        ::unifold::validate::email(
             problems,
-            ::std::format!("{prefix}{}", "email_address"),
+            ::std::format!("{prefix}email_address"),
             value,
         );
-        ::unifold::__private::validate::not_empty(
+        ::unifold::validate::not_empty(
             problems,
-            ::std::format!("{prefix}{}", "email_address"),
+            ::std::format!("{prefix}email_address"),
             value,
         );
     }
@@ -157,9 +157,9 @@ impl PhoneNumber {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         let value = &self.phone_number;
-        ::unifold::__private::validate::not_empty(
+        ::unifold::validate::not_empty(
             problems,
-            ::std::format!("{prefix}{}", "phone_number"),
+            ::std::format!("{prefix}phone_number"),
             value,
         );
     }
@@ -403,9 +403,9 @@ impl CompanyInput {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         if let ::std::option::Option::Some(value) = &self.name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "name"),
+                ::std::format!("{prefix}name"),
                 value,
                 255usize,
             );
@@ -430,7 +430,6 @@ impl ::std::convert::From<Company> for CompanyInput {
 impl CompanyInput {
     /// This input with every unset field taken from `fallback`.
     pub fn or(self, fallback: Self) -> Self {
-        let _ = &fallback;
         Self {
             name: self.name.or(fallback.name),
             description: self.description.or(fallback.description),
@@ -571,30 +570,30 @@ impl ContactInput {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         if let ::std::option::Option::Some(value) = &self.first_name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "first_name"),
+                ::std::format!("{prefix}first_name"),
                 value,
                 255usize,
             );
         }
         if let ::std::option::Option::Some(value) = &self.last_name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "last_name"),
+                ::std::format!("{prefix}last_name"),
                 value,
                 255usize,
             );
         }
         for (index, item) in self.email_addresses.iter().enumerate() {
             item.validate_into(
-                &::std::format!("{prefix}{}[{index}].", "email_addresses"),
+                &::std::format!("{prefix}email_addresses[{index}]."),
                 problems,
             );
         }
         for (index, item) in self.phone_numbers.iter().enumerate() {
             item.validate_into(
-                &::std::format!("{prefix}{}[{index}].", "phone_numbers"),
+                &::std::format!("{prefix}phone_numbers[{index}]."),
                 problems,
             );
         }
@@ -619,7 +618,6 @@ impl ::std::convert::From<Contact> for ContactInput {
 impl ContactInput {
     /// This input with every unset field taken from `fallback`.
     pub fn or(self, fallback: Self) -> Self {
-        let _ = &fallback;
         Self {
             first_name: self.first_name.or(fallback.first_name),
             last_name: self.last_name.or(fallback.last_name),
@@ -781,9 +779,9 @@ impl OpportunityInput {
         problems: &mut ::std::vec::Vec<::unifold::FieldError>,
     ) {
         if let ::std::option::Option::Some(value) = &self.name {
-            ::unifold::__private::validate::max_length(
+            ::unifold::validate::max_length(
                 problems,
-                ::std::format!("{prefix}{}", "name"),
+                ::std::format!("{prefix}name"),
                 value,
                 255usize,
             );
@@ -811,7 +809,6 @@ impl ::std::convert::From<Opportunity> for OpportunityInput {
 impl OpportunityInput {
     /// This input with every unset field taken from `fallback`.
     pub fn or(self, fallback: Self) -> Self {
-        let _ = &fallback;
         Self {
             name: self.name.or(fallback.name),
             description: self.description.or(fallback.description),
@@ -968,8 +965,10 @@ pub fn list_companies<'a>(
                 action: "list_companies".to_string(),
                 available: "attio, hubspot, salesforce".to_string(),
             };
-            ::unifold::__private::StreamExt::boxed(
-                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            ::unifold::support::prelude::StreamExt::boxed(
+                ::unifold::support::prelude::stream::iter([
+                    ::std::result::Result::Err(error),
+                ]),
             )
         }
     }
@@ -1105,8 +1104,10 @@ pub fn list_contacts<'a>(
                 action: "list_contacts".to_string(),
                 available: "attio, hubspot, salesforce".to_string(),
             };
-            ::unifold::__private::StreamExt::boxed(
-                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            ::unifold::support::prelude::StreamExt::boxed(
+                ::unifold::support::prelude::stream::iter([
+                    ::std::result::Result::Err(error),
+                ]),
             )
         }
     }
@@ -1250,8 +1251,10 @@ pub fn list_opportunities<'a>(
                 action: "list_opportunities".to_string(),
                 available: "attio, hubspot, salesforce".to_string(),
             };
-            ::unifold::__private::StreamExt::boxed(
-                ::unifold::__private::stream::iter([::std::result::Result::Err(error)]),
+            ::unifold::support::prelude::StreamExt::boxed(
+                ::unifold::support::prelude::stream::iter([
+                    ::std::result::Result::Err(error),
+                ]),
             )
         }
     }
@@ -1506,7 +1509,7 @@ pub mod typed {
 }
 /// Fields declared `sensitive: true` in the unified models: their values are
 /// redacted wherever an action's input is logged.
-pub static SENSITIVE_FIELDS: &[&str] = &[];
+pub const SENSITIVE_FIELDS: &[&str] = &[];
 /// Every action of this crate by name, and the function that runs one with
 /// JSON arguments: what the durable queue and the MCP server use.
 pub static REGISTRY: ::unifold::Registry = ::unifold::Registry {
@@ -1860,7 +1863,7 @@ fn invoke_batch<'a>(
     connection: &'a ::unifold::Connection,
     name: &'a str,
     arguments: ::std::vec::Vec<::unifold::__private::serde_json::Value>,
-) -> ::unifold::__private::BoxFuture<
+) -> ::unifold::support::prelude::BoxFuture<
     'a,
     ::std::vec::Vec<
         ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
@@ -1964,12 +1967,8 @@ fn invoke_batch<'a>(
                 )
             }
             other => {
-                arguments
-                    .iter()
-                    .map(|_| ::std::result::Result::Err(::unifold::Error::UnknownAction {
-                        action: other.to_string(),
-                    }))
-                    .collect()
+                ::unifold::support::no_batches(runtime, connection, other, arguments)
+                    .await
             }
         }
     })
@@ -1981,7 +1980,7 @@ fn invoke<'a>(
     connection: &'a ::unifold::Connection,
     name: &'a str,
     arguments: ::unifold::__private::serde_json::Value,
-) -> ::unifold::__private::BoxFuture<
+) -> ::unifold::support::prelude::BoxFuture<
     'a,
     ::std::result::Result<::unifold::__private::serde_json::Value, ::unifold::Error>,
 > {
@@ -2213,10 +2212,10 @@ fn check(
             ::std::result::Result::Ok(())
         }
         "list_companies" => {
-            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
-                arguments.clone(),
-            )?;
-            ::std::result::Result::Ok(())
+            ::unifold::__private::arguments::<
+                ::unifold::ListArguments,
+            >(arguments.clone())
+                .map(|_| ())
         }
         "create_contact" => {
             let input: ContactInput = ::unifold::__private::arguments(
@@ -2256,10 +2255,10 @@ fn check(
             ::std::result::Result::Ok(())
         }
         "list_contacts" => {
-            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
-                arguments.clone(),
-            )?;
-            ::std::result::Result::Ok(())
+            ::unifold::__private::arguments::<
+                ::unifold::ListArguments,
+            >(arguments.clone())
+                .map(|_| ())
         }
         "create_opportunity" => {
             let input: OpportunityInput = ::unifold::__private::arguments(
@@ -2294,10 +2293,10 @@ fn check(
             ::std::result::Result::Ok(())
         }
         "list_opportunities" => {
-            let _: ::unifold::ListArguments = ::unifold::__private::arguments(
-                arguments.clone(),
-            )?;
-            ::std::result::Result::Ok(())
+            ::unifold::__private::arguments::<
+                ::unifold::ListArguments,
+            >(arguments.clone())
+                .map(|_| ())
         }
         "create_opportunity_with_links" => {
             let input: CreateOpportunityWithLinksInput = ::unifold::__private::arguments(
@@ -2367,13 +2366,13 @@ pub async fn create_opportunity_with_links(
     connection: &::unifold::Connection,
     input: &CreateOpportunityWithLinksInput,
 ) -> ::std::result::Result<CreateOpportunityWithLinksOutput, ::unifold::Error> {
-    ::unifold::__private::run_action(
+    ::unifold::support::run_action(
             runtime,
             connection.provider(),
             connection,
             "create_opportunity_with_links",
             SENSITIVE_FIELDS,
-            || ::unifold::__private::input_json(input),
+            || ::unifold::support::input_json(input),
             async move {
                 let mut problems = ::std::vec::Vec::new();
                 input.company.validate_into("company.", &mut problems);
@@ -2384,7 +2383,7 @@ pub async fn create_opportunity_with_links(
                     .and_then(|value| value.website.as_deref())
                 {
                     Some(key) if !key.trim().is_empty() => {
-                        ::unifold::__private::boxed(
+                        ::unifold::support::boxed(
                                 find_company_by_domain(runtime, connection, key),
                             )
                             .await?
@@ -2394,7 +2393,7 @@ pub async fn create_opportunity_with_links(
                 let company = match company {
                     Some(found) => found,
                     None => {
-                        ::unifold::__private::boxed(
+                        ::unifold::support::boxed(
                                 create_company(runtime, connection, &input.company),
                             )
                             .await?
@@ -2405,7 +2404,7 @@ pub async fn create_opportunity_with_links(
                     .map(|value| value.email_address.as_str())
                 {
                     Some(key) if !key.trim().is_empty() => {
-                        ::unifold::__private::boxed(
+                        ::unifold::support::boxed(
                                 find_contact_by_email(runtime, connection, key),
                             )
                             .await?
@@ -2417,7 +2416,7 @@ pub async fn create_opportunity_with_links(
                     None => {
                         let mut step = input.contact.clone();
                         step.account = Some(company.remote_id.clone());
-                        ::unifold::__private::boxed(
+                        ::unifold::support::boxed(
                                 create_contact(runtime, connection, &step),
                             )
                             .await?
@@ -2426,12 +2425,12 @@ pub async fn create_opportunity_with_links(
                 let opportunity = {
                     let mut step = input.opportunity.clone();
                     step.account = Some(company.remote_id.clone());
-                    ::unifold::__private::boxed(
+                    ::unifold::support::boxed(
                             create_opportunity(runtime, connection, &step),
                         )
                         .await?
                 };
-                ::unifold::__private::boxed(
+                ::unifold::support::boxed(
                         link_opportunity_contact(
                             runtime,
                             connection,
@@ -2452,41 +2451,7 @@ pub async fn create_opportunity_with_links(
 /// Actions on Attio (base URL `https://api.attio.com`).
 /// Attio REST API v2. Every request and response body wraps the record in `data`; attribute values are arrays of value objects.
 pub mod attio {
-    #[allow(unused_imports)]
-    use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
-    };
-    #[allow(unused_imports)]
-    use ::unifold::{
-        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
-        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
-        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
-        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
-    };
-    /// Runs one action as an operation: in its `unifold.action` span (requests
-    /// it sends and actions it calls are its children), reported to the
-    /// runtime's observers and logs with `input` redacted.
-    #[allow(dead_code)]
-    async fn in_span<T: ::unifold::__private::serde::Serialize>(
-        runtime: &Runtime,
-        connection: &Connection,
-        action: &'static str,
-        input: impl FnOnce() -> Value,
-        work: impl ::std::future::Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        run_action(
-                runtime,
-                PROVIDER.name,
-                connection,
-                action,
-                super::SENSITIVE_FIELDS,
-                input,
-                work,
-            )
-            .await
-    }
+    use ::unifold::support::prelude::*;
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "attio",
@@ -2494,7 +2459,7 @@ pub mod attio {
         base_path: "",
         auth: AuthScheme::Bearer,
         token_url: Some("https://app.attio.com/oauth/token"),
-        error_message: &[&[Seg::Key("message")]],
+        error_message: &[&[json::Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
                 status: Some(401u16),
@@ -2516,7 +2481,7 @@ pub mod attio {
             },
             ErrorRule {
                 status: Some(400u16),
-                body: &[(&[Seg::Key("code")], "uniqueness_conflict")],
+                body: &[(&[json::Seg::Key("code")], "uniqueness_conflict")],
                 category: ErrorCategory::Conflict,
                 existing_id: None,
             },
@@ -2556,13 +2521,15 @@ pub mod attio {
         ],
         rate_limit_headers: None,
         settings: &[],
+        response_envelope: &[json::Seg::Key("data")],
+        sensitive_fields: super::SENSITIVE_FIELDS,
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
         style: PageStyle::Offset {
             param: "offset",
         },
-        records: &[Seg::Key("data")],
+        records: &[json::Seg::Key("data")],
         limit_param: Some("limit"),
         limit_header: None,
         max_page_size: 500u32,
@@ -2601,10 +2568,9 @@ pub mod attio {
                 Method::Post,
                 "/v2/objects/companies/records",
             )
-            .json(write_company(input, true, connection));
+            .json(write_company(input, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response), connection)
-            .map_err(|problem| unexpected(&response, problem))
+        PROVIDER.read_record(&response, |record| read_company(record, connection))
     }
     /// Creates a Company on Attio (`createCompany`: POST /v2/objects/companies/records).
     ///
@@ -2616,7 +2582,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_company",
@@ -2647,76 +2614,44 @@ pub mod attio {
             )
             .await
     }
-    /// The Company request body for a CompanyInput.
-    fn write_company(
-        input: &super::CompanyInput,
-        creating: bool,
-        connection: &Connection,
-    ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+    /// The request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, connection: &Connection) -> Value {
+        let mut body = Map::new();
+        let mut data = Map::new();
+        let mut values = Map::new();
+        let mut name = Map::new();
+        let mut description = Map::new();
+        let mut domains = Map::new();
         if let Some(value) = &input.name {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-                Value::String(value.clone()),
-            );
+            name.insert("value".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.description {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("description"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-                Value::String(value.clone()),
-            );
+            description.insert("value".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.website {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("domains"),
-                    Seg::Index(0usize),
-                    Seg::Key("domain"),
-                ],
-                Value::String(value.clone()),
-            );
+            domains.insert("domain".into(), Value::String(value.clone()));
         }
         for (unified, provider_field) in connection.field_mappings("Company") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
+                json::insert_at(
+                    &mut values,
                     provider_field,
-                    &[Seg::Index(0usize), Seg::Key("value")],
+                    "[0].value",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut values, key, "$", value.clone());
             }
         }
-        body
+        json::nest_first(&mut values, "domains", domains);
+        json::nest_first(&mut values, "description", description);
+        json::nest_first(&mut values, "name", name);
+        json::nest(&mut data, "values", values);
+        json::nest(&mut body, "data", data);
+        Value::Object(body)
     }
     /// Reads one Company by id on Attio (`getCompany`: GET /v2/objects/companies/records/{record_id}).
     pub async fn get_company(
@@ -2724,11 +2659,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -2739,8 +2675,11 @@ pub mod attio {
                         ),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_company(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_company(record, connection),
+                        )
                 },
             )
             .await
@@ -2775,17 +2714,17 @@ pub mod attio {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_company",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
-                    let body = write_company(patch, false, connection);
+                    let body = write_company(patch, connection);
                     let request = Request::new(
                             "updateCompany",
                             Method::Put,
@@ -2795,8 +2734,11 @@ pub mod attio {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_company(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_company(record, connection),
+                        )
                 },
             )
             .await
@@ -2807,11 +2749,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -2844,34 +2787,27 @@ pub mod attio {
                             "/v2/objects/companies/records/query",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("direction".to_string(), Value::String("asc"
-                                                .to_string())), ("attribute".to_string(),
-                                                Value::String("created_at".to_string()))].into_iter()
-                                                .collect())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("direction", Value::from("asc")),
+                                            ("attribute", Value::from("created_at")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
                         ),
                     &PAGINATION,
                 )
             }
             Some(_) => {
-                let problem = FieldError::new(
+                let problem = Error::invalid(
                     "modified_since",
                     format!("is not supported by {}", PROVIDER.name),
                 );
-                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
-                    .boxed();
+                return stream::iter([Err(problem)]).boxed();
             }
         };
         let records = runtime
@@ -2880,7 +2816,9 @@ pub mod attio {
                 item
                     .and_then(|record| {
                         read_company(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -2902,19 +2840,15 @@ pub mod attio {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_company_by_domain",
-                || object_json(vec![("domain", Value::from(key))]),
+                || json::object([("domain", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("domain", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("domain", "must not be empty"));
                     }
                     let request = Request::new(
                             "queryCompanies",
@@ -2922,37 +2856,26 @@ pub mod attio {
                             "/v2/objects/companies/records/query",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "filter".to_string(),
-                                        Value::Object(
-                                            [
-                                                (
-                                                    "domains".to_string(),
-                                                    Value::String("{key}".to_string().replace("{key}", key)),
-                                                ),
-                                            ]
-                                                .into_iter()
-                                                .collect(),
-                                        ),
-                                    ),
-                                    ("limit".to_string(), Value::from(1i64)),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                (
+                                    "filter",
+                                    json::object([("domains", Value::from(key.to_string()))]),
+                                ),
+                                ("limit", Value::from(1i64)),
+                            ]),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(&response.body, &[Seg::Key("data")])
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "data")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_company(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -2965,7 +2888,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_company",
@@ -3007,18 +2931,12 @@ pub mod attio {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Company, json::ReadError> {
-        let _ = connection;
         Ok(super::Company {
             contacts: {
                 let mut ids: Vec<String> = Vec::new();
-                for item in json::read_array(
-                    record,
-                    &[Seg::Key("values"), Seg::Key("team")],
-                )? {
-                    if let Some(id) = json::read_string(
-                        item,
-                        &[Seg::Key("target_record_id")],
-                    )? && !ids.contains(&id)
+                for item in json::read_array(record, "values.team")? {
+                    if let Some(id) = json::read_string(item, "target_record_id")?
+                        && !ids.contains(&id)
                     {
                         ids.push(id);
                     }
@@ -3026,46 +2944,22 @@ pub mod attio {
                 ids
             },
             remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
-                &[Seg::Key("id"), Seg::Key("record_id")],
+                json::read_string(record, "id.record_id")?,
+                "id.record_id",
             )?,
-            name: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-            )?,
-            description: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("description"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-            )?,
-            website: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("domains"),
-                    Seg::Index(0usize),
-                    Seg::Key("domain"),
-                ],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
-            remote_data: json::read_json(record, &[]),
+            name: json::read_string(record, "values.name[0].value")?,
+            description: json::read_string(record, "values.description[0].value")?,
+            website: json::read_string(record, "values.domains[0].domain")?,
+            created_at: json::read_datetime(record, "created_at")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Company") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("values")],
+                        "values",
                         provider_field,
-                        &[Seg::Index(0usize), Seg::Key("value")],
+                        "[0].value",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -3099,8 +2993,7 @@ pub mod attio {
             )
             .json(write_contact(input, true, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_contact(record_of(&response), connection)
-            .map_err(|problem| unexpected(&response, problem))
+        PROVIDER.read_record(&response, |record| read_contact(record, connection))
     }
     /// Creates a Contact on Attio (`createPerson`: POST /v2/objects/people/records).
     ///
@@ -3112,7 +3005,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_contact",
@@ -3143,190 +3037,98 @@ pub mod attio {
             )
             .await
     }
-    /// The Contact request body for a ContactInput.
+    /// The request body for a ContactInput.
     fn write_contact(
         input: &super::ContactInput,
         creating: bool,
         connection: &Connection,
     ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+        let mut body = Map::new();
+        let mut data = Map::new();
+        let mut values = Map::new();
+        let mut name = Map::new();
+        let mut job_title = Map::new();
         if let Some(value) = &input.first_name {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("first_name"),
-                ],
-                Value::String(value.clone()),
-            );
+            name.insert("first_name".into(), Value::String(value.clone()));
         } else if creating {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("first_name"),
-                ],
-                Value::String("".to_string()),
-            );
+            name.insert("first_name".into(), Value::String("".to_string()));
         }
         if let Some(value) = &input.last_name {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("last_name"),
-                ],
-                Value::String(value.clone()),
-            );
+            name.insert("last_name".into(), Value::String(value.clone()));
         } else if creating {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("last_name"),
-                ],
-                Value::String("".to_string()),
-            );
+            name.insert("last_name".into(), Value::String("".to_string()));
         }
         if !input.email_addresses.is_empty() {
             let mut elements = Vec::with_capacity(input.email_addresses.len());
             for item in &input.email_addresses {
-                let mut element = Value::Object(Default::default());
+                let mut element = Map::new();
                 let value = &item.email_address;
-                json::set(
-                    &mut element,
-                    &[Seg::Key("email_address")],
-                    Value::String(value.clone()),
-                );
-                elements.push(element);
+                element.insert("email_address".into(), Value::String(value.clone()));
+                elements.push(Value::Object(element));
             }
-            json::set(
-                &mut body,
-                &[Seg::Key("data"), Seg::Key("values"), Seg::Key("email_addresses")],
-                Value::Array(elements),
-            );
+            values.insert("email_addresses".into(), Value::Array(elements));
         }
         if !input.phone_numbers.is_empty() {
             let mut elements = Vec::with_capacity(input.phone_numbers.len());
             for item in &input.phone_numbers {
-                let mut element = Value::Object(Default::default());
+                let mut element = Map::new();
                 let value = &item.phone_number;
-                json::set(
-                    &mut element,
-                    &[Seg::Key("original_phone_number")],
-                    Value::String(value.clone()),
-                );
-                elements.push(element);
+                element
+                    .insert(
+                        "original_phone_number".into(),
+                        Value::String(value.clone()),
+                    );
+                elements.push(Value::Object(element));
             }
-            json::set(
-                &mut body,
-                &[Seg::Key("data"), Seg::Key("values"), Seg::Key("phone_numbers")],
-                Value::Array(elements),
-            );
+            values.insert("phone_numbers".into(), Value::Array(elements));
         }
         if let Some(value) = &input.title {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("job_title"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-                Value::String(value.clone()),
-            );
+            job_title.insert("value".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.account {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("company"),
-                    Seg::Index(0usize),
-                ],
-                Value::Object(
-                    [
-                        (
-                            "target_object".to_string(),
-                            Value::String("companies".to_string()),
-                        ),
-                        ("target_record_id".to_string(), Value::String(value.clone())),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+            values
+                .insert(
+                    "company".into(),
+                    json::array([
+                        json::object([
+                            ("target_object", Value::from("companies")),
+                            ("target_record_id", Value::String(value.clone())),
+                        ]),
+                    ]),
+                );
         }
         match transform::join(
             &[input.first_name.as_deref(), input.last_name.as_deref()],
             " ",
         ) {
             Some(joined) => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                    Value::String(joined),
-                )
+                name.insert("full_name".into(), Value::String(joined));
             }
             None if creating => {
-                json::set(
-                    &mut body,
-                    &[
-                        Seg::Key("data"),
-                        Seg::Key("values"),
-                        Seg::Key("name"),
-                        Seg::Index(0usize),
-                        Seg::Key("full_name"),
-                    ],
-                    Value::String("".to_string()),
-                )
+                name.insert("full_name".into(), Value::from(""));
             }
             None => {}
         }
         for (unified, provider_field) in connection.field_mappings("Contact") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
+                json::insert_at(
+                    &mut values,
                     provider_field,
-                    &[Seg::Index(0usize), Seg::Key("value")],
+                    "[0].value",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut values, key, "$", value.clone());
             }
         }
-        body
+        json::nest_first(&mut values, "job_title", job_title);
+        json::nest_first(&mut values, "name", name);
+        json::nest(&mut data, "values", values);
+        json::nest(&mut body, "data", data);
+        Value::Object(body)
     }
     /// Reads one Contact by id on Attio (`getPerson`: GET /v2/objects/people/records/{record_id}).
     pub async fn get_contact(
@@ -3334,11 +3136,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3349,8 +3152,11 @@ pub mod attio {
                         ),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_contact(record, connection),
+                        )
                 },
             )
             .await
@@ -3374,13 +3180,13 @@ pub mod attio {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_contact",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
@@ -3396,8 +3202,11 @@ pub mod attio {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_contact(record, connection),
+                        )
                 },
             )
             .await
@@ -3408,11 +3217,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3445,34 +3255,27 @@ pub mod attio {
                             "/v2/objects/people/records/query",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("direction".to_string(), Value::String("asc"
-                                                .to_string())), ("attribute".to_string(),
-                                                Value::String("created_at".to_string()))].into_iter()
-                                                .collect())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("direction", Value::from("asc")),
+                                            ("attribute", Value::from("created_at")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
                         ),
                     &PAGINATION,
                 )
             }
             Some(_) => {
-                let problem = FieldError::new(
+                let problem = Error::invalid(
                     "modified_since",
                     format!("is not supported by {}", PROVIDER.name),
                 );
-                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
-                    .boxed();
+                return stream::iter([Err(problem)]).boxed();
             }
         };
         let records = runtime
@@ -3481,7 +3284,9 @@ pub mod attio {
                 item
                     .and_then(|record| {
                         read_contact(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -3503,19 +3308,15 @@ pub mod attio {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_contact_by_email",
-                || object_json(vec![("email", Value::from(key))]),
+                || json::object([("email", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("email", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("email", "must not be empty"));
                     }
                     let request = Request::new(
                             "queryPeople",
@@ -3523,37 +3324,28 @@ pub mod attio {
                             "/v2/objects/people/records/query",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "filter".to_string(),
-                                        Value::Object(
-                                            [
-                                                (
-                                                    "email_addresses".to_string(),
-                                                    Value::String("{key}".to_string().replace("{key}", key)),
-                                                ),
-                                            ]
-                                                .into_iter()
-                                                .collect(),
-                                        ),
-                                    ),
-                                    ("limit".to_string(), Value::from(1i64)),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                (
+                                    "filter",
+                                    json::object([
+                                        ("email_addresses", Value::from(key.to_string())),
+                                    ]),
+                                ),
+                                ("limit", Value::from(1i64)),
+                            ]),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(&response.body, &[Seg::Key("data")])
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "data")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_contact(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -3566,7 +3358,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_contact",
@@ -3609,84 +3402,45 @@ pub mod attio {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Contact, json::ReadError> {
-        let _ = connection;
         Ok(super::Contact {
             remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
-                &[Seg::Key("id"), Seg::Key("record_id")],
+                json::read_string(record, "id.record_id")?,
+                "id.record_id",
             )?,
-            first_name: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("first_name"),
-                ],
-            )?,
-            last_name: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("last_name"),
-                ],
-            )?,
-            email_addresses: json::read_array(
-                    record,
-                    &[Seg::Key("values"), Seg::Key("email_addresses")],
-                )?
+            first_name: json::read_string(record, "values.name[0].first_name")?,
+            last_name: json::read_string(record, "values.name[0].last_name")?,
+            email_addresses: json::read_array(record, "values.email_addresses")?
                 .iter()
                 .map(|item| Ok(super::EmailAddress {
                     email_address: json::required(
-                        json::read_string(item, &[Seg::Key("email_address")])?,
-                        &[Seg::Key("email_address")],
+                        json::read_string(item, "email_address")?,
+                        "email_address",
                     )?,
                     ..Default::default()
                 }))
                 .collect::<Result<Vec<_>, json::ReadError>>()?,
-            phone_numbers: json::read_array(
-                    record,
-                    &[Seg::Key("values"), Seg::Key("phone_numbers")],
-                )?
+            phone_numbers: json::read_array(record, "values.phone_numbers")?
                 .iter()
                 .map(|item| Ok(super::PhoneNumber {
                     phone_number: json::required(
-                        json::read_string(item, &[Seg::Key("original_phone_number")])?,
-                        &[Seg::Key("original_phone_number")],
+                        json::read_string(item, "original_phone_number")?,
+                        "original_phone_number",
                     )?,
                     ..Default::default()
                 }))
                 .collect::<Result<Vec<_>, json::ReadError>>()?,
-            title: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("job_title"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-            )?,
-            account: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("company"),
-                    Seg::Index(0usize),
-                    Seg::Key("target_record_id"),
-                ],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
-            remote_data: json::read_json(record, &[]),
+            title: json::read_string(record, "values.job_title[0].value")?,
+            account: json::read_string(record, "values.company[0].target_record_id")?,
+            created_at: json::read_datetime(record, "created_at")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Contact") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("values")],
+                        "values",
                         provider_field,
-                        &[Seg::Index(0usize), Seg::Key("value")],
+                        "[0].value",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -3727,7 +3481,8 @@ pub mod attio {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_opportunity",
@@ -3739,128 +3494,82 @@ pub mod attio {
                             Method::Post,
                             "/v2/objects/deals/records",
                         )
-                        .json(write_opportunity(input, true, connection));
+                        .json(write_opportunity(input, connection));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
     }
-    /// The Opportunity request body for a OpportunityInput.
+    /// The request body for a OpportunityInput.
     fn write_opportunity(
         input: &super::OpportunityInput,
-        creating: bool,
         connection: &Connection,
     ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+        let mut body = Map::new();
+        let mut data = Map::new();
+        let mut values = Map::new();
+        let mut name = Map::new();
+        let mut values_value = Map::new();
+        let mut stage = Map::new();
         if let Some(value) = &input.name {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-                Value::String(value.clone()),
-            );
+            name.insert("value".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.amount {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("value"),
-                    Seg::Index(0usize),
-                    Seg::Key("currency_value"),
-                ],
-                Value::from(*value),
-            );
+            values_value.insert("currency_value".into(), Value::from(*value));
         }
         if let Some(value) = &input.stage {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("stage"),
-                    Seg::Index(0usize),
-                    Seg::Key("status"),
-                ],
-                Value::String(value.clone()),
-            );
+            stage.insert("status".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.account {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("associated_company"),
-                    Seg::Index(0usize),
-                ],
-                Value::Object(
-                    [
-                        (
-                            "target_object".to_string(),
-                            Value::String("companies".to_string()),
-                        ),
-                        ("target_record_id".to_string(), Value::String(value.clone())),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+            values
+                .insert(
+                    "associated_company".into(),
+                    json::array([
+                        json::object([
+                            ("target_object", Value::from("companies")),
+                            ("target_record_id", Value::String(value.clone())),
+                        ]),
+                    ]),
+                );
         }
         if let Some(value) = &input.owner {
-            json::set(
-                &mut body,
-                &[
-                    Seg::Key("data"),
-                    Seg::Key("values"),
-                    Seg::Key("owner"),
-                    Seg::Index(0usize),
-                ],
-                Value::Object(
-                    [
-                        (
-                            "referenced_actor_type".to_string(),
-                            Value::String("workspace-member".to_string()),
-                        ),
-                        ("referenced_actor_id".to_string(), Value::String(value.clone())),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
-            );
+            values
+                .insert(
+                    "owner".into(),
+                    json::array([
+                        json::object([
+                            ("referenced_actor_type", Value::from("workspace-member")),
+                            ("referenced_actor_id", Value::String(value.clone())),
+                        ]),
+                    ]),
+                );
         }
         for (unified, provider_field) in connection.field_mappings("Opportunity") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
+                json::insert_at(
+                    &mut values,
                     provider_field,
-                    &[Seg::Index(0usize), Seg::Key("value")],
+                    "[0].value",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("data"), Seg::Key("values")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut values, key, "$", value.clone());
             }
         }
-        body
+        json::nest_first(&mut values, "stage", stage);
+        json::nest_first(&mut values, "value", values_value);
+        json::nest_first(&mut values, "name", name);
+        json::nest(&mut data, "values", values);
+        json::nest(&mut body, "data", data);
+        Value::Object(body)
     }
     /// Reads one Opportunity by id on Attio (`getDeal`: GET /v2/objects/deals/records/{record_id}).
     pub async fn get_opportunity(
@@ -3868,11 +3577,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3881,8 +3591,11 @@ pub mod attio {
                         format!("/v2/objects/deals/records/{}", json::encode_segment(id)),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
@@ -3921,17 +3634,17 @@ pub mod attio {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_opportunity",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
-                    let body = write_opportunity(patch, false, connection);
+                    let body = write_opportunity(patch, connection);
                     let request = Request::new(
                             "updateDeal",
                             Method::Put,
@@ -3941,8 +3654,11 @@ pub mod attio {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
@@ -3953,11 +3669,12 @@ pub mod attio {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -3988,34 +3705,27 @@ pub mod attio {
                             "/v2/objects/deals/records/query",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("direction".to_string(), Value::String("asc"
-                                                .to_string())), ("attribute".to_string(),
-                                                Value::String("created_at".to_string()))].into_iter()
-                                                .collect())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("direction", Value::from("asc")),
+                                            ("attribute", Value::from("created_at")),
+                                        ]),
+                                    ]),
+                                ),
+                            ]),
                         ),
                     &PAGINATION,
                 )
             }
             Some(_) => {
-                let problem = FieldError::new(
+                let problem = Error::invalid(
                     "modified_since",
                     format!("is not supported by {}", PROVIDER.name),
                 );
-                return stream::iter([Err(Error::check(vec![problem]).unwrap_err())])
-                    .boxed();
+                return stream::iter([Err(problem)]).boxed();
             }
         };
         let records = runtime
@@ -4024,7 +3734,9 @@ pub mod attio {
                 item
                     .and_then(|record| {
                         read_opportunity(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -4045,16 +3757,16 @@ pub mod attio {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        let logged = || json::object([
+            ("opportunity_id", opportunity_id.into()),
+            ("contact_id", contact_id.into()),
+        ]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "link_opportunity_contact",
-                || object_json(
-                    vec![
-                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
-                        Value::from(contact_id))
-                    ],
-                ),
+                logged,
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -4075,41 +3787,27 @@ pub mod attio {
                             ),
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "data".to_string(),
-                                        Value::Object(
-                                            [
+                            json::object([
+                                (
+                                    "data",
+                                    json::object([
+                                        (
+                                            "values",
+                                            json::object([
                                                 (
-                                                    "values".to_string(),
-                                                    Value::Object(
-                                                        [
-                                                            (
-                                                                "associated_people".to_string(),
-                                                                Value::Array(
-                                                                    vec![
-                                                                        Value::Object([("target_object".to_string(),
-                                                                        Value::String("people".to_string())), ("target_record_id"
-                                                                        .to_string(), Value::String("{to}".to_string()
-                                                                        .replace("{to}", contact_id)))].into_iter().collect())
-                                                                    ],
-                                                                ),
-                                                            ),
-                                                        ]
-                                                            .into_iter()
-                                                            .collect(),
-                                                    ),
+                                                    "associated_people",
+                                                    json::array([
+                                                        json::object([
+                                                            ("target_object", Value::from("people")),
+                                                            ("target_record_id", Value::from(contact_id.to_string())),
+                                                        ]),
+                                                    ]),
                                                 ),
-                                            ]
-                                                .into_iter()
-                                                .collect(),
+                                            ]),
                                         ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                                    ]),
+                                ),
+                            ]),
                         );
                     runtime.send(connection, &PROVIDER, request).await?;
                     Ok(())
@@ -4122,18 +3820,12 @@ pub mod attio {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Opportunity, json::ReadError> {
-        let _ = connection;
         Ok(super::Opportunity {
             contacts: {
                 let mut ids: Vec<String> = Vec::new();
-                for item in json::read_array(
-                    record,
-                    &[Seg::Key("values"), Seg::Key("associated_people")],
-                )? {
-                    if let Some(id) = json::read_string(
-                        item,
-                        &[Seg::Key("target_record_id")],
-                    )? && !ids.contains(&id)
+                for item in json::read_array(record, "values.associated_people")? {
+                    if let Some(id) = json::read_string(item, "target_record_id")?
+                        && !ids.contains(&id)
                     {
                         ids.push(id);
                     }
@@ -4141,37 +3833,12 @@ pub mod attio {
                 ids
             },
             remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id"), Seg::Key("record_id")])?,
-                &[Seg::Key("id"), Seg::Key("record_id")],
+                json::read_string(record, "id.record_id")?,
+                "id.record_id",
             )?,
-            name: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("name"),
-                    Seg::Index(0usize),
-                    Seg::Key("value"),
-                ],
-            )?,
-            amount: json::read_number(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("value"),
-                    Seg::Index(0usize),
-                    Seg::Key("currency_value"),
-                ],
-            )?,
-            status: json::read_string(
-                    record,
-                    &[
-                        Seg::Key("values"),
-                        Seg::Key("stage"),
-                        Seg::Index(0usize),
-                        Seg::Key("status"),
-                        Seg::Key("title"),
-                    ],
-                )?
+            name: json::read_string(record, "values.name[0].value")?,
+            amount: json::read_number(record, "values.value[0].currency_value")?,
+            status: json::read_string(record, "values.stage[0].status.title")?
                 .map(|raw| match raw.as_str() {
                     "Won 🎉" => "WON".to_string(),
                     "Lost" => "LOST".to_string(),
@@ -4180,33 +3847,20 @@ pub mod attio {
                 .map(super::OpportunityStatus::from),
             account: json::read_string(
                 record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("associated_company"),
-                    Seg::Index(0usize),
-                    Seg::Key("target_record_id"),
-                ],
+                "values.associated_company[0].target_record_id",
             )?,
-            owner: json::read_string(
-                record,
-                &[
-                    Seg::Key("values"),
-                    Seg::Key("owner"),
-                    Seg::Index(0usize),
-                    Seg::Key("referenced_actor_id"),
-                ],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("created_at")])?,
-            remote_data: json::read_json(record, &[]),
+            owner: json::read_string(record, "values.owner[0].referenced_actor_id")?,
+            created_at: json::read_datetime(record, "created_at")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Opportunity")
                 {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("values")],
+                        "values",
                         provider_field,
-                        &[Seg::Index(0usize), Seg::Key("value")],
+                        "[0].value",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -4216,67 +3870,11 @@ pub mod attio {
             ..Default::default()
         })
     }
-    /// A success response whose body does not have the documented shape.
-    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
-    }
-    /// A listed record that does not have the documented shape.
-    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: 200,
-            reason: problem.to_string(),
-            body: record.to_string(),
-        }
-    }
-    /// The record in a single-record response (inside the provider's envelope).
-    fn record_of(response: &Response) -> &Value {
-        json::get(&response.body, &[Seg::Key("data")]).unwrap_or(&Value::Null)
-    }
 }
 /// Actions on HubSpot (base URL `https://api.hubapi.com`).
 /// HubSpot CRM (objects API v3). Property values are strings on the wire.
 pub mod hubspot {
-    #[allow(unused_imports)]
-    use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
-    };
-    #[allow(unused_imports)]
-    use ::unifold::{
-        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
-        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
-        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
-        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
-    };
-    /// Runs one action as an operation: in its `unifold.action` span (requests
-    /// it sends and actions it calls are its children), reported to the
-    /// runtime's observers and logs with `input` redacted.
-    #[allow(dead_code)]
-    async fn in_span<T: ::unifold::__private::serde::Serialize>(
-        runtime: &Runtime,
-        connection: &Connection,
-        action: &'static str,
-        input: impl FnOnce() -> Value,
-        work: impl ::std::future::Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        run_action(
-                runtime,
-                PROVIDER.name,
-                connection,
-                action,
-                super::SENSITIVE_FIELDS,
-                input,
-                work,
-            )
-            .await
-    }
+    use ::unifold::support::prelude::*;
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "hubspot",
@@ -4284,7 +3882,7 @@ pub mod hubspot {
         base_path: "",
         auth: AuthScheme::Bearer,
         token_url: Some("https://api.hubapi.com/oauth/v1/token"),
-        error_message: &[&[Seg::Key("message")]],
+        error_message: &[&[json::Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
                 status: Some(401u16),
@@ -4309,13 +3907,13 @@ pub mod hubspot {
                 body: &[],
                 category: ErrorCategory::Conflict,
                 existing_id: Some(IdExtract {
-                    path: &[Seg::Key("message")],
+                    path: &[json::Seg::Key("message")],
                     pattern: Some("Existing ID: (\\d+)"),
                 }),
             },
             ErrorRule {
                 status: Some(429u16),
-                body: &[(&[Seg::Key("policyName")], "DAILY")],
+                body: &[(&[json::Seg::Key("policyName")], "DAILY")],
                 category: ErrorCategory::QuotaExhausted,
                 existing_id: None,
             },
@@ -4356,14 +3954,20 @@ pub mod hubspot {
                 allow: &[],
             },
         ],
+        response_envelope: &[],
+        sensitive_fields: super::SENSITIVE_FIELDS,
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
         style: PageStyle::Cursor {
             param: "after",
-            path: &[Seg::Key("paging"), Seg::Key("next"), Seg::Key("after")],
+            path: &[
+                json::Seg::Key("paging"),
+                json::Seg::Key("next"),
+                json::Seg::Key("after"),
+            ],
         },
-        records: &[Seg::Key("results")],
+        records: &[json::Seg::Key("results")],
         limit_param: Some("limit"),
         limit_header: None,
         max_page_size: 100u32,
@@ -4386,10 +3990,9 @@ pub mod hubspot {
                 Method::Post,
                 "/crm/v3/objects/companies",
             )
-            .json(write_company(input, true, connection));
+            .json(write_company(input, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        read_company(record_of(&response), connection)
-            .map_err(|problem| unexpected(&response, problem))
+        PROVIDER.read_record(&response, |record| read_company(record, connection))
     }
     /// Creates a Company on HubSpot (`createCompany`: POST /crm/v3/objects/companies).
     ///
@@ -4401,7 +4004,8 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_company",
@@ -4432,79 +4036,46 @@ pub mod hubspot {
             )
             .await
     }
-    /// The Company request body for a CompanyInput.
-    fn write_company(
-        input: &super::CompanyInput,
-        creating: bool,
-        connection: &Connection,
-    ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+    /// The request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, connection: &Connection) -> Value {
+        let mut body = Map::new();
+        let mut properties = Map::new();
         if let Some(value) = &input.name {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("name")],
-                Value::String(value.clone()),
-            );
+            properties.insert("name".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.description {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("description")],
-                Value::String(value.clone()),
-            );
+            properties.insert("description".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.industry {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("industry")],
-                Value::String(value.clone()),
-            );
+            properties.insert("industry".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.website {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("domain")],
-                Value::String(value.clone()),
-            );
+            properties.insert("domain".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.number_of_employees {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("numberofemployees")],
-                Value::String(value.to_string()),
-            );
+            properties
+                .insert("numberofemployees".into(), Value::String(value.to_string()));
         }
         if let Some(value) = &input.owner {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-                Value::String(value.clone()),
-            );
+            properties.insert("hubspot_owner_id".into(), Value::String(value.clone()));
         }
         for (unified, provider_field) in connection.field_mappings("Company") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
+                json::insert_at(
+                    &mut properties,
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, true),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut properties, key, "$", value.clone());
             }
         }
-        body
+        json::nest(&mut body, "properties", properties);
+        Value::Object(body)
     }
     /// Reads one Company by id on HubSpot (`getCompany`: GET /crm/v3/objects/companies/{companyId}).
     pub async fn get_company(
@@ -4512,11 +4083,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -4528,17 +4100,18 @@ pub mod hubspot {
                         )
                         .query(
                             "properties",
-                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(connection, "Company", ","),
-                                ),
+                            format!(
+                                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Company", ",")
+                            ),
                         )
                         .query("associations", "contacts");
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_company(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_company(record, connection),
+                        )
                 },
             )
             .await
@@ -4557,17 +4130,17 @@ pub mod hubspot {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_company",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
-                    let body = write_company(patch, false, connection);
+                    let body = write_company(patch, connection);
                     let request = Request::new(
                             "updateCompany",
                             Method::Patch,
@@ -4577,8 +4150,11 @@ pub mod hubspot {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_company(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_company(record, connection),
+                        )
                 },
             )
             .await
@@ -4589,11 +4165,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -4625,12 +4202,10 @@ pub mod hubspot {
                         )
                         .query(
                             "properties",
-                            "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(connection, "Company", ","),
-                                ),
+                            format!(
+                                "name,description,industry,domain,numberofemployees,phone,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Company", ",")
+                            ),
                         )
                         .query("associations", "contacts"),
                     &PAGINATION,
@@ -4638,79 +4213,66 @@ pub mod hubspot {
             }
             Some(since) => {
                 let since_ms = since.timestamp_millis().to_string();
-                let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new(
-                        "searchCompanies",
-                        Method::Post,
-                        "/crm/v3/objects/companies/search",
-                    )
-                    .json(
-                        transform::with_custom_fields(
-                            Value::Object(
-                                [
-                                    (
-                                        "filterGroups".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("filters".to_string(),
-                                                Value::Array(vec![Value::Object([("propertyName"
-                                                .to_string(), Value::String("hs_lastmodifieddate"
-                                                .to_string())), ("operator".to_string(), Value::String("GT"
-                                                .to_string())), ("value".to_string(),
-                                                Value::String("{modified_since_ms}".to_string()
-                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                                .collect())]))].into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("propertyName".to_string(),
-                                                Value::String("hs_lastmodifieddate".to_string())),
-                                                ("direction".to_string(), Value::String("ASCENDING"
-                                                .to_string()))].into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "properties".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::String("name".to_string()),
-                                                Value::String("description".to_string()),
-                                                Value::String("industry".to_string()),
-                                                Value::String("domain".to_string()),
-                                                Value::String("numberofemployees".to_string()),
-                                                Value::String("phone".to_string()),
-                                                Value::String("hubspot_owner_id".to_string()),
-                                                Value::String("{custom_fields}".to_string())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                            connection,
-                            "Company",
-                        ),
-                    );
                 (
-                    request,
+                    Request::new(
+                            "searchCompanies",
+                            Method::Post,
+                            "/crm/v3/objects/companies/search",
+                        )
+                        .json(
+                            json::object([
+                                (
+                                    "filterGroups",
+                                    json::array([
+                                        json::object([
+                                            (
+                                                "filters",
+                                                json::array([
+                                                    json::object([
+                                                        ("propertyName", Value::from("hs_lastmodifieddate")),
+                                                        ("operator", Value::from("GT")),
+                                                        ("value", Value::from(since_ms.to_string())),
+                                                    ]),
+                                                ]),
+                                            ),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("propertyName", Value::from("hs_lastmodifieddate")),
+                                            ("direction", Value::from("ASCENDING")),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "properties",
+                                    transform::with_custom_field_names(
+                                        vec![
+                                            Value::from("name"), Value::from("description"),
+                                            Value::from("industry"), Value::from("domain"),
+                                            Value::from("numberofemployees"), Value::from("phone"),
+                                            Value::from("hubspot_owner_id")
+                                        ],
+                                        connection,
+                                        "Company",
+                                    ),
+                                ),
+                            ]),
+                        ),
                     {
                         static SINCE: Pagination = Pagination {
                             style: PageStyle::Cursor {
                                 param: "after",
                                 path: &[
-                                    Seg::Key("paging"),
-                                    Seg::Key("next"),
-                                    Seg::Key("after"),
+                                    json::Seg::Key("paging"),
+                                    json::Seg::Key("next"),
+                                    json::Seg::Key("after"),
                                 ],
                             },
-                            records: &[Seg::Key("results")],
+                            records: &[json::Seg::Key("results")],
                             limit_param: Some("limit"),
                             limit_header: None,
                             max_page_size: 100u32,
@@ -4727,7 +4289,9 @@ pub mod hubspot {
                 item
                     .and_then(|record| {
                         read_company(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -4749,19 +4313,15 @@ pub mod hubspot {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_company_by_domain",
-                || object_json(vec![("domain", Value::from(key))]),
+                || json::object([("domain", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("domain", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("domain", "must not be empty"));
                     }
                     let request = Request::new(
                             "searchCompanies",
@@ -4769,60 +4329,52 @@ pub mod hubspot {
                             "/crm/v3/objects/companies/search",
                         )
                         .json(
-                            transform::with_custom_fields(
-                                Value::Object(
-                                    [
-                                        (
-                                            "filterGroups".to_string(),
-                                            Value::Array(
-                                                vec![
-                                                    Value::Object([("filters".to_string(),
-                                                    Value::Array(vec![Value::Object([("propertyName"
-                                                    .to_string(), Value::String("domain".to_string())),
-                                                    ("operator".to_string(), Value::String("EQ".to_string())),
-                                                    ("value".to_string(), Value::String("{key}".to_string()
-                                                    .replace("{key}", key)))].into_iter().collect())]))]
-                                                    .into_iter().collect())
-                                                ],
+                            json::object([
+                                (
+                                    "filterGroups",
+                                    json::array([
+                                        json::object([
+                                            (
+                                                "filters",
+                                                json::array([
+                                                    json::object([
+                                                        ("propertyName", Value::from("domain")),
+                                                        ("operator", Value::from("EQ")),
+                                                        ("value", Value::from(key.to_string())),
+                                                    ]),
+                                                ]),
                                             ),
-                                        ),
-                                        (
-                                            "properties".to_string(),
-                                            Value::Array(
-                                                vec![
-                                                    Value::String("name".to_string()),
-                                                    Value::String("description".to_string()),
-                                                    Value::String("industry".to_string()),
-                                                    Value::String("domain".to_string()),
-                                                    Value::String("numberofemployees".to_string()),
-                                                    Value::String("phone".to_string()),
-                                                    Value::String("hubspot_owner_id".to_string()),
-                                                    Value::String("{custom_fields}".to_string())
-                                                ],
-                                            ),
-                                        ),
-                                        ("limit".to_string(), Value::from(1i64)),
-                                    ]
-                                        .into_iter()
-                                        .collect(),
+                                        ]),
+                                    ]),
                                 ),
-                                connection,
-                                "Company",
-                            ),
+                                (
+                                    "properties",
+                                    transform::with_custom_field_names(
+                                        vec![
+                                            Value::from("name"), Value::from("description"),
+                                            Value::from("industry"), Value::from("domain"),
+                                            Value::from("numberofemployees"), Value::from("phone"),
+                                            Value::from("hubspot_owner_id")
+                                        ],
+                                        connection,
+                                        "Company",
+                                    ),
+                                ),
+                                ("limit", Value::from(1i64)),
+                            ]),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(
-                            &response.body,
-                            &[Seg::Key("results")],
-                        )
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "results")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_company(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -4835,7 +4387,8 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_company",
@@ -4871,19 +4424,11 @@ pub mod hubspot {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Company, json::ReadError> {
-        let _ = connection;
         Ok(super::Company {
             contacts: {
                 let mut ids: Vec<String> = Vec::new();
-                for item in json::read_array(
-                    record,
-                    &[
-                        Seg::Key("associations"),
-                        Seg::Key("contacts"),
-                        Seg::Key("results"),
-                    ],
-                )? {
-                    if let Some(id) = json::read_string(item, &[Seg::Key("id")])?
+                for item in json::read_array(record, "associations.contacts.results")? {
+                    if let Some(id) = json::read_string(item, "id")?
                         && !ids.contains(&id)
                     {
                         ids.push(id);
@@ -4891,55 +4436,34 @@ pub mod hubspot {
                 }
                 ids
             },
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id")])?,
-                &[Seg::Key("id")],
-            )?,
-            name: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("name")],
-            )?,
-            description: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("description")],
-            )?,
-            industry: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("industry")],
-            )?,
-            website: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("domain")],
-            )?,
+            remote_id: json::required(json::read_string(record, "id")?, "id")?,
+            name: json::read_string(record, "properties.name")?,
+            description: json::read_string(record, "properties.description")?,
+            industry: json::read_string(record, "properties.industry")?,
+            website: json::read_string(record, "properties.domain")?,
             number_of_employees: json::read_integer(
                 record,
-                &[Seg::Key("properties"), Seg::Key("numberofemployees")],
+                "properties.numberofemployees",
             )?,
-            phone_numbers: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("phone")],
-                )?
+            phone_numbers: json::read_string(record, "properties.phone")?
                 .map(|value| {
                     vec![
                         super::PhoneNumber { phone_number : value, ..Default::default() }
                     ]
                 })
                 .unwrap_or_default(),
-            owner: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
-            remote_data: json::read_json(record, &[]),
+            owner: json::read_string(record, "properties.hubspot_owner_id")?,
+            created_at: json::read_datetime(record, "createdAt")?,
+            modified_at: json::read_datetime(record, "updatedAt")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Company") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("properties")],
+                        "properties",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -4948,29 +4472,29 @@ pub mod hubspot {
             },
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_companies`], from the mapping's `batch:`.
     static CREATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
         operation: "batchCreateCompanies",
         method: Method::Post,
         path: "/crm/v3/objects/companies/batch/create",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Tag {
-            item: &[Seg::Key("objectWriteTraceId")],
-            result: &[Seg::Key("objectWriteTraceId")],
+            item: &[json::Seg::Key("objectWriteTraceId")],
+            result: &[json::Seg::Key("objectWriteTraceId")],
             error: Some(
                 &[
-                    Seg::Key("context"),
-                    Seg::Key("objectWriteTraceId"),
-                    Seg::Index(0usize),
+                    json::Seg::Key("context"),
+                    json::Seg::Key("objectWriteTraceId"),
+                    json::Seg::Index(0usize),
                 ],
             ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Company records on HubSpot, up to 100 per request (`batchCreateCompanies`: POST /crm/v3/objects/companies/batch/create).
@@ -4983,12 +4507,12 @@ pub mod hubspot {
     ) -> Vec<Result<super::Company, Error>> {
         let prepare = |input: &super::CompanyInput| -> Result<Value, Error> {
             check_create_company(input)?;
-            let item = write_company(input, true, connection);
+            let item = write_company(input, connection);
             Ok(item)
         };
         let read_record = |record: &Value| {
             read_company(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -5011,7 +4535,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_COMPANIES_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -5022,29 +4546,35 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "create_companies",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
             .await
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_companies`], from the mapping's `batch:`.
     static UPDATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
         operation: "batchUpdateCompanies",
         method: Method::Post,
         path: "/crm/v3/objects/companies/batch/update",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Id {
-            item: &[Seg::Key("id")],
-            result: &[Seg::Key("id")],
-            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+            item: &[json::Seg::Key("id")],
+            result: &[json::Seg::Key("id")],
+            error: Some(
+                &[
+                    json::Seg::Key("context"),
+                    json::Seg::Key("ids"),
+                    json::Seg::Index(0usize),
+                ],
+            ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Company records on HubSpot, up to 100 per request (`batchUpdateCompanies`: POST /crm/v3/objects/companies/batch/update).
@@ -5060,13 +4590,13 @@ pub mod hubspot {
         | -> Result<Value, Error> {
             Error::check(validate::record_id(id))?;
             check_update_company(patch)?;
-            let mut item = write_company(patch, false, connection);
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            let mut item = write_company(patch, connection);
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_record = |record: &Value| {
             read_company(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -5079,7 +4609,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_COMPANIES_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -5090,7 +4620,7 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "update_companies",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
@@ -5115,8 +4645,8 @@ pub mod hubspot {
             )
             .json(write_contact(input, true, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        let mut record = read_contact(record_of(&response), connection)
-            .map_err(|problem| unexpected(&response, problem))?;
+        let mut record = PROVIDER
+            .read_record(&response, |record| read_contact(record, connection))?;
         if record.account.is_none() {
             record.account = input.account.clone();
         }
@@ -5132,7 +4662,8 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_contact",
@@ -5163,27 +4694,19 @@ pub mod hubspot {
             )
             .await
     }
-    /// The Contact request body for a ContactInput.
+    /// The request body for a ContactInput.
     fn write_contact(
         input: &super::ContactInput,
         creating: bool,
         connection: &Connection,
     ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+        let mut body = Map::new();
+        let mut properties = Map::new();
         if let Some(value) = &input.first_name {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("firstname")],
-                Value::String(value.clone()),
-            );
+            properties.insert("firstname".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.last_name {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("lastname")],
-                Value::String(value.clone()),
-            );
+            properties.insert("lastname".into(), Value::String(value.clone()));
         }
         if let Some(item) = transform::primary(
             &input.email_addresses,
@@ -5191,11 +4714,7 @@ pub mod hubspot {
             "properties.email",
         ) {
             let value = &item.email_address;
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("email")],
-                Value::String(value.clone()),
-            );
+            properties.insert("email".into(), Value::String(value.clone()));
         }
         if let Some(item) = transform::primary(
             &input.phone_numbers,
@@ -5203,80 +4722,50 @@ pub mod hubspot {
             "properties.phone",
         ) {
             let value = &item.phone_number;
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("phone")],
-                Value::String(value.clone()),
-            );
+            properties.insert("phone".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.title {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("jobtitle")],
-                Value::String(value.clone()),
-            );
+            properties.insert("jobtitle".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.owner {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-                Value::String(value.clone()),
-            );
+            properties.insert("hubspot_owner_id".into(), Value::String(value.clone()));
         }
         if creating && let Some(value) = &input.account {
-            json::set(
-                &mut body,
-                &[Seg::Key("associations"), Seg::Index(0usize)],
-                Value::Object(
-                    [
+            body.insert(
+                "associations".into(),
+                json::array([
+                    json::object([
+                        ("to", json::object([("id", Value::String(value.clone()))])),
                         (
-                            "to".to_string(),
-                            Value::Object(
-                                [("id".to_string(), Value::String(value.clone()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            "types",
+                            json::array([
+                                json::object([
+                                    ("associationCategory", Value::from("HUBSPOT_DEFINED")),
+                                    ("associationTypeId", Value::from(279i64)),
+                                ]),
+                            ]),
                         ),
-                        (
-                            "types".to_string(),
-                            Value::Array(
-                                vec![
-                                    Value::Object([("associationCategory".to_string(),
-                                    Value::String("HUBSPOT_DEFINED".to_string())),
-                                    ("associationTypeId".to_string(), Value::from(279i64))]
-                                    .into_iter().collect())
-                                ],
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                    ]),
+                ]),
             );
         }
         for (unified, provider_field) in connection.field_mappings("Contact") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
+                json::insert_at(
+                    &mut properties,
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, true),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut properties, key, "$", value.clone());
             }
         }
-        body
+        json::nest(&mut body, "properties", properties);
+        Value::Object(body)
     }
     /// Reads one Contact by id on HubSpot (`getContact`: GET /crm/v3/objects/contacts/{contactId}).
     pub async fn get_contact(
@@ -5284,11 +4773,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5300,17 +4790,18 @@ pub mod hubspot {
                         )
                         .query(
                             "properties",
-                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(connection, "Contact", ","),
-                                ),
+                            format!(
+                                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Contact", ",")
+                            ),
                         )
                         .query("associations", "companies");
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_contact(record, connection),
+                        )
                 },
             )
             .await
@@ -5332,13 +4823,13 @@ pub mod hubspot {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_contact",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
@@ -5352,8 +4843,11 @@ pub mod hubspot {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_contact(record, connection),
+                        )
                 },
             )
             .await
@@ -5364,11 +4858,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -5396,12 +4891,10 @@ pub mod hubspot {
                     Request::new("listContacts", Method::Get, "/crm/v3/objects/contacts")
                         .query(
                             "properties",
-                            "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(connection, "Contact", ","),
-                                ),
+                            format!(
+                                "firstname,lastname,email,phone,jobtitle,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Contact", ",")
+                            ),
                         )
                         .query("associations", "companies"),
                     &PAGINATION,
@@ -5409,77 +4902,65 @@ pub mod hubspot {
             }
             Some(since) => {
                 let since_ms = since.timestamp_millis().to_string();
-                let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new(
-                        "searchContacts",
-                        Method::Post,
-                        "/crm/v3/objects/contacts/search",
-                    )
-                    .json(
-                        transform::with_custom_fields(
-                            Value::Object(
-                                [
-                                    (
-                                        "filterGroups".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("filters".to_string(),
-                                                Value::Array(vec![Value::Object([("propertyName"
-                                                .to_string(), Value::String("lastmodifieddate"
-                                                .to_string())), ("operator".to_string(), Value::String("GT"
-                                                .to_string())), ("value".to_string(),
-                                                Value::String("{modified_since_ms}".to_string()
-                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                                .collect())]))].into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("propertyName".to_string(),
-                                                Value::String("lastmodifieddate".to_string())), ("direction"
-                                                .to_string(), Value::String("ASCENDING".to_string()))]
-                                                .into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "properties".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::String("firstname".to_string()),
-                                                Value::String("lastname".to_string()), Value::String("email"
-                                                .to_string()), Value::String("phone".to_string()),
-                                                Value::String("jobtitle".to_string()),
-                                                Value::String("hubspot_owner_id".to_string()),
-                                                Value::String("{custom_fields}".to_string())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                            connection,
-                            "Contact",
-                        ),
-                    );
                 (
-                    request,
+                    Request::new(
+                            "searchContacts",
+                            Method::Post,
+                            "/crm/v3/objects/contacts/search",
+                        )
+                        .json(
+                            json::object([
+                                (
+                                    "filterGroups",
+                                    json::array([
+                                        json::object([
+                                            (
+                                                "filters",
+                                                json::array([
+                                                    json::object([
+                                                        ("propertyName", Value::from("lastmodifieddate")),
+                                                        ("operator", Value::from("GT")),
+                                                        ("value", Value::from(since_ms.to_string())),
+                                                    ]),
+                                                ]),
+                                            ),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("propertyName", Value::from("lastmodifieddate")),
+                                            ("direction", Value::from("ASCENDING")),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "properties",
+                                    transform::with_custom_field_names(
+                                        vec![
+                                            Value::from("firstname"), Value::from("lastname"),
+                                            Value::from("email"), Value::from("phone"),
+                                            Value::from("jobtitle"), Value::from("hubspot_owner_id")
+                                        ],
+                                        connection,
+                                        "Contact",
+                                    ),
+                                ),
+                            ]),
+                        ),
                     {
                         static SINCE: Pagination = Pagination {
                             style: PageStyle::Cursor {
                                 param: "after",
                                 path: &[
-                                    Seg::Key("paging"),
-                                    Seg::Key("next"),
-                                    Seg::Key("after"),
+                                    json::Seg::Key("paging"),
+                                    json::Seg::Key("next"),
+                                    json::Seg::Key("after"),
                                 ],
                             },
-                            records: &[Seg::Key("results")],
+                            records: &[json::Seg::Key("results")],
                             limit_param: Some("limit"),
                             limit_header: None,
                             max_page_size: 100u32,
@@ -5496,7 +4977,9 @@ pub mod hubspot {
                 item
                     .and_then(|record| {
                         read_contact(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -5518,19 +5001,15 @@ pub mod hubspot {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_contact_by_email",
-                || object_json(vec![("email", Value::from(key))]),
+                || json::object([("email", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("email", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("email", "must not be empty"));
                     }
                     let request = Request::new(
                             "searchContacts",
@@ -5538,58 +5017,51 @@ pub mod hubspot {
                             "/crm/v3/objects/contacts/search",
                         )
                         .json(
-                            transform::with_custom_fields(
-                                Value::Object(
-                                    [
-                                        (
-                                            "filterGroups".to_string(),
-                                            Value::Array(
-                                                vec![
-                                                    Value::Object([("filters".to_string(),
-                                                    Value::Array(vec![Value::Object([("propertyName"
-                                                    .to_string(), Value::String("email".to_string())),
-                                                    ("operator".to_string(), Value::String("EQ".to_string())),
-                                                    ("value".to_string(), Value::String("{key}".to_string()
-                                                    .replace("{key}", key)))].into_iter().collect())]))]
-                                                    .into_iter().collect())
-                                                ],
+                            json::object([
+                                (
+                                    "filterGroups",
+                                    json::array([
+                                        json::object([
+                                            (
+                                                "filters",
+                                                json::array([
+                                                    json::object([
+                                                        ("propertyName", Value::from("email")),
+                                                        ("operator", Value::from("EQ")),
+                                                        ("value", Value::from(key.to_string())),
+                                                    ]),
+                                                ]),
                                             ),
-                                        ),
-                                        (
-                                            "properties".to_string(),
-                                            Value::Array(
-                                                vec![
-                                                    Value::String("firstname".to_string()),
-                                                    Value::String("lastname".to_string()), Value::String("email"
-                                                    .to_string()), Value::String("phone".to_string()),
-                                                    Value::String("jobtitle".to_string()),
-                                                    Value::String("hubspot_owner_id".to_string()),
-                                                    Value::String("{custom_fields}".to_string())
-                                                ],
-                                            ),
-                                        ),
-                                        ("limit".to_string(), Value::from(1i64)),
-                                    ]
-                                        .into_iter()
-                                        .collect(),
+                                        ]),
+                                    ]),
                                 ),
-                                connection,
-                                "Contact",
-                            ),
+                                (
+                                    "properties",
+                                    transform::with_custom_field_names(
+                                        vec![
+                                            Value::from("firstname"), Value::from("lastname"),
+                                            Value::from("email"), Value::from("phone"),
+                                            Value::from("jobtitle"), Value::from("hubspot_owner_id")
+                                        ],
+                                        connection,
+                                        "Contact",
+                                    ),
+                                ),
+                                ("limit", Value::from(1i64)),
+                            ]),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(
-                            &response.body,
-                            &[Seg::Key("results")],
-                        )
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "results")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_contact(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -5602,7 +5074,8 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_contact",
@@ -5647,24 +5120,11 @@ pub mod hubspot {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Contact, json::ReadError> {
-        let _ = connection;
         Ok(super::Contact {
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id")])?,
-                &[Seg::Key("id")],
-            )?,
-            first_name: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("firstname")],
-            )?,
-            last_name: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("lastname")],
-            )?,
-            email_addresses: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("email")],
-                )?
+            remote_id: json::required(json::read_string(record, "id")?, "id")?,
+            first_name: json::read_string(record, "properties.firstname")?,
+            last_name: json::read_string(record, "properties.lastname")?,
+            email_addresses: json::read_string(record, "properties.email")?
                 .map(|value| {
                     vec![
                         super::EmailAddress { email_address : value, ..Default::default()
@@ -5672,45 +5132,27 @@ pub mod hubspot {
                     ]
                 })
                 .unwrap_or_default(),
-            phone_numbers: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("phone")],
-                )?
+            phone_numbers: json::read_string(record, "properties.phone")?
                 .map(|value| {
                     vec![
                         super::PhoneNumber { phone_number : value, ..Default::default() }
                     ]
                 })
                 .unwrap_or_default(),
-            title: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("jobtitle")],
-            )?,
-            owner: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-            )?,
-            account: json::read_string(
-                record,
-                &[
-                    Seg::Key("associations"),
-                    Seg::Key("companies"),
-                    Seg::Key("results"),
-                    Seg::Index(0usize),
-                    Seg::Key("id"),
-                ],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
-            remote_data: json::read_json(record, &[]),
+            title: json::read_string(record, "properties.jobtitle")?,
+            owner: json::read_string(record, "properties.hubspot_owner_id")?,
+            account: json::read_string(record, "associations.companies.results[0].id")?,
+            created_at: json::read_datetime(record, "createdAt")?,
+            modified_at: json::read_datetime(record, "updatedAt")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Contact") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("properties")],
+                        "properties",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -5719,29 +5161,29 @@ pub mod hubspot {
             },
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_contacts`], from the mapping's `batch:`.
     static CREATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
         operation: "batchCreateContacts",
         method: Method::Post,
         path: "/crm/v3/objects/contacts/batch/create",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Tag {
-            item: &[Seg::Key("objectWriteTraceId")],
-            result: &[Seg::Key("objectWriteTraceId")],
+            item: &[json::Seg::Key("objectWriteTraceId")],
+            result: &[json::Seg::Key("objectWriteTraceId")],
             error: Some(
                 &[
-                    Seg::Key("context"),
-                    Seg::Key("objectWriteTraceId"),
-                    Seg::Index(0usize),
+                    json::Seg::Key("context"),
+                    json::Seg::Key("objectWriteTraceId"),
+                    json::Seg::Index(0usize),
                 ],
             ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Contact records on HubSpot, up to 100 per request (`batchCreateContacts`: POST /crm/v3/objects/contacts/batch/create).
@@ -5759,7 +5201,7 @@ pub mod hubspot {
         };
         let read_record = |record: &Value| {
             read_contact(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -5782,7 +5224,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_CONTACTS_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -5793,7 +5235,7 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "create_contacts",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
@@ -5812,23 +5254,29 @@ pub mod hubspot {
             })
             .collect()
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_contacts`], from the mapping's `batch:`.
     static UPDATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
         operation: "batchUpdateContacts",
         method: Method::Post,
         path: "/crm/v3/objects/contacts/batch/update",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Id {
-            item: &[Seg::Key("id")],
-            result: &[Seg::Key("id")],
-            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+            item: &[json::Seg::Key("id")],
+            result: &[json::Seg::Key("id")],
+            error: Some(
+                &[
+                    json::Seg::Key("context"),
+                    json::Seg::Key("ids"),
+                    json::Seg::Index(0usize),
+                ],
+            ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Contact records on HubSpot, up to 100 per request (`batchUpdateContacts`: POST /crm/v3/objects/contacts/batch/update).
@@ -5845,12 +5293,12 @@ pub mod hubspot {
             Error::check(validate::record_id(id))?;
             check_update_contact(patch)?;
             let mut item = write_contact(patch, false, connection);
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_record = |record: &Value| {
             read_contact(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -5863,7 +5311,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_CONTACTS_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -5874,7 +5322,7 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "update_contacts",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
@@ -5896,7 +5344,8 @@ pub mod hubspot {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_opportunity",
@@ -5910,8 +5359,11 @@ pub mod hubspot {
                         )
                         .json(write_opportunity(input, true, connection));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let mut record = read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let mut record = PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )?;
                     if record.account.is_none() {
                         record.account = input.account.clone();
                     }
@@ -5920,124 +5372,82 @@ pub mod hubspot {
             )
             .await
     }
-    /// The Opportunity request body for a OpportunityInput.
+    /// The request body for a OpportunityInput.
     fn write_opportunity(
         input: &super::OpportunityInput,
         creating: bool,
         connection: &Connection,
     ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+        let mut body = Map::new();
+        let mut properties = Map::new();
         if let Some(value) = &input.name {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("dealname")],
-                Value::String(value.clone()),
-            );
+            properties.insert("dealname".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.description {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("description")],
-                Value::String(value.clone()),
-            );
+            properties.insert("description".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.amount {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("amount")],
-                Value::String(value.to_string()),
-            );
+            properties.insert("amount".into(), Value::String(value.to_string()));
         }
         if let Some(value) = &input.probability {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("hs_deal_stage_probability")],
-                Value::String(value.to_string()),
-            );
+            properties
+                .insert(
+                    "hs_deal_stage_probability".into(),
+                    Value::String(value.to_string()),
+                );
         }
         if let Some(value) = &input.stage {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("dealstage")],
-                Value::String(value.clone()),
-            );
+            properties.insert("dealstage".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.close_date {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("closedate")],
-                Value::String(transform::format_date(value)),
-            );
+            properties
+                .insert(
+                    "closedate".into(),
+                    Value::String(transform::format_date(value)),
+                );
         }
         if let Some(value) = &input.owner {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-                Value::String(value.clone()),
-            );
+            properties.insert("hubspot_owner_id".into(), Value::String(value.clone()));
         }
         if creating && let Some(value) = &input.account {
-            json::set(
-                &mut body,
-                &[Seg::Key("associations"), Seg::Index(0usize)],
-                Value::Object(
-                    [
+            body.insert(
+                "associations".into(),
+                json::array([
+                    json::object([
+                        ("to", json::object([("id", Value::String(value.clone()))])),
                         (
-                            "to".to_string(),
-                            Value::Object(
-                                [("id".to_string(), Value::String(value.clone()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            "types",
+                            json::array([
+                                json::object([
+                                    ("associationCategory", Value::from("HUBSPOT_DEFINED")),
+                                    ("associationTypeId", Value::from(341i64)),
+                                ]),
+                            ]),
                         ),
-                        (
-                            "types".to_string(),
-                            Value::Array(
-                                vec![
-                                    Value::Object([("associationCategory".to_string(),
-                                    Value::String("HUBSPOT_DEFINED".to_string())),
-                                    ("associationTypeId".to_string(), Value::from(341i64))]
-                                    .into_iter().collect())
-                                ],
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                    ]),
+                ]),
             );
         }
         if creating {
-            json::set(
-                &mut body,
-                &[Seg::Key("properties"), Seg::Key("pipeline")],
-                Value::String("default".to_string()),
-            );
+            properties.insert("pipeline".into(), Value::String("default".to_string()));
         }
         for (unified, provider_field) in connection.field_mappings("Opportunity") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
+                json::insert_at(
+                    &mut properties,
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, true),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(
-                    &mut body,
-                    &[Seg::Key("properties")],
-                    key,
-                    &[],
-                    value.clone(),
-                );
+                json::insert_at(&mut properties, key, "$", value.clone());
             }
         }
-        body
+        json::nest(&mut body, "properties", properties);
+        Value::Object(body)
     }
     /// Reads one Opportunity by id on HubSpot (`getDeal`: GET /crm/v3/objects/deals/{dealId}).
     pub async fn get_opportunity(
@@ -6045,11 +5455,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6059,21 +5470,18 @@ pub mod hubspot {
                         )
                         .query(
                             "properties",
-                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(
-                                        connection,
-                                        "Opportunity",
-                                        ",",
-                                    ),
-                                ),
+                            format!(
+                                "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Opportunity", ",")
+                            ),
                         )
                         .query("associations", "companies,contacts");
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
@@ -6100,13 +5508,13 @@ pub mod hubspot {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_opportunity",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
@@ -6118,8 +5526,11 @@ pub mod hubspot {
                         )
                         .json(body);
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
@@ -6130,11 +5541,12 @@ pub mod hubspot {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6162,16 +5574,10 @@ pub mod hubspot {
                     Request::new("listDeals", Method::Get, "/crm/v3/objects/deals")
                         .query(
                             "properties",
-                            "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{custom_fields|,}"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|,}",
-                                    &transform::custom_field_list(
-                                        connection,
-                                        "Opportunity",
-                                        ",",
-                                    ),
-                                ),
+                            format!(
+                                "dealname,description,amount,hs_deal_stage_probability,dealstage,closedate,hubspot_owner_id{}",
+                                transform::custom_field_list(connection, "Opportunity", ",")
+                            ),
                         )
                         .query("associations", "companies,contacts"),
                     &PAGINATION,
@@ -6179,79 +5585,67 @@ pub mod hubspot {
             }
             Some(since) => {
                 let since_ms = since.timestamp_millis().to_string();
-                let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new(
-                        "searchDeals",
-                        Method::Post,
-                        "/crm/v3/objects/deals/search",
-                    )
-                    .json(
-                        transform::with_custom_fields(
-                            Value::Object(
-                                [
-                                    (
-                                        "filterGroups".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("filters".to_string(),
-                                                Value::Array(vec![Value::Object([("propertyName"
-                                                .to_string(), Value::String("hs_lastmodifieddate"
-                                                .to_string())), ("operator".to_string(), Value::String("GT"
-                                                .to_string())), ("value".to_string(),
-                                                Value::String("{modified_since_ms}".to_string()
-                                                .replace("{modified_since_ms}", & since_ms)))].into_iter()
-                                                .collect())]))].into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "sorts".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::Object([("propertyName".to_string(),
-                                                Value::String("hs_lastmodifieddate".to_string())),
-                                                ("direction".to_string(), Value::String("ASCENDING"
-                                                .to_string()))].into_iter().collect())
-                                            ],
-                                        ),
-                                    ),
-                                    (
-                                        "properties".to_string(),
-                                        Value::Array(
-                                            vec![
-                                                Value::String("dealname".to_string()),
-                                                Value::String("description".to_string()),
-                                                Value::String("amount".to_string()),
-                                                Value::String("hs_deal_stage_probability".to_string()),
-                                                Value::String("dealstage".to_string()),
-                                                Value::String("closedate".to_string()),
-                                                Value::String("hubspot_owner_id".to_string()),
-                                                Value::String("{custom_fields}".to_string())
-                                            ],
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                            connection,
-                            "Opportunity",
-                        ),
-                    );
                 (
-                    request,
+                    Request::new(
+                            "searchDeals",
+                            Method::Post,
+                            "/crm/v3/objects/deals/search",
+                        )
+                        .json(
+                            json::object([
+                                (
+                                    "filterGroups",
+                                    json::array([
+                                        json::object([
+                                            (
+                                                "filters",
+                                                json::array([
+                                                    json::object([
+                                                        ("propertyName", Value::from("hs_lastmodifieddate")),
+                                                        ("operator", Value::from("GT")),
+                                                        ("value", Value::from(since_ms.to_string())),
+                                                    ]),
+                                                ]),
+                                            ),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "sorts",
+                                    json::array([
+                                        json::object([
+                                            ("propertyName", Value::from("hs_lastmodifieddate")),
+                                            ("direction", Value::from("ASCENDING")),
+                                        ]),
+                                    ]),
+                                ),
+                                (
+                                    "properties",
+                                    transform::with_custom_field_names(
+                                        vec![
+                                            Value::from("dealname"), Value::from("description"),
+                                            Value::from("amount"),
+                                            Value::from("hs_deal_stage_probability"),
+                                            Value::from("dealstage"), Value::from("closedate"),
+                                            Value::from("hubspot_owner_id")
+                                        ],
+                                        connection,
+                                        "Opportunity",
+                                    ),
+                                ),
+                            ]),
+                        ),
                     {
                         static SINCE: Pagination = Pagination {
                             style: PageStyle::Cursor {
                                 param: "after",
                                 path: &[
-                                    Seg::Key("paging"),
-                                    Seg::Key("next"),
-                                    Seg::Key("after"),
+                                    json::Seg::Key("paging"),
+                                    json::Seg::Key("next"),
+                                    json::Seg::Key("after"),
                                 ],
                             },
-                            records: &[Seg::Key("results")],
+                            records: &[json::Seg::Key("results")],
                             limit_param: Some("limit"),
                             limit_header: None,
                             max_page_size: 100u32,
@@ -6268,7 +5662,9 @@ pub mod hubspot {
                 item
                     .and_then(|record| {
                         read_opportunity(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -6289,16 +5685,16 @@ pub mod hubspot {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        let logged = || json::object([
+            ("opportunity_id", opportunity_id.into()),
+            ("contact_id", contact_id.into()),
+        ]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "link_opportunity_contact",
-                || object_json(
-                    vec![
-                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
-                        Value::from(contact_id))
-                    ],
-                ),
+                logged,
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -6330,64 +5726,32 @@ pub mod hubspot {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Opportunity, json::ReadError> {
-        let _ = connection;
         Ok(super::Opportunity {
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("id")])?,
-                &[Seg::Key("id")],
-            )?,
-            name: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("dealname")],
-            )?,
-            description: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("description")],
-            )?,
-            amount: json::read_number(
-                record,
-                &[Seg::Key("properties"), Seg::Key("amount")],
-            )?,
+            remote_id: json::required(json::read_string(record, "id")?, "id")?,
+            name: json::read_string(record, "properties.dealname")?,
+            description: json::read_string(record, "properties.description")?,
+            amount: json::read_number(record, "properties.amount")?,
             probability: json::read_number(
                 record,
-                &[Seg::Key("properties"), Seg::Key("hs_deal_stage_probability")],
+                "properties.hs_deal_stage_probability",
             )?,
-            stage: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("dealstage")],
-            )?,
-            status: json::read_string(
-                    record,
-                    &[Seg::Key("properties"), Seg::Key("dealstage")],
-                )?
+            stage: json::read_string(record, "properties.dealstage")?,
+            status: json::read_string(record, "properties.dealstage")?
                 .map(|raw| match raw.as_str() {
                     "closedwon" => "WON".to_string(),
                     "closedlost" => "LOST".to_string(),
                     _ => "OPEN".to_string(),
                 })
                 .map(super::OpportunityStatus::from),
-            close_date: json::read_date(
-                record,
-                &[Seg::Key("properties"), Seg::Key("closedate")],
-            )?,
-            owner: json::read_string(
-                record,
-                &[Seg::Key("properties"), Seg::Key("hubspot_owner_id")],
-            )?,
-            created_at: json::read_datetime(record, &[Seg::Key("createdAt")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("updatedAt")])?,
-            remote_data: json::read_json(record, &[]),
+            close_date: json::read_date(record, "properties.closedate")?,
+            owner: json::read_string(record, "properties.hubspot_owner_id")?,
+            created_at: json::read_datetime(record, "createdAt")?,
+            modified_at: json::read_datetime(record, "updatedAt")?,
+            remote_data: json::read_json(record, "$"),
             contacts: {
                 let mut ids: Vec<String> = Vec::new();
-                for item in json::read_array(
-                    record,
-                    &[
-                        Seg::Key("associations"),
-                        Seg::Key("contacts"),
-                        Seg::Key("results"),
-                    ],
-                )? {
-                    if let Some(id) = json::read_string(item, &[Seg::Key("id")])?
+                for item in json::read_array(record, "associations.contacts.results")? {
+                    if let Some(id) = json::read_string(item, "id")?
                         && !ids.contains(&id)
                     {
                         ids.push(id);
@@ -6395,25 +5759,16 @@ pub mod hubspot {
                 }
                 ids
             },
-            account: json::read_string(
-                record,
-                &[
-                    Seg::Key("associations"),
-                    Seg::Key("companies"),
-                    Seg::Key("results"),
-                    Seg::Index(0usize),
-                    Seg::Key("id"),
-                ],
-            )?,
+            account: json::read_string(record, "associations.companies.results[0].id")?,
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Opportunity")
                 {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[Seg::Key("properties")],
+                        "properties",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -6422,29 +5777,29 @@ pub mod hubspot {
             },
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_opportunities`], from the mapping's `batch:`.
     static CREATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
         operation: "batchCreateDeals",
         method: Method::Post,
         path: "/crm/v3/objects/deals/batch/create",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Tag {
-            item: &[Seg::Key("objectWriteTraceId")],
-            result: &[Seg::Key("objectWriteTraceId")],
+            item: &[json::Seg::Key("objectWriteTraceId")],
+            result: &[json::Seg::Key("objectWriteTraceId")],
             error: Some(
                 &[
-                    Seg::Key("context"),
-                    Seg::Key("objectWriteTraceId"),
-                    Seg::Index(0usize),
+                    json::Seg::Key("context"),
+                    json::Seg::Key("objectWriteTraceId"),
+                    json::Seg::Index(0usize),
                 ],
             ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Opportunity records on HubSpot, up to 100 per request (`batchCreateDeals`: POST /crm/v3/objects/deals/batch/create).
@@ -6462,7 +5817,7 @@ pub mod hubspot {
         };
         let read_record = |record: &Value| {
             read_opportunity(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -6476,7 +5831,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_OPPORTUNITIES_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -6487,7 +5842,7 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "create_opportunities",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
@@ -6506,23 +5861,29 @@ pub mod hubspot {
             })
             .collect()
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_opportunities`], from the mapping's `batch:`.
     static UPDATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
         operation: "batchUpdateDeals",
         method: Method::Post,
         path: "/crm/v3/objects/deals/batch/update",
         max: 100usize,
-        items: &[Seg::Key("inputs")],
-        results: &[Seg::Key("results")],
+        items: &[json::Seg::Key("inputs")],
+        results: &[json::Seg::Key("results")],
         matching: BatchMatch::Id {
-            item: &[Seg::Key("id")],
-            result: &[Seg::Key("id")],
-            error: Some(&[Seg::Key("context"), Seg::Key("ids"), Seg::Index(0usize)]),
+            item: &[json::Seg::Key("id")],
+            result: &[json::Seg::Key("id")],
+            error: Some(
+                &[
+                    json::Seg::Key("context"),
+                    json::Seg::Key("ids"),
+                    json::Seg::Index(0usize),
+                ],
+            ),
         },
-        errors: Some(&[Seg::Key("errors")]),
+        errors: Some(&[json::Seg::Key("errors")]),
         success: None,
         error: None,
-        error_message: &[Seg::Key("message")],
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Opportunity records on HubSpot, up to 100 per request (`batchUpdateDeals`: POST /crm/v3/objects/deals/batch/update).
@@ -6539,12 +5900,12 @@ pub mod hubspot {
             Error::check(validate::record_id(id))?;
             check_update_opportunity(patch)?;
             let mut item = write_opportunity(patch, false, connection);
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_record = |record: &Value| {
             read_opportunity(record, connection)
-                .map_err(|problem| unexpected_record(record, problem))
+                .map_err(|problem| PROVIDER.unexpected_record(record, problem))
         };
         let read = BatchRead::Record(&read_record);
         let one = |
@@ -6557,7 +5918,7 @@ pub mod hubspot {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_OPPORTUNITIES_BATCH,
-            body: Value::Object(Default::default()),
+            body: Value::Object(Map::new()),
             prepare: &prepare,
             read,
             one: &one,
@@ -6568,73 +5929,17 @@ pub mod hubspot {
                 PROVIDER.name,
                 connection,
                 "update_opportunities",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
             .await
     }
-    /// A success response whose body does not have the documented shape.
-    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
-    }
-    /// A listed record that does not have the documented shape.
-    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: 200,
-            reason: problem.to_string(),
-            body: record.to_string(),
-        }
-    }
-    /// The record in a single-record response (inside the provider's envelope).
-    fn record_of(response: &Response) -> &Value {
-        json::get(&response.body, &[]).unwrap_or(&Value::Null)
-    }
 }
 /// Actions on Salesforce (base URL `{instance_url}/services/data/v62.0`).
 /// Salesforce REST API v62.0 (sObjects). The host is the org's instance URL from OAuth.
 pub mod salesforce {
-    #[allow(unused_imports)]
-    use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
-    };
-    #[allow(unused_imports)]
-    use ::unifold::{
-        AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule,
-        FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec,
-        RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting,
-        Response, RetryPolicy, Runtime, SettingSpec, UsageHeader,
-    };
-    /// Runs one action as an operation: in its `unifold.action` span (requests
-    /// it sends and actions it calls are its children), reported to the
-    /// runtime's observers and logs with `input` redacted.
-    #[allow(dead_code)]
-    async fn in_span<T: ::unifold::__private::serde::Serialize>(
-        runtime: &Runtime,
-        connection: &Connection,
-        action: &'static str,
-        input: impl FnOnce() -> Value,
-        work: impl ::std::future::Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        run_action(
-                runtime,
-                PROVIDER.name,
-                connection,
-                action,
-                super::SENSITIVE_FIELDS,
-                input,
-                work,
-            )
-            .await
-    }
+    use ::unifold::support::prelude::*;
     /// How the runtime talks to this provider, from its `provider.yaml`.
     pub static PROVIDER: ProviderSpec = ProviderSpec {
         name: "salesforce",
@@ -6642,7 +5947,7 @@ pub mod salesforce {
         base_path: "/services/data/v62.0",
         auth: AuthScheme::Bearer,
         token_url: Some("https://login.salesforce.com/services/oauth2/token"),
-        error_message: &[&[Seg::Index(0usize), Seg::Key("message")]],
+        error_message: &[&[json::Seg::Index(0usize), json::Seg::Key("message")]],
         error_rules: &[
             ErrorRule {
                 status: Some(401u16),
@@ -6659,19 +5964,22 @@ pub mod salesforce {
             ErrorRule {
                 status: Some(400u16),
                 body: &[
-                    (&[Seg::Index(0usize), Seg::Key("errorCode")], "DUPLICATES_DETECTED"),
+                    (
+                        &[json::Seg::Index(0usize), json::Seg::Key("errorCode")],
+                        "DUPLICATES_DETECTED",
+                    ),
                 ],
                 category: ErrorCategory::Conflict,
                 existing_id: Some(IdExtract {
                     path: &[
-                        Seg::Index(0usize),
-                        Seg::Key("duplicateResut"),
-                        Seg::Key("matchResults"),
-                        Seg::Index(0usize),
-                        Seg::Key("matchRecords"),
-                        Seg::Index(0usize),
-                        Seg::Key("record"),
-                        Seg::Key("Id"),
+                        json::Seg::Index(0usize),
+                        json::Seg::Key("duplicateResut"),
+                        json::Seg::Key("matchResults"),
+                        json::Seg::Index(0usize),
+                        json::Seg::Key("matchRecords"),
+                        json::Seg::Index(0usize),
+                        json::Seg::Key("record"),
+                        json::Seg::Key("Id"),
                     ],
                     pattern: None,
                 }),
@@ -6679,11 +5987,14 @@ pub mod salesforce {
             ErrorRule {
                 status: Some(400u16),
                 body: &[
-                    (&[Seg::Index(0usize), Seg::Key("errorCode")], "DUPLICATE_VALUE"),
+                    (
+                        &[json::Seg::Index(0usize), json::Seg::Key("errorCode")],
+                        "DUPLICATE_VALUE",
+                    ),
                 ],
                 category: ErrorCategory::Conflict,
                 existing_id: Some(IdExtract {
-                    path: &[Seg::Index(0usize), Seg::Key("message")],
+                    path: &[json::Seg::Index(0usize), json::Seg::Key("message")],
                     pattern: Some("record with id: (\\w+)"),
                 }),
             },
@@ -6691,7 +6002,7 @@ pub mod salesforce {
                 status: Some(403u16),
                 body: &[
                     (
-                        &[Seg::Index(0usize), Seg::Key("errorCode")],
+                        &[json::Seg::Index(0usize), json::Seg::Key("errorCode")],
                         "REQUEST_LIMIT_EXCEEDED",
                     ),
                 ],
@@ -6729,13 +6040,15 @@ pub mod salesforce {
                 allow: &["https://*.my.salesforce.com", "https://*.salesforce.com"],
             },
         ],
+        response_envelope: &[],
+        sensitive_fields: super::SENSITIVE_FIELDS,
     };
     /// How lists page, from `provider.yaml`.
     pub static PAGINATION: Pagination = Pagination {
         style: PageStyle::NextUrl {
-            path: &[Seg::Key("nextRecordsUrl")],
+            path: &[json::Seg::Key("nextRecordsUrl")],
         },
-        records: &[Seg::Key("records")],
+        records: &[json::Seg::Key("records")],
         limit_param: None,
         limit_header: Some(("Sforce-Query-Options", "batchSize={page_size}")),
         max_page_size: 2000u32,
@@ -6760,10 +6073,10 @@ pub mod salesforce {
     ) -> Result<super::Company, Error> {
         check_create_company(input)?;
         let request = Request::new("createAccount", Method::Post, "/sobjects/Account")
-            .json(write_company(input, true, connection));
+            .json(write_company(input, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = json::require_string(&response.body, &[Seg::Key("id")])
-            .map_err(|problem| unexpected(&response, problem))?;
+        let id = json::require_string(&response.body, "id")
+            .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
         boxed(get_company(runtime, connection, &id)).await
     }
     /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
@@ -6776,7 +6089,8 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_company",
@@ -6807,53 +6121,43 @@ pub mod salesforce {
             )
             .await
     }
-    /// The Company request body for a CompanyInput.
-    fn write_company(
-        input: &super::CompanyInput,
-        creating: bool,
-        connection: &Connection,
-    ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+    /// The request body for a CompanyInput.
+    fn write_company(input: &super::CompanyInput, connection: &Connection) -> Value {
+        let mut body = Map::new();
         if let Some(value) = &input.name {
-            json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
+            body.insert("Name".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.description {
-            json::set(
-                &mut body,
-                &[Seg::Key("Description")],
-                Value::String(value.clone()),
-            );
+            body.insert("Description".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.industry {
-            json::set(&mut body, &[Seg::Key("Industry")], Value::String(value.clone()));
+            body.insert("Industry".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.website {
-            json::set(&mut body, &[Seg::Key("Website")], Value::String(value.clone()));
+            body.insert("Website".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.number_of_employees {
-            json::set(&mut body, &[Seg::Key("NumberOfEmployees")], Value::from(*value));
+            body.insert("NumberOfEmployees".into(), Value::from(*value));
         }
         if let Some(value) = &input.owner {
-            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
+            body.insert("OwnerId".into(), Value::String(value.clone()));
         }
         for (unified, provider_field) in connection.field_mappings("Company") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
+                json::insert_at(
                     &mut body,
-                    &[],
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+                json::insert_at(&mut body, key, "$", value.clone());
             }
         }
-        body
+        Value::Object(body)
     }
     /// Reads one Company by id on Salesforce (`getAccount`: GET /sobjects/Account/{id}).
     pub async fn get_company(
@@ -6861,11 +6165,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6874,8 +6179,11 @@ pub mod salesforce {
                         format!("/sobjects/Account/{}", json::encode_segment(id)),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_company(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_company(record, connection),
+                        )
                 },
             )
             .await
@@ -6894,17 +6202,17 @@ pub mod salesforce {
         id: &str,
         patch: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_company",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_company(patch)?;
-                    let body = write_company(patch, false, connection);
+                    let body = write_company(patch, connection);
                     let request = Request::new(
                             "updateAccount",
                             Method::Patch,
@@ -6923,11 +6231,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_company",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -6955,32 +6264,28 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account ORDER BY CreatedDate, Id"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|, }",
-                                    &transform::custom_field_list(connection, "Company", ", "),
-                                ),
+                            format!(
+                                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{} FROM Account ORDER BY CreatedDate, Id",
+                                transform::custom_field_list(connection, "Company", ", ")
+                            ),
                         ),
                     &PAGINATION,
                 )
             }
             Some(since) => {
-                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new("query", Method::Get, "/query")
-                    .query(
-                        "q",
-                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Company", ", "),
-                            )
-                            .replace("{modified_since}", &since),
-                    );
-                (request, &PAGINATION)
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            format!(
+                                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{} FROM Account WHERE LastModifiedDate > {} ORDER BY LastModifiedDate, Id",
+                                transform::custom_field_list(connection, "Company", ", "),
+                                since
+                            ),
+                        ),
+                    &PAGINATION,
+                )
             }
         };
         let records = runtime
@@ -6989,7 +6294,9 @@ pub mod salesforce {
                 item
                     .and_then(|record| {
                         read_company(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -7011,44 +6318,37 @@ pub mod salesforce {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Company>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_company_by_domain",
-                || object_json(vec![("domain", Value::from(key))]),
+                || json::object([("domain", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("domain", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("domain", "must not be empty"));
                     }
                     let request = Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Website = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|, }",
-                                    &transform::custom_field_list(connection, "Company", ", "),
-                                )
-                                .replace("{key:soql}", &transform::soql_escape(key)),
+                            format!(
+                                "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{} FROM Account WHERE Website = '{}' ORDER BY CreatedDate LIMIT 1",
+                                transform::custom_field_list(connection, "Company", ", "),
+                                transform::soql_escape(key)
+                            ),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(
-                            &response.body,
-                            &[Seg::Key("records")],
-                        )
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "records")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_company(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -7061,7 +6361,8 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_company",
@@ -7097,39 +6398,32 @@ pub mod salesforce {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Company, json::ReadError> {
-        let _ = connection;
         Ok(super::Company {
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("Id")])?,
-                &[Seg::Key("Id")],
-            )?,
-            name: json::read_string(record, &[Seg::Key("Name")])?,
-            description: json::read_string(record, &[Seg::Key("Description")])?,
-            industry: json::read_string(record, &[Seg::Key("Industry")])?,
-            website: json::read_string(record, &[Seg::Key("Website")])?,
-            number_of_employees: json::read_integer(
-                record,
-                &[Seg::Key("NumberOfEmployees")],
-            )?,
-            phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
+            remote_id: json::required(json::read_string(record, "Id")?, "Id")?,
+            name: json::read_string(record, "Name")?,
+            description: json::read_string(record, "Description")?,
+            industry: json::read_string(record, "Industry")?,
+            website: json::read_string(record, "Website")?,
+            number_of_employees: json::read_integer(record, "NumberOfEmployees")?,
+            phone_numbers: json::read_string(record, "Phone")?
                 .map(|value| {
                     vec![
                         super::PhoneNumber { phone_number : value, ..Default::default() }
                     ]
                 })
                 .unwrap_or_default(),
-            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
-            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
-            remote_data: json::read_json(record, &[]),
+            owner: json::read_string(record, "OwnerId")?,
+            created_at: json::read_datetime(record, "CreatedDate")?,
+            modified_at: json::read_datetime(record, "LastModifiedDate")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Company") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[],
+                        "$",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -7139,19 +6433,19 @@ pub mod salesforce {
             ..Default::default()
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_companies`], from the mapping's `batch:`.
     static CREATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
         operation: "createRecords",
         method: Method::Post,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Company records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
@@ -7164,23 +6458,12 @@ pub mod salesforce {
     ) -> Vec<Result<super::Company, Error>> {
         let prepare = |input: &super::CompanyInput| -> Result<Value, Error> {
             check_create_company(input)?;
-            let mut item = write_company(input, true, connection);
+            let mut item = write_company(input, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [("type".to_string(), Value::String("Account".to_string()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Account"))])),
+                ]),
             );
             Ok(item)
         };
@@ -7191,29 +6474,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Company", ", "),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{} FROM Account WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Company", ", "),
+                            transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_company(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Company| record.remote_id.as_str(),
         };
@@ -7237,9 +6520,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_COMPANIES_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -7250,25 +6531,25 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "create_companies",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
             .await
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_companies`], from the mapping's `batch:`.
     static UPDATE_COMPANIES_BATCH: BatchSpec = BatchSpec {
         operation: "updateRecords",
         method: Method::Patch,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Company records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
@@ -7284,25 +6565,14 @@ pub mod salesforce {
         | -> Result<Value, Error> {
             Error::check(validate::record_id(id))?;
             check_update_company(patch)?;
-            let mut item = write_company(patch, false, connection);
+            let mut item = write_company(patch, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [("type".to_string(), Value::String("Account".to_string()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Account"))])),
+                ]),
             );
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_back = |
@@ -7312,29 +6582,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Account WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Company", ", "),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, Name, Description, Industry, Website, NumberOfEmployees, Phone, OwnerId, CreatedDate, LastModifiedDate{} FROM Account WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Company", ", "),
+                            transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_company(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Company| record.remote_id.as_str(),
         };
@@ -7348,9 +6618,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_COMPANIES_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -7361,7 +6629,7 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "update_companies",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
@@ -7386,10 +6654,10 @@ pub mod salesforce {
     ) -> Result<super::Contact, Error> {
         check_create_contact(input)?;
         let request = Request::new("createContact", Method::Post, "/sobjects/Contact")
-            .json(write_contact(input, true, connection));
+            .json(write_contact(input, connection));
         let response = runtime.send(connection, &PROVIDER, request).await?;
-        let id = json::require_string(&response.body, &[Seg::Key("id")])
-            .map_err(|problem| unexpected(&response, problem))?;
+        let id = json::require_string(&response.body, "id")
+            .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
         boxed(get_contact(runtime, connection, &id)).await
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
@@ -7402,7 +6670,8 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_contact",
@@ -7433,19 +6702,14 @@ pub mod salesforce {
             )
             .await
     }
-    /// The Contact request body for a ContactInput.
-    fn write_contact(
-        input: &super::ContactInput,
-        creating: bool,
-        connection: &Connection,
-    ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+    /// The request body for a ContactInput.
+    fn write_contact(input: &super::ContactInput, connection: &Connection) -> Value {
+        let mut body = Map::new();
         if let Some(value) = &input.first_name {
-            json::set(&mut body, &[Seg::Key("FirstName")], Value::String(value.clone()));
+            body.insert("FirstName".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.last_name {
-            json::set(&mut body, &[Seg::Key("LastName")], Value::String(value.clone()));
+            body.insert("LastName".into(), Value::String(value.clone()));
         }
         if let Some(item) = transform::primary(
             &input.email_addresses,
@@ -7453,7 +6717,7 @@ pub mod salesforce {
             "Email",
         ) {
             let value = &item.email_address;
-            json::set(&mut body, &[Seg::Key("Email")], Value::String(value.clone()));
+            body.insert("Email".into(), Value::String(value.clone()));
         }
         if let Some(item) = transform::primary(
             &input.phone_numbers,
@@ -7461,34 +6725,33 @@ pub mod salesforce {
             "Phone",
         ) {
             let value = &item.phone_number;
-            json::set(&mut body, &[Seg::Key("Phone")], Value::String(value.clone()));
+            body.insert("Phone".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.title {
-            json::set(&mut body, &[Seg::Key("Title")], Value::String(value.clone()));
+            body.insert("Title".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.account {
-            json::set(&mut body, &[Seg::Key("AccountId")], Value::String(value.clone()));
+            body.insert("AccountId".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.owner {
-            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
+            body.insert("OwnerId".into(), Value::String(value.clone()));
         }
         for (unified, provider_field) in connection.field_mappings("Contact") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
+                json::insert_at(
                     &mut body,
-                    &[],
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+                json::insert_at(&mut body, key, "$", value.clone());
             }
         }
-        body
+        Value::Object(body)
     }
     /// Reads one Contact by id on Salesforce (`getContact`: GET /sobjects/Contact/{id}).
     pub async fn get_contact(
@@ -7496,11 +6759,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7509,8 +6773,11 @@ pub mod salesforce {
                         format!("/sobjects/Contact/{}", json::encode_segment(id)),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_contact(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_contact(record, connection),
+                        )
                 },
             )
             .await
@@ -7529,17 +6796,17 @@ pub mod salesforce {
         id: &str,
         patch: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_contact",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_contact(patch)?;
-                    let body = write_contact(patch, false, connection);
+                    let body = write_contact(patch, connection);
                     let request = Request::new(
                             "updateContact",
                             Method::Patch,
@@ -7558,11 +6825,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_contact",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -7590,32 +6858,28 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact ORDER BY CreatedDate, Id"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|, }",
-                                    &transform::custom_field_list(connection, "Contact", ", "),
-                                ),
+                            format!(
+                                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Contact ORDER BY CreatedDate, Id",
+                                transform::custom_field_list(connection, "Contact", ", ")
+                            ),
                         ),
                     &PAGINATION,
                 )
             }
             Some(since) => {
-                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new("query", Method::Get, "/query")
-                    .query(
-                        "q",
-                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Contact", ", "),
-                            )
-                            .replace("{modified_since}", &since),
-                    );
-                (request, &PAGINATION)
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            format!(
+                                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Contact WHERE LastModifiedDate > {} ORDER BY LastModifiedDate, Id",
+                                transform::custom_field_list(connection, "Contact", ", "),
+                                since
+                            ),
+                        ),
+                    &PAGINATION,
+                )
             }
         };
         let records = runtime
@@ -7624,7 +6888,9 @@ pub mod salesforce {
                 item
                     .and_then(|record| {
                         read_contact(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -7646,44 +6912,37 @@ pub mod salesforce {
         connection: &Connection,
         key: &str,
     ) -> Result<Option<super::Contact>, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "find_contact_by_email",
-                || object_json(vec![("email", Value::from(key))]),
+                || json::object([("email", key.into())]),
                 async move {
                     if key.trim().is_empty() {
-                        return Err(
-                            Error::check(
-                                    vec![FieldError::new("email", "must not be empty")],
-                                )
-                                .unwrap_err(),
-                        );
+                        return Err(Error::invalid("email", "must not be empty"));
                     }
                     let request = Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Email = '{key:soql}' ORDER BY CreatedDate LIMIT 1"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|, }",
-                                    &transform::custom_field_list(connection, "Contact", ", "),
-                                )
-                                .replace("{key:soql}", &transform::soql_escape(key)),
+                            format!(
+                                "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Contact WHERE Email = '{}' ORDER BY CreatedDate LIMIT 1",
+                                transform::custom_field_list(connection, "Contact", ", "),
+                                transform::soql_escape(key)
+                            ),
                         )
                         .reading();
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let records = json::read_array(
-                            &response.body,
-                            &[Seg::Key("records")],
-                        )
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let records = json::read_array(&response.body, "records")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     match records.first() {
                         None => Ok(None),
                         Some(record) => {
                             read_contact(record, connection)
+                                .map_err(|problem| {
+                                    PROVIDER.unexpected_record(record, problem)
+                                })
                                 .map(Some)
-                                .map_err(|problem| unexpected_record(record, problem))
                         }
                     }
                 },
@@ -7696,7 +6955,8 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "upsert_contact",
@@ -7739,15 +6999,11 @@ pub mod salesforce {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Contact, json::ReadError> {
-        let _ = connection;
         Ok(super::Contact {
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("Id")])?,
-                &[Seg::Key("Id")],
-            )?,
-            first_name: json::read_string(record, &[Seg::Key("FirstName")])?,
-            last_name: json::read_string(record, &[Seg::Key("LastName")])?,
-            email_addresses: json::read_string(record, &[Seg::Key("Email")])?
+            remote_id: json::required(json::read_string(record, "Id")?, "Id")?,
+            first_name: json::read_string(record, "FirstName")?,
+            last_name: json::read_string(record, "LastName")?,
+            email_addresses: json::read_string(record, "Email")?
                 .map(|value| {
                     vec![
                         super::EmailAddress { email_address : value, ..Default::default()
@@ -7755,27 +7011,27 @@ pub mod salesforce {
                     ]
                 })
                 .unwrap_or_default(),
-            phone_numbers: json::read_string(record, &[Seg::Key("Phone")])?
+            phone_numbers: json::read_string(record, "Phone")?
                 .map(|value| {
                     vec![
                         super::PhoneNumber { phone_number : value, ..Default::default() }
                     ]
                 })
                 .unwrap_or_default(),
-            title: json::read_string(record, &[Seg::Key("Title")])?,
-            account: json::read_string(record, &[Seg::Key("AccountId")])?,
-            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
-            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
-            remote_data: json::read_json(record, &[]),
+            title: json::read_string(record, "Title")?,
+            account: json::read_string(record, "AccountId")?,
+            owner: json::read_string(record, "OwnerId")?,
+            created_at: json::read_datetime(record, "CreatedDate")?,
+            modified_at: json::read_datetime(record, "LastModifiedDate")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Contact") {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[],
+                        "$",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -7784,19 +7040,19 @@ pub mod salesforce {
             },
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_contacts`], from the mapping's `batch:`.
     static CREATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
         operation: "createRecords",
         method: Method::Post,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Contact records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
@@ -7809,23 +7065,12 @@ pub mod salesforce {
     ) -> Vec<Result<super::Contact, Error>> {
         let prepare = |input: &super::ContactInput| -> Result<Value, Error> {
             check_create_contact(input)?;
-            let mut item = write_contact(input, true, connection);
+            let mut item = write_contact(input, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [("type".to_string(), Value::String("Contact".to_string()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Contact"))])),
+                ]),
             );
             Ok(item)
         };
@@ -7836,29 +7081,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Contact", ", "),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Contact WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Contact", ", "),
+                            transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_contact(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Contact| record.remote_id.as_str(),
         };
@@ -7882,9 +7127,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_CONTACTS_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -7895,25 +7138,25 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "create_contacts",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
             .await
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_contacts`], from the mapping's `batch:`.
     static UPDATE_CONTACTS_BATCH: BatchSpec = BatchSpec {
         operation: "updateRecords",
         method: Method::Patch,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Contact records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
@@ -7929,25 +7172,14 @@ pub mod salesforce {
         | -> Result<Value, Error> {
             Error::check(validate::record_id(id))?;
             check_update_contact(patch)?;
-            let mut item = write_contact(patch, false, connection);
+            let mut item = write_contact(patch, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [("type".to_string(), Value::String("Contact".to_string()))]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Contact"))])),
+                ]),
             );
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_back = |
@@ -7957,29 +7189,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Contact WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(connection, "Contact", ", "),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Contact WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Contact", ", "),
+                            transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_contact(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Contact| record.remote_id.as_str(),
         };
@@ -7993,9 +7225,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_CONTACTS_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -8006,7 +7236,7 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "update_contacts",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
@@ -8046,7 +7276,8 @@ pub mod salesforce {
         connection: &Connection,
         input: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "create_opportunity",
@@ -8058,73 +7289,65 @@ pub mod salesforce {
                             Method::Post,
                             "/sobjects/Opportunity",
                         )
-                        .json(write_opportunity(input, true, connection));
+                        .json(write_opportunity(input, connection));
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    let id = json::require_string(&response.body, &[Seg::Key("id")])
-                        .map_err(|problem| unexpected(&response, problem))?;
+                    let id = json::require_string(&response.body, "id")
+                        .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                     boxed(get_opportunity(runtime, connection, &id)).await
                 },
             )
             .await
     }
-    /// The Opportunity request body for a OpportunityInput.
+    /// The request body for a OpportunityInput.
     fn write_opportunity(
         input: &super::OpportunityInput,
-        creating: bool,
         connection: &Connection,
     ) -> Value {
-        let _ = (creating, connection);
-        let mut body = Value::Object(Default::default());
+        let mut body = Map::new();
         if let Some(value) = &input.name {
-            json::set(&mut body, &[Seg::Key("Name")], Value::String(value.clone()));
+            body.insert("Name".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.description {
-            json::set(
-                &mut body,
-                &[Seg::Key("Description")],
-                Value::String(value.clone()),
-            );
+            body.insert("Description".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.amount {
-            json::set(&mut body, &[Seg::Key("Amount")], Value::from(*value));
+            body.insert("Amount".into(), Value::from(*value));
         }
         if let Some(value) = &input.probability {
             let value = &(*value * 100f64);
-            json::set(&mut body, &[Seg::Key("Probability")], Value::from(*value));
+            body.insert("Probability".into(), Value::from(*value));
         }
         if let Some(value) = &input.stage {
-            json::set(&mut body, &[Seg::Key("StageName")], Value::String(value.clone()));
+            body.insert("StageName".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.close_date {
-            json::set(
-                &mut body,
-                &[Seg::Key("CloseDate")],
+            body.insert(
+                "CloseDate".into(),
                 Value::String(transform::format_date(value)),
             );
         }
         if let Some(value) = &input.account {
-            json::set(&mut body, &[Seg::Key("AccountId")], Value::String(value.clone()));
+            body.insert("AccountId".into(), Value::String(value.clone()));
         }
         if let Some(value) = &input.owner {
-            json::set(&mut body, &[Seg::Key("OwnerId")], Value::String(value.clone()));
+            body.insert("OwnerId".into(), Value::String(value.clone()));
         }
         for (unified, provider_field) in connection.field_mappings("Opportunity") {
             if let Some(value) = input.custom_fields.get(unified) {
-                json::set_dynamic(
+                json::insert_at(
                     &mut body,
-                    &[],
                     provider_field,
-                    &[],
+                    "$",
                     transform::custom_value(value, false),
                 );
             }
         }
         if let Value::Object(extras) = &input.remote_fields {
             for (key, value) in extras {
-                json::set_dynamic(&mut body, &[], key, &[], value.clone());
+                json::insert_at(&mut body, key, "$", value.clone());
             }
         }
-        body
+        Value::Object(body)
     }
     /// Reads one Opportunity by id on Salesforce (`getOpportunity`: GET /sobjects/Opportunity/{id}).
     pub async fn get_opportunity(
@@ -8132,11 +7355,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "get_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -8145,8 +7369,11 @@ pub mod salesforce {
                         format!("/sobjects/Opportunity/{}", json::encode_segment(id)),
                     );
                     let response = runtime.send(connection, &PROVIDER, request).await?;
-                    read_opportunity(record_of(&response), connection)
-                        .map_err(|problem| unexpected(&response, problem))
+                    PROVIDER
+                        .read_record(
+                            &response,
+                            |record| read_opportunity(record, connection),
+                        )
                 },
             )
             .await
@@ -8170,17 +7397,17 @@ pub mod salesforce {
         id: &str,
         patch: &super::OpportunityInput,
     ) -> Result<super::Opportunity, Error> {
-        in_span(
+        let logged = || json::object([("id", id.into()), ("patch", input_json(patch))]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "update_opportunity",
-                || object_json(
-                    vec![("id", Value::from(id)), ("patch", input_json(patch))],
-                ),
+                logged,
                 async move {
                     Error::check(validate::record_id(id))?;
                     check_update_opportunity(patch)?;
-                    let body = write_opportunity(patch, false, connection);
+                    let body = write_opportunity(patch, connection);
                     let request = Request::new(
                             "updateOpportunity",
                             Method::Patch,
@@ -8199,11 +7426,12 @@ pub mod salesforce {
         connection: &Connection,
         id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "delete_opportunity",
-                || object_json(vec![("id", Value::from(id))]),
+                || json::object([("id", id.into())]),
                 async move {
                     Error::check(validate::record_id(id))?;
                     let request = Request::new(
@@ -8231,40 +7459,29 @@ pub mod salesforce {
                     Request::new("query", Method::Get, "/query")
                         .query(
                             "q",
-                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity ORDER BY CreatedDate, Id"
-                                .to_string()
-                                .replace(
-                                    "{custom_fields|, }",
-                                    &transform::custom_field_list(
-                                        connection,
-                                        "Opportunity",
-                                        ", ",
-                                    ),
-                                ),
+                            format!(
+                                "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Opportunity ORDER BY CreatedDate, Id",
+                                transform::custom_field_list(connection, "Opportunity",
+                                ", ")
+                            ),
                         ),
                     &PAGINATION,
                 )
             }
             Some(since) => {
-                let since_ms = since.timestamp_millis().to_string();
                 let since = transform::format_datetime_seconds(&since);
-                let _ = (&since, &since_ms);
-                let request = Request::new("query", Method::Get, "/query")
-                    .query(
-                        "q",
-                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE LastModifiedDate > {modified_since} ORDER BY LastModifiedDate, Id"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(
-                                    connection,
-                                    "Opportunity",
-                                    ", ",
-                                ),
-                            )
-                            .replace("{modified_since}", &since),
-                    );
-                (request, &PAGINATION)
+                (
+                    Request::new("query", Method::Get, "/query")
+                        .query(
+                            "q",
+                            format!(
+                                "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Opportunity WHERE LastModifiedDate > {} ORDER BY LastModifiedDate, Id",
+                                transform::custom_field_list(connection, "Opportunity",
+                                ", "), since
+                            ),
+                        ),
+                    &PAGINATION,
+                )
             }
         };
         let records = runtime
@@ -8273,7 +7490,9 @@ pub mod salesforce {
                 item
                     .and_then(|record| {
                         read_opportunity(&record, connection)
-                            .map_err(|problem| unexpected_record(&record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(&record, problem)
+                            })
                     })
             });
         let options = options.clone();
@@ -8294,16 +7513,16 @@ pub mod salesforce {
         opportunity_id: &str,
         contact_id: &str,
     ) -> Result<(), Error> {
-        in_span(
+        let logged = || json::object([
+            ("opportunity_id", opportunity_id.into()),
+            ("contact_id", contact_id.into()),
+        ]);
+        PROVIDER
+            .run(
                 runtime,
                 connection,
                 "link_opportunity_contact",
-                || object_json(
-                    vec![
-                        ("opportunity_id", Value::from(opportunity_id)), ("contact_id",
-                        Value::from(contact_id))
-                    ],
-                ),
+                logged,
                 async move {
                     let mut problems = Vec::new();
                     for (field, id) in [
@@ -8321,24 +7540,10 @@ pub mod salesforce {
                             "/sobjects/OpportunityContactRole",
                         )
                         .json(
-                            Value::Object(
-                                [
-                                    (
-                                        "OpportunityId".to_string(),
-                                        Value::String(
-                                            "{from}".to_string().replace("{from}", opportunity_id),
-                                        ),
-                                    ),
-                                    (
-                                        "ContactId".to_string(),
-                                        Value::String(
-                                            "{to}".to_string().replace("{to}", contact_id),
-                                        ),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
+                            json::object([
+                                ("OpportunityId", Value::from(opportunity_id.to_string())),
+                                ("ContactId", Value::from(contact_id.to_string())),
+                            ]),
                         );
                     runtime.send(connection, &PROVIDER, request).await?;
                     Ok(())
@@ -8351,40 +7556,36 @@ pub mod salesforce {
         record: &Value,
         connection: &Connection,
     ) -> Result<super::Opportunity, json::ReadError> {
-        let _ = connection;
         Ok(super::Opportunity {
-            remote_id: json::required(
-                json::read_string(record, &[Seg::Key("Id")])?,
-                &[Seg::Key("Id")],
-            )?,
-            name: json::read_string(record, &[Seg::Key("Name")])?,
-            description: json::read_string(record, &[Seg::Key("Description")])?,
-            amount: json::read_number(record, &[Seg::Key("Amount")])?,
-            probability: json::read_number(record, &[Seg::Key("Probability")])?
+            remote_id: json::required(json::read_string(record, "Id")?, "Id")?,
+            name: json::read_string(record, "Name")?,
+            description: json::read_string(record, "Description")?,
+            amount: json::read_number(record, "Amount")?,
+            probability: json::read_number(record, "Probability")?
                 .map(|value| value / 100f64),
-            stage: json::read_string(record, &[Seg::Key("StageName")])?,
-            status: json::read_string(record, &[Seg::Key("StageName")])?
+            stage: json::read_string(record, "StageName")?,
+            status: json::read_string(record, "StageName")?
                 .map(|raw| match raw.as_str() {
                     "Closed Won" => "WON".to_string(),
                     "Closed Lost" => "LOST".to_string(),
                     _ => "OPEN".to_string(),
                 })
                 .map(super::OpportunityStatus::from),
-            close_date: json::read_date(record, &[Seg::Key("CloseDate")])?,
-            account: json::read_string(record, &[Seg::Key("AccountId")])?,
-            owner: json::read_string(record, &[Seg::Key("OwnerId")])?,
-            created_at: json::read_datetime(record, &[Seg::Key("CreatedDate")])?,
-            modified_at: json::read_datetime(record, &[Seg::Key("LastModifiedDate")])?,
-            remote_data: json::read_json(record, &[]),
+            close_date: json::read_date(record, "CloseDate")?,
+            account: json::read_string(record, "AccountId")?,
+            owner: json::read_string(record, "OwnerId")?,
+            created_at: json::read_datetime(record, "CreatedDate")?,
+            modified_at: json::read_datetime(record, "LastModifiedDate")?,
+            remote_data: json::read_json(record, "$"),
             custom_fields: {
                 let mut fields = json::Map::new();
                 for (unified, provider_field) in connection.field_mappings("Opportunity")
                 {
                     if let Some(value) = json::get_dynamic(
                         record,
-                        &[],
+                        "$",
                         provider_field,
-                        &[],
+                        "$",
                     ) {
                         fields.insert(unified.clone(), value.clone());
                     }
@@ -8394,19 +7595,19 @@ pub mod salesforce {
             ..Default::default()
         })
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`create_opportunities`], from the mapping's `batch:`.
     static CREATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
         operation: "createRecords",
         method: Method::Post,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: false,
     };
     /// Creates many Opportunity records on Salesforce, up to 200 per request (`createRecords`: POST /composite/sobjects).
@@ -8419,28 +7620,12 @@ pub mod salesforce {
     ) -> Vec<Result<super::Opportunity, Error>> {
         let prepare = |input: &super::OpportunityInput| -> Result<Value, Error> {
             check_create_opportunity(input)?;
-            let mut item = write_opportunity(input, true, connection);
+            let mut item = write_opportunity(input, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [
-                                    (
-                                        "type".to_string(),
-                                        Value::String("Opportunity".to_string()),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Opportunity"))])),
+                ]),
             );
             Ok(item)
         };
@@ -8451,33 +7636,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(
-                                    connection,
-                                    "Opportunity",
-                                    ", ",
-                                ),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Opportunity WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Opportunity",
+                            ", "), transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_opportunity(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Opportunity| record.remote_id.as_str(),
         };
@@ -8492,9 +7673,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &CREATE_OPPORTUNITIES_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -8505,25 +7684,25 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "create_opportunities",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(inputs),
                 write_batch(plan, inputs),
             )
             .await
     }
-    /// The batch endpoint of [`#fn_ident`], from the mapping's `batch:`.
+    /// The batch endpoint of [`update_opportunities`], from the mapping's `batch:`.
     static UPDATE_OPPORTUNITIES_BATCH: BatchSpec = BatchSpec {
         operation: "updateRecords",
         method: Method::Patch,
         path: "/composite/sobjects",
         max: 200usize,
-        items: &[Seg::Key("records")],
+        items: &[json::Seg::Key("records")],
         results: &[],
         matching: BatchMatch::Order,
         errors: None,
-        success: Some(&[Seg::Key("success")]),
-        error: Some(&[Seg::Key("errors"), Seg::Index(0usize)]),
-        error_message: &[Seg::Key("message")],
+        success: Some(&[json::Seg::Key("success")]),
+        error: Some(&[json::Seg::Key("errors"), json::Seg::Index(0usize)]),
+        error_message: &[json::Seg::Key("message")],
         idempotent: true,
     };
     /// Updates many Opportunity records on Salesforce, up to 200 per request (`updateRecords`: PATCH /composite/sobjects).
@@ -8539,30 +7718,14 @@ pub mod salesforce {
         | -> Result<Value, Error> {
             Error::check(validate::record_id(id))?;
             check_update_opportunity(patch)?;
-            let mut item = write_opportunity(patch, false, connection);
+            let mut item = write_opportunity(patch, connection);
             json::merge(
                 &mut item,
-                Value::Object(
-                    [
-                        (
-                            "attributes".to_string(),
-                            Value::Object(
-                                [
-                                    (
-                                        "type".to_string(),
-                                        Value::String("Opportunity".to_string()),
-                                    ),
-                                ]
-                                    .into_iter()
-                                    .collect(),
-                            ),
-                        ),
-                    ]
-                        .into_iter()
-                        .collect(),
-                ),
+                json::object([
+                    ("attributes", json::object([("type", Value::from("Opportunity"))])),
+                ]),
             );
-            json::set(&mut item, &[Seg::Key("id")], Value::String(id.clone()));
+            json::set(&mut item, "id", Value::String(id.clone()));
             Ok(item)
         };
         let read_back = |
@@ -8572,33 +7735,29 @@ pub mod salesforce {
                 let request = Request::new("query", Method::Get, "/query")
                     .query(
                         "q",
-                        "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{custom_fields|, } FROM Opportunity WHERE Id IN ({ids:soql})"
-                            .to_string()
-                            .replace(
-                                "{custom_fields|, }",
-                                &transform::custom_field_list(
-                                    connection,
-                                    "Opportunity",
-                                    ", ",
-                                ),
-                            )
-                            .replace("{ids:soql}", &transform::soql_list(&ids)),
+                        format!(
+                            "SELECT Id, Name, Description, Amount, Probability, StageName, CloseDate, AccountId, OwnerId, CreatedDate, LastModifiedDate{} FROM Opportunity WHERE Id IN ({})",
+                            transform::custom_field_list(connection, "Opportunity",
+                            ", "), transform::soql_list(& ids)
+                        ),
                     )
                     .reading();
                 let response = runtime.send(connection, &PROVIDER, request).await?;
-                let records = json::read_array(&response.body, &[Seg::Key("records")])
-                    .map_err(|problem| unexpected(&response, problem))?;
+                let records = json::read_array(&response.body, "records")
+                    .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
                 records
                     .iter()
                     .map(|record| {
                         read_opportunity(record, connection)
-                            .map_err(|problem| unexpected_record(record, problem))
+                            .map_err(|problem| {
+                                PROVIDER.unexpected_record(record, problem)
+                            })
                     })
                     .collect()
             })
         };
         let read = BatchRead::IdThenRead {
-            id: &[Seg::Key("id")],
+            id: &[json::Seg::Key("id")],
             read_back: &read_back,
             id_of: |record: &super::Opportunity| record.remote_id.as_str(),
         };
@@ -8612,9 +7771,7 @@ pub mod salesforce {
             connection,
             provider: &PROVIDER,
             spec: &UPDATE_OPPORTUNITIES_BATCH,
-            body: Value::Object(
-                [("allOrNone".to_string(), Value::Bool(false))].into_iter().collect(),
-            ),
+            body: json::object([("allOrNone", Value::Bool(false))]),
             prepare: &prepare,
             read,
             one: &one,
@@ -8625,32 +7782,10 @@ pub mod salesforce {
                 PROVIDER.name,
                 connection,
                 "update_opportunities",
-                super::SENSITIVE_FIELDS,
+                PROVIDER.sensitive_fields,
                 || input_json(updates),
                 write_batch(plan, updates),
             )
             .await
-    }
-    /// A success response whose body does not have the documented shape.
-    fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
-    }
-    /// A listed record that does not have the documented shape.
-    fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: 200,
-            reason: problem.to_string(),
-            body: record.to_string(),
-        }
-    }
-    /// The record in a single-record response (inside the provider's envelope).
-    fn record_of(response: &Response) -> &Value {
-        json::get(&response.body, &[]).unwrap_or(&Value::Null)
     }
 }

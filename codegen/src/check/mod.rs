@@ -7,3 +7,5 @@ pub mod mapping;
 pub mod model;
 pub mod project;
 pub mod provider;
+#[cfg(test)]
+mod tests;

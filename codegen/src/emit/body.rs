@@ -3,52 +3,43 @@
 use super::*;
 
 impl Emitter<'_> {
-    /// The statements that write one rule into `body`.
+    /// The statements that write one rule into the body `plan` lays out.
     pub(super) fn write_step(
         &self,
         write: &Write,
         model: &TypeDef,
         envelope: &[Seg],
+        plan: &BodyPlan,
     ) -> TokenStream {
-        let full = |path: &[Seg]| -> TokenStream {
-            let joined: Vec<Seg> = envelope
-                .iter()
-                .cloned()
-                .chain(path.iter().cloned())
-                .collect();
-            segs(&joined)
-        };
-        let mut steps = Vec::new();
+        let at = |path: &[Seg]| joined(envelope, path);
         match write {
             Write::Scalar {
                 field,
-                ty,
                 path,
-                provider_type,
                 default,
                 values: Some(table),
                 create_only,
                 ..
             } => {
-                let path = full(path);
+                let path = at(path);
                 let unified = table.pairs.iter().map(|(u, _)| u);
                 let provider = table.pairs.iter().map(|(_, p)| p);
                 let otherwise = match &table.write_fallback {
                     Some(value) => quote! { Some(#value) },
                     None => quote! { None },
                 };
+                let insert = plan.set(&path, quote! { Value::from(mapped) });
                 let set = quote! {
                     let mapped = match value.as_str() {
                         #(#unified => Some(#provider),)*
                         _ => #otherwise,
                     };
                     if let Some(mapped) = mapped {
-                        json::set(&mut body, #path, Value::String(mapped.to_string()));
+                        #insert
                     }
                 };
-                let fallback = default_fallback(default, &path);
-                steps.push(guarded_write(model, field, *create_only, set, fallback));
-                let _ = (ty, provider_type);
+                let fallback = default_fallback(default, &path, plan);
+                guarded_write(model, field, *create_only, set, fallback)
             }
             Write::Scalar {
                 field,
@@ -60,19 +51,22 @@ impl Emitter<'_> {
                 create_only,
                 scale,
             } => {
-                let path = full(path);
+                let path = at(path);
                 // A scaled number is converted before it is written.
                 let scaled = match scale {
                     Some(factor) => quote! { let value = &(*value * #factor); },
                     None => quote! {},
                 };
                 let value = self.to_json(ty, provider_type.as_deref(), quote! { value });
-                let set = quote! {
-                    #scaled
-                    json::set(&mut body, #path, #value);
-                };
-                let fallback = default_fallback(default, &path);
-                steps.push(guarded_write(model, field, *create_only, set, fallback));
+                let insert = plan.set(&path, value);
+                let fallback = default_fallback(default, &path, plan);
+                guarded_write(
+                    model,
+                    field,
+                    *create_only,
+                    quote! { #scaled #insert },
+                    fallback,
+                )
             }
             Write::Template {
                 field,
@@ -81,11 +75,10 @@ impl Emitter<'_> {
                 template,
                 create_only,
             } => {
-                let path = full(path);
                 let value = self.to_json(ty, None, quote! { value });
                 let filled = json_tokens_with(template, &value);
-                let set = quote! { json::set(&mut body, #path, #filled); };
-                steps.push(guarded_write(model, field, *create_only, set, quote! {}));
+                let insert = plan.set(&at(path), filled);
+                guarded_write(model, field, *create_only, insert, quote! {})
             }
             Write::Primary {
                 field,
@@ -97,44 +90,21 @@ impl Emitter<'_> {
                 let ident = field_ident(field);
                 let item_ident = field_ident(item_field);
                 let shown = crate::parse::path::display(path);
-                let path = full(path);
-                let item_optional = self.item_optional(model, field, item_field);
                 let value = self.to_json(item_ty, provider_type.as_deref(), quote! { value });
-                let body_step = if item_optional {
-                    quote! { if let Some(value) = &item.#item_ident { json::set(&mut body, #path, #value); } }
+                let insert = plan.set(&at(path), value);
+                let write = if self.item_optional(model, field, item_field) {
+                    quote! { if let Some(value) = &item.#item_ident { #insert } }
                 } else {
-                    quote! { let value = &item.#item_ident; json::set(&mut body, #path, #value); }
+                    quote! { let value = &item.#item_ident; #insert }
                 };
-                steps.push(quote! {
+                quote! {
                     if let Some(item) = transform::primary(&input.#ident, #field, #shown) {
-                        #body_step
+                        #write
                     }
-                });
+                }
             }
             Write::Each { field, subs, path } => {
-                let ident = field_ident(field);
-                let path = full(path);
-                let sub_steps = subs.iter().map(|(sub, ty, sub_path)| {
-                    let sub_ident = field_ident(sub);
-                    let sub_path = segs(sub_path);
-                    let value = self.to_json(ty, None, quote! { value });
-                    if self.item_optional(model, field, sub) {
-                        quote! { if let Some(value) = &item.#sub_ident { json::set(&mut element, #sub_path, #value); } }
-                    } else {
-                        quote! { let value = &item.#sub_ident; json::set(&mut element, #sub_path, #value); }
-                    }
-                });
-                steps.push(quote! {
-                    if !input.#ident.is_empty() {
-                        let mut elements = Vec::with_capacity(input.#ident.len());
-                        for item in &input.#ident {
-                            let mut element = Value::Object(Default::default());
-                            #(#sub_steps)*
-                            elements.push(element);
-                        }
-                        json::set(&mut body, #path, Value::Array(elements));
-                    }
-                });
+                self.write_each(model, field, subs, &at(path), plan)
             }
             Write::Join {
                 parts,
@@ -142,7 +112,7 @@ impl Emitter<'_> {
                 path,
                 default,
             } => {
-                let path = full(path);
+                let path = at(path);
                 let part_exprs = parts.iter().map(|part| {
                     let ident = field_ident(part);
                     if model.field(part).is_some_and(Emitter::is_optional) {
@@ -152,34 +122,37 @@ impl Emitter<'_> {
                     }
                 });
                 let joined = quote! { transform::join(&[#(#part_exprs),*], #separator) };
-                steps.push(match default {
+                let insert = plan.set(&path, quote! { Value::String(joined) });
+                match default {
                     // Defaults fill a create; an update sends only what is set.
-                    Some(default) => quote! {
-                        match #joined {
-                            Some(joined) => json::set(&mut body, #path, Value::String(joined)),
-                            None if creating => json::set(&mut body, #path, Value::String(#default.to_string())),
-                            None => {}
+                    Some(default) => {
+                        let insert_default = plan.set(&path, quote! { Value::from(#default) });
+                        quote! {
+                            match #joined {
+                                Some(joined) => { #insert }
+                                None if creating => { #insert_default }
+                                None => {}
+                            }
                         }
-                    },
+                    }
                     None => quote! {
                         if let Some(joined) = #joined {
-                            json::set(&mut body, #path, Value::String(joined));
+                            #insert
                         }
                     },
-                });
+                }
             }
             Write::Const { path, value } => {
-                let path = full(path);
-                let value = const_json(value);
                 // Constants fill creates; an update sends only what the patch sets.
-                steps.push(quote! { if creating { json::set(&mut body, #path, #value); } });
+                let insert = plan.set(&at(path), const_json(value));
+                quote! { if creating { #insert } }
             }
             Write::When {
                 field,
                 present,
                 write,
             } => {
-                let inner = self.write_step(write, model, envelope);
+                let inner = self.write_step(write, model, envelope, plan);
                 let ident = field_ident(field);
                 let is_set = match model.field(field).map(|f| &f.ty) {
                     Some(FieldType::List(_)) => quote! { !input.#ident.is_empty() },
@@ -194,21 +167,75 @@ impl Emitter<'_> {
                 } else {
                     quote! { !(#is_set) }
                 };
-                steps.push(quote! { if #condition { #inner } });
+                quote! { if #condition { #inner } }
             }
             Write::Now { path } => {
-                let path = full(path);
-                steps.push(quote! {
-                    if creating {
-                    json::set(&mut body, #path, Value::String(transform::format_datetime(&transform::now())));
-                }
-                });
+                let now = quote! { Value::String(transform::format_datetime(&transform::now())) };
+                let insert = plan.set(&at(path), now);
+                quote! { if creating { #insert } }
             }
         }
-
-        quote! { #(#steps)* }
     }
 
+    /// A unified list written element by element to a provider array.
+    fn write_each(
+        &self,
+        model: &TypeDef,
+        field: &str,
+        subs: &[(String, FieldType, Vec<Seg>)],
+        path: &[Seg],
+        plan: &BodyPlan,
+    ) -> TokenStream {
+        let ident = field_ident(field);
+        let sub_writes = subs.iter().map(|(sub, ty, sub_path)| {
+            let sub_ident = field_ident(sub);
+            let value = self.to_json(ty, None, quote! { value });
+            let insert = match sub_path.as_slice() {
+                [Seg::Key(key)] => quote! { element.insert(#key.into(), #value); },
+                [Seg::Key(key), rest @ ..] => {
+                    let rest = path_text(rest);
+                    quote! { json::insert_at(&mut element, #key, #rest, #value); }
+                }
+                // The checker gives element paths a key first; keep any other whole.
+                _ => quote! { element.insert(String::new(), #value); },
+            };
+            if self.item_optional(model, field, sub) {
+                quote! { if let Some(value) = &item.#sub_ident { #insert } }
+            } else {
+                quote! { let value = &item.#sub_ident; #insert }
+            }
+        });
+        let insert = plan.set(path, quote! { Value::Array(elements) });
+        quote! {
+            if !input.#ident.is_empty() {
+                let mut elements = Vec::with_capacity(input.#ident.len());
+                for item in &input.#ident {
+                    let mut element = Map::new();
+                    #(#sub_writes)*
+                    elements.push(Value::Object(element));
+                }
+                #insert
+            }
+        }
+    }
+
+    /// Every path a mapping writes (each inside the provider's request envelope).
+    fn written_paths(mapping: &Mapping, envelope: &[Seg]) -> Vec<Vec<Seg>> {
+        fn path_of(write: &Write) -> &[Seg] {
+            match write {
+                Write::When { write, .. } => path_of(write),
+                other => other.path(),
+            }
+        }
+        mapping
+            .writes
+            .iter()
+            .map(|write| joined(envelope, path_of(write)))
+            .collect()
+    }
+
+    /// The function building a mapping's request body, and which of `creating` and
+    /// `connection` it takes.
     pub(super) fn write_fn(
         &self,
         name: &Ident,
@@ -216,62 +243,93 @@ impl Emitter<'_> {
         model: &TypeDef,
         mapping: &Mapping,
         envelope: &[Seg],
-    ) -> TokenStream {
-        let full = |path: &[Seg]| -> TokenStream {
-            let joined: Vec<Seg> = envelope
-                .iter()
-                .cloned()
-                .chain(path.iter().cloned())
-                .collect();
-            segs(&joined)
-        };
+    ) -> (TokenStream, WriteParams) {
+        let under: Vec<Vec<Seg>> = [
+            mapping.custom.as_ref().map(|c| joined(envelope, &c.under)),
+            mapping
+                .passthrough
+                .as_ref()
+                .map(|p| joined(envelope, &p.under)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let plan = BodyPlan::new(&Self::written_paths(mapping, envelope), &under);
         let steps: Vec<TokenStream> = mapping
             .writes
             .iter()
-            .map(|write| self.write_step(write, model, envelope))
+            .map(|write| self.write_step(write, model, envelope, &plan))
             .collect();
-        let mut custom_writes = quote! {};
+        let extras = self.custom_writes(model, mapping, envelope, &plan);
+        let declarations = plan.declarations();
+        let assembly = plan.assembly();
+        let statements = quote! { #(#steps)* #extras };
+        let params = WriteParams {
+            creating: mentions(&statements, "creating"),
+            connection: mentions(&statements, "connection"),
+        };
+        let creating = params.creating.then(|| quote! { creating: bool, });
+        let connection = params
+            .connection
+            .then(|| quote! { connection: &Connection, });
+        let doc_line = format!(" The request body for a {}Input.", model.name);
+        let function = quote! {
+            #[doc = #doc_line]
+            fn #name(input: &super::#input_ident, #creating #connection) -> Value {
+                #declarations
+                #statements
+                #assembly
+            }
+        };
+        (function, params)
+    }
+
+    /// Custom fields through the connection's field map, and pass-through extras.
+    fn custom_writes(
+        &self,
+        model: &TypeDef,
+        mapping: &Mapping,
+        envelope: &[Seg],
+        plan: &BodyPlan,
+    ) -> TokenStream {
+        let mut out = quote! {};
         if let Some(custom) = &mapping.custom {
             let field = field_ident(&custom.field);
-            let under = full(&custom.under);
-            let value_path = segs(&custom.value_path);
             let model_name = &model.name;
             let strings = custom.strings;
-            custom_writes.extend(quote! {
+            let insert = plan.set_under(
+                &joined(envelope, &custom.under),
+                quote! { provider_field },
+                &custom.value_path,
+                quote! { transform::custom_value(value, #strings) },
+            );
+            out.extend(quote! {
                 // Custom fields, through this connection's field map.
                 for (unified, provider_field) in connection.field_mappings(#model_name) {
                     if let Some(value) = input.#field.get(unified) {
-                        json::set_dynamic(&mut body, #under, provider_field, #value_path, transform::custom_value(value, #strings));
+                        #insert
                     }
                 }
             });
         }
         if let Some(passthrough) = &mapping.passthrough {
             let field = field_ident(&passthrough.field);
-            let under = full(&passthrough.under);
-            custom_writes.extend(quote! {
+            let insert = plan.set_under(
+                &joined(envelope, &passthrough.under),
+                quote! { key },
+                &[],
+                quote! { value.clone() },
+            );
+            out.extend(quote! {
                 // Provider-specific extras, passed through as given.
                 if let Value::Object(extras) = &input.#field {
                     for (key, value) in extras {
-                        json::set_dynamic(&mut body, #under, key, &[], value.clone());
+                        #insert
                     }
                 }
             });
         }
-        let doc_line = format!(
-            " The {} request body for a {}Input.",
-            mapping.model, model.name
-        );
-        quote! {
-            #[doc = #doc_line]
-            fn #name(input: &super::#input_ident, creating: bool, connection: &Connection) -> Value {
-                let _ = (creating, connection);
-                let mut body = Value::Object(Default::default());
-                #(#steps)*
-                #custom_writes
-                body
-            }
-        }
+        out
     }
 
     pub(super) fn item_optional(&self, model: &TypeDef, field: &str, item_field: &str) -> bool {
@@ -293,7 +351,6 @@ impl Emitter<'_> {
         provider_type: Option<&str>,
         value: TokenStream,
     ) -> TokenStream {
-        let rt = &self.rt;
         let json = quote! { Value };
         let as_string = provider_type == Some("string");
         match ty {
@@ -319,7 +376,7 @@ impl Emitter<'_> {
             }
             FieldType::Named(_) => quote! { #json::String(#value.as_str().to_string()) },
             FieldType::Json | FieldType::List(_) => {
-                quote! { #rt::__private::serde_json::to_value(#value).unwrap_or_default() }
+                quote! { json::to_value(#value) }
             }
         }
     }
@@ -351,13 +408,35 @@ pub(super) fn guarded_write(
 }
 
 /// The `else` branch writing a mapping's `default` on create.
-pub(super) fn default_fallback(default: &Option<Const>, path: &TokenStream) -> TokenStream {
+pub(super) fn default_fallback(
+    default: &Option<Const>,
+    path: &[Seg],
+    plan: &BodyPlan,
+) -> TokenStream {
     match default {
         Some(constant) => {
-            let constant = const_json(constant);
-            quote! { else if creating { json::set(&mut body, #path, #constant); } }
+            let insert = plan.set(path, const_json(constant));
+            quote! { else if creating { #insert } }
         }
         None => quote! {},
+    }
+}
+
+/// Which parameters a body-building function takes besides the input.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct WriteParams {
+    /// Some rule writes only on create (`creating: bool`).
+    pub(super) creating: bool,
+    /// Custom fields come from the connection's field map (`connection: &Connection`).
+    pub(super) connection: bool,
+}
+
+impl WriteParams {
+    /// The call of body function `name` for `input`, on a create or not.
+    pub(super) fn call(&self, name: &Ident, input: TokenStream, creating: bool) -> TokenStream {
+        let creating = self.creating.then(|| quote! { , #creating });
+        let connection = self.connection.then(|| quote! { , connection });
+        quote! { #name(#input #creating #connection) }
     }
 }
 

@@ -86,12 +86,12 @@ impl Emitter<'_> {
                     if *optional { quote! { step.#field = Some(#value); } } else { quote! { step.#field = #value; } }
                 });
                 let create_call = if set.is_empty() {
-                    quote! { #rt::__private::boxed(#create(runtime, connection, &input.#var)).await? }
+                    quote! { #rt::support::boxed(#create(runtime, connection, &input.#var)).await? }
                 } else {
                     quote! {{
                         let mut step = input.#var.clone();
                         #(#sets)*
-                        #rt::__private::boxed(#create(runtime, connection, &step)).await?
+                        #rt::support::boxed(#create(runtime, connection, &step)).await?
                     }}
                 };
                 match step {
@@ -100,7 +100,7 @@ impl Emitter<'_> {
                         let key_expr = key_expr(key);
                         quote! {
                             let #var = match #key_expr {
-                                Some(key) if !key.trim().is_empty() => #rt::__private::boxed(#action(runtime, connection, key)).await?,
+                                Some(key) if !key.trim().is_empty() => #rt::support::boxed(#action(runtime, connection, key)).await?,
                                 _ => None,
                             };
                             let #var = match #var {
@@ -116,7 +116,7 @@ impl Emitter<'_> {
                 let action = format_ident!("{}", action);
                 let from = reference(from);
                 let to = reference(to);
-                quote! { #rt::__private::boxed(#action(runtime, connection, &#from, &#to)).await?; }
+                quote! { #rt::support::boxed(#action(runtime, connection, &#from, &#to)).await?; }
             }
         });
         let input_doc = format!(" The input of [`{}`].", composite.name);
@@ -143,7 +143,7 @@ impl Emitter<'_> {
             /// Every input is validated before the first request; each step is a unified
             /// action running as a child span of this one.
             pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, input: &#input_ident) -> ::std::result::Result<#output_ident, #rt::Error> {
-                #rt::__private::run_action(runtime, connection.provider(), connection, #name, SENSITIVE_FIELDS, || #rt::__private::input_json(input), async move {
+                #rt::support::run_action(runtime, connection.provider(), connection, #name, SENSITIVE_FIELDS, || #rt::support::input_json(input), async move {
                     let mut problems = ::std::vec::Vec::new();
                     #(#validations)*
                     #rt::Error::check(problems)?;

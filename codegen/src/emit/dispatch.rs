@@ -221,8 +221,7 @@ impl Emitter<'_> {
                     },
                     check: quote! {
                         #fn_name => {
-                            let _: #rt::ListArguments = #rt::__private::arguments(arguments.clone())?;
-                            ::std::result::Result::Ok(())
+                            #rt::__private::arguments::<#rt::ListArguments>(arguments.clone()).map(|_| ())
                         }
                     },
                 });
@@ -237,7 +236,7 @@ impl Emitter<'_> {
                                     action: #fn_name.to_string(),
                                     available: #available.to_string(),
                                 };
-                                #rt::__private::StreamExt::boxed(#rt::__private::stream::iter([::std::result::Result::Err(error)]))
+                                #rt::support::prelude::StreamExt::boxed(#rt::support::prelude::stream::iter([::std::result::Result::Err(error)]))
                             }
                         }
                     }
@@ -266,10 +265,29 @@ impl Emitter<'_> {
             .collect();
         sensitive.sort_unstable();
         sensitive.dedup();
-        // Without batch actions the dispatcher never reads its runtime and connection.
-        let unused_batch_arguments = batch_arms
-            .is_empty()
-            .then(|| quote! { let _ = (runtime, connection); });
+        // Without batch actions, the runtime's refusal of every batch call stands in.
+        let (invoke_batch, invoke_batch_fn) = if batch_arms.is_empty() {
+            (quote! {}, quote! { invoke_batch: #rt::support::no_batches })
+        } else {
+            let invoke_batch = quote! {
+                /// Runs the action `name` for many JSON arguments through the provider's
+                /// batch endpoint (see [`unifold::Registry::invoke_batch`]).
+                fn invoke_batch<'a>(
+                    runtime: &'a #rt::Runtime,
+                    connection: &'a #rt::Connection,
+                    name: &'a str,
+                    arguments: ::std::vec::Vec<#rt::__private::serde_json::Value>,
+                ) -> #rt::support::prelude::BoxFuture<'a, ::std::vec::Vec<::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>>> {
+                    ::std::boxed::Box::pin(async move {
+                        match name {
+                            #(#batch_arms)*
+                            other => #rt::support::no_batches(runtime, connection, other, arguments).await,
+                        }
+                    })
+                }
+            };
+            (invoke_batch, quote! { invoke_batch })
+        };
         let infos = registry.iter().map(|entry| &entry.info);
         let arms = registry.iter().map(|entry| &entry.arm);
         let checks = registry.iter().map(|entry| &entry.check);
@@ -282,33 +300,15 @@ impl Emitter<'_> {
             }
             /// Fields declared `sensitive: true` in the unified models: their values are
             /// redacted wherever an action's input is logged.
-            pub static SENSITIVE_FIELDS: &[&str] = &[#(#sensitive),*];
+            pub const SENSITIVE_FIELDS: &[&str] = &[#(#sensitive),*];
             /// Every action of this crate by name, and the function that runs one with
             /// JSON arguments: what the durable queue and the MCP server use.
-            pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check, batches: BATCHES, invoke_batch };
+            pub static REGISTRY: #rt::Registry = #rt::Registry { actions: ACTIONS, invoke, check, batches: BATCHES, #invoke_batch_fn };
             /// The actions of [`REGISTRY`].
             pub static ACTIONS: &[#rt::ActionInfo] = &[#(#infos),*];
             /// The actions providers take in batches, and how many per request.
             pub static BATCHES: &[#rt::BatchInfo] = &[#(#batch_infos),*];
-            /// Runs the action `name` for many JSON arguments through the provider's
-            /// batch endpoint (see [`unifold::Registry::invoke_batch`]).
-            fn invoke_batch<'a>(
-                runtime: &'a #rt::Runtime,
-                connection: &'a #rt::Connection,
-                name: &'a str,
-                arguments: ::std::vec::Vec<#rt::__private::serde_json::Value>,
-            ) -> #rt::__private::BoxFuture<'a, ::std::vec::Vec<::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>>> {
-                #unused_batch_arguments
-                ::std::boxed::Box::pin(async move {
-                    match name {
-                        #(#batch_arms)*
-                        other => arguments
-                            .iter()
-                            .map(|_| ::std::result::Result::Err(#rt::Error::UnknownAction { action: other.to_string() }))
-                            .collect(),
-                    }
-                })
-            }
+            #invoke_batch
             /// Runs the action `name` with JSON `arguments` (see [`unifold::Registry::invoke`])
             /// and returns its output as JSON.
             fn invoke<'a>(
@@ -316,7 +316,7 @@ impl Emitter<'_> {
                 connection: &'a #rt::Connection,
                 name: &'a str,
                 arguments: #rt::__private::serde_json::Value,
-            ) -> #rt::__private::BoxFuture<'a, ::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>> {
+            ) -> #rt::support::prelude::BoxFuture<'a, ::std::result::Result<#rt::__private::serde_json::Value, #rt::Error>> {
                 ::std::boxed::Box::pin(async move {
                     match name {
                         #(#arms)*

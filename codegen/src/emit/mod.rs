@@ -64,6 +64,7 @@ struct Emitter<'a> {
 mod actions;
 mod batch;
 mod body;
+mod body_tree;
 mod composite;
 mod dispatch;
 mod provider;
@@ -72,6 +73,8 @@ mod registry;
 mod tokens;
 mod types;
 
+use actions::{MappingCx, path_with};
 use body::*;
+use body_tree::BodyPlan;
 use registry::*;
 use tokens::*;

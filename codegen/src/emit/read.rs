@@ -42,14 +42,7 @@ impl Emitter<'_> {
         mapping: &Mapping,
         envelope: &[Seg],
     ) -> TokenStream {
-        let full = |path: &[Seg]| -> TokenStream {
-            let joined: Vec<Seg> = envelope
-                .iter()
-                .cloned()
-                .chain(path.iter().cloned())
-                .collect();
-            segs(&joined)
-        };
+        let full = |path: &[Seg]| path_text(&joined(envelope, path));
         let mut assignments = Vec::new();
         for read in &mapping.reads {
             match read {
@@ -170,7 +163,8 @@ impl Emitter<'_> {
                     let sub_fields = subs.iter().map(|(sub, ty, sub_path)| {
                         let sub_ident = field_ident(sub);
                         let required = !self.item_optional(model, field, sub);
-                        let expr = self.read_expr(ty, quote! { item }, segs(sub_path), required);
+                        let expr =
+                            self.read_expr(ty, quote! { item }, path_text(sub_path), required);
                         quote! { #sub_ident: #expr, }
                     });
                     let path = full(path);
@@ -196,7 +190,7 @@ impl Emitter<'_> {
                 Read::EachString { field, path, sub } => {
                     let ident = field_ident(field);
                     let path = full(path);
-                    let sub = segs(sub);
+                    let sub = path_text(sub);
                     assignments.push(quote! {
                         #ident: {
                             let mut ids: Vec<String> = Vec::new();
@@ -213,15 +207,15 @@ impl Emitter<'_> {
                 }
                 Read::Record { field } => {
                     let ident = field_ident(field);
-                    let path = segs(envelope);
+                    let path = path_text(envelope);
                     assignments.push(quote! { #ident: json::read_json(record, #path), });
                 }
             }
         }
         if let Some(custom) = &mapping.custom {
             let field = field_ident(&custom.field);
-            let under = segs(&custom.under);
-            let value_path = segs(&custom.value_path);
+            let under = path_text(&custom.under);
+            let value_path = path_text(&custom.value_path);
             let model_name = &model.name;
             assignments.push(quote! {
                 #field: {
@@ -251,10 +245,13 @@ impl Emitter<'_> {
             quote! { ..Default::default() }
         };
         let doc_line = format!(" Reads a {} from the provider's record.", model.name);
+        let connection = mapping
+            .custom
+            .is_some()
+            .then(|| quote! { , connection: &Connection });
         quote! {
             #[doc = #doc_line]
-            fn #name(record: &Value, connection: &Connection) -> Result<super::#model_ident, json::ReadError> {
-                let _ = connection;
+            fn #name(record: &Value #connection) -> Result<super::#model_ident, json::ReadError> {
                 Ok(super::#model_ident {
                     #(#assignments)*
                     #rest

@@ -24,12 +24,65 @@ pub(super) fn variant_ident(value: &str) -> Ident {
     format_ident!("{}", variant_name(value))
 }
 
-pub(super) fn segs(path: &[Seg]) -> TokenStream {
+/// A path as a `&[Seg]` table, for the runtime's static specs (`ProviderSpec`, ...).
+pub(super) fn seg_table(path: &[Seg]) -> TokenStream {
     let items = path.iter().map(|seg| match seg {
-        Seg::Key(key) => quote! { Seg::Key(#key) },
-        Seg::Index(index) => quote! { Seg::Index(#index) },
+        Seg::Key(key) => quote! { json::Seg::Key(#key) },
+        Seg::Index(index) => quote! { json::Seg::Index(#index) },
     });
     quote! { &[#(#items),*] }
+}
+
+/// A path as the mapping spells it (`values.name[0].first_name`, `$` for the whole
+/// value), which the runtime's `json` functions walk.
+pub(super) fn path_text(path: &[Seg]) -> TokenStream {
+    let text = crate::parse::path::display(path);
+    quote! { #text }
+}
+
+/// A string holding `{placeholder}`s as an expression: the literal itself when
+/// `resolve` knows none of them, else a `format!` with each known placeholder's
+/// expression in its place. Placeholders are resolved here, while generating, never by
+/// `.replace` at run time.
+pub(super) fn template(text: &str, resolve: &dyn Fn(&str) -> Option<TokenStream>) -> TokenStream {
+    let escape = |piece: &str| piece.replace('{', "{{").replace('}', "}}");
+    let mut format = String::new();
+    let mut args = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|at| open + at) else {
+            break;
+        };
+        match resolve(&rest[open + 1..close]) {
+            Some(value) => {
+                format.push_str(&escape(&rest[..open]));
+                format.push_str("{}");
+                args.push(value);
+            }
+            None => format.push_str(&escape(&rest[..=close])),
+        }
+        rest = &rest[close + 1..];
+    }
+    format.push_str(&escape(rest));
+    match args.as_slice() {
+        [] => quote! { #text },
+        [only] if format == "{}" => quote! { #only.to_string() },
+        _ => quote! { format!(#format, #(#args),*) },
+    }
+}
+
+/// `envelope` followed by `path`.
+pub(super) fn joined(envelope: &[Seg], path: &[Seg]) -> Vec<Seg> {
+    envelope.iter().chain(path).cloned().collect()
+}
+
+/// Whether `tokens` name the identifier `name` anywhere (a parameter's use).
+pub(super) fn mentions(tokens: &TokenStream, name: &str) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(group) => mentions(&group.stream(), name),
+        _ => false,
+    })
 }
 
 pub(super) fn category_variant(category: &str) -> &'static str {
@@ -67,87 +120,69 @@ pub(super) fn const_json(constant: &Const) -> TokenStream {
     }
 }
 
-/// A JSON body expression; bodies listing `{custom_fields}` get the connection's custom
-/// provider fields filled in at run time.
-pub(super) fn body_tokens(
+/// The marker a list of provider fields ends with to take the connection's custom
+/// fields as well (`properties: [firstname, "{custom_fields}"]`).
+const CUSTOM_FIELDS: &str = "{custom_fields}";
+
+/// A constant JSON value from a mapping as an expression (`json::object([...])` for
+/// objects), with `{placeholder}`s in strings resolved by `resolve`, and a list holding
+/// the custom-fields marker extended with the connection's custom fields of `model`.
+pub(super) fn json_value(
     json: &Json,
-    placeholders: &[(&str, TokenStream)],
+    resolve: &dyn Fn(&str) -> Option<TokenStream>,
     model: &str,
 ) -> TokenStream {
-    let tokens = json_tokens_placeholders(json, placeholders);
-    if format!("{json:?}").contains("{custom_fields}") {
-        quote! { transform::with_custom_fields(#tokens, connection, #model) }
-    } else {
-        tokens
-    }
-}
-
-/// Like [`json_tokens`], with strings holding a placeholder built at run time by
-/// replacing it with a `&str` expression.
-pub(super) fn json_tokens_placeholders(
-    json: &Json,
-    placeholders: &[(&str, TokenStream)],
-) -> TokenStream {
+    let nested = |json: &Json| json_value(json, resolve, model);
     match json {
-        Json::Str(text) if placeholders.iter().any(|(p, _)| text.contains(p)) => {
-            let mut expr = quote! { #text.to_string() };
-            for (placeholder, value) in placeholders {
-                if text.contains(placeholder) {
-                    expr = quote! { #expr.replace(#placeholder, #value) };
-                }
-            }
-            quote! { Value::String(#expr) }
+        Json::Str(text) => {
+            let text = template(text, resolve);
+            quote! { Value::from(#text) }
         }
-        Json::Array(items) => {
+        Json::Array(items)
+            if items
+                .iter()
+                .any(|item| *item == Json::Str(CUSTOM_FIELDS.into())) =>
+        {
             let items = items
                 .iter()
-                .map(|item| json_tokens_placeholders(item, placeholders));
-            quote! { Value::Array(vec![#(#items),*]) }
+                .filter(|item| **item != Json::Str(CUSTOM_FIELDS.into()))
+                .map(nested);
+            quote! { transform::with_custom_field_names(vec![#(#items),*], connection, #model) }
+        }
+        Json::Array(items) => {
+            let items = items.iter().map(nested);
+            quote! { json::array([#(#items),*]) }
         }
         Json::Object(entries) => {
-            let keys = entries.iter().map(|(k, _)| k);
-            let values = entries
-                .iter()
-                .map(|(_, v)| json_tokens_placeholders(v, placeholders));
-            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
+            let entries = entries.iter().map(|(key, value)| {
+                let value = nested(value);
+                quote! { (#key, #value) }
+            });
+            quote! { json::object([#(#entries),*]) }
         }
-        other => json_tokens(other),
+        Json::Null => quote! { Value::Null },
+        Json::Bool(flag) => quote! { Value::Bool(#flag) },
+        Json::Int(n) => quote! { Value::from(#n) },
+        Json::Float(n) => quote! { Value::from(#n) },
     }
 }
 
-/// Like [`json_tokens`], with `value` in place of every `"$value"` string.
+/// A mapping's template (`{to: {id: $value}}`) with `value` in place of `$value`.
 pub(super) fn json_tokens_with(json: &Json, value: &TokenStream) -> TokenStream {
     match json {
         Json::Str(text) if text == "$value" => value.clone(),
         Json::Array(items) => {
             let items = items.iter().map(|item| json_tokens_with(item, value));
-            quote! { Value::Array(vec![#(#items),*]) }
+            quote! { json::array([#(#items),*]) }
         }
         Json::Object(entries) => {
-            let keys = entries.iter().map(|(k, _)| k);
-            let values = entries.iter().map(|(_, v)| json_tokens_with(v, value));
-            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
+            let entries = entries.iter().map(|(key, item)| {
+                let item = json_tokens_with(item, value);
+                quote! { (#key, #item) }
+            });
+            quote! { json::object([#(#entries),*]) }
         }
-        other => json_tokens(other),
-    }
-}
-
-pub(super) fn json_tokens(json: &Json) -> TokenStream {
-    match json {
-        Json::Null => quote! { Value::Null },
-        Json::Bool(b) => quote! { Value::Bool(#b) },
-        Json::Int(n) => quote! { Value::from(#n) },
-        Json::Float(n) => quote! { Value::from(#n) },
-        Json::Str(text) => quote! { Value::String(#text.to_string()) },
-        Json::Array(items) => {
-            let items = items.iter().map(json_tokens);
-            quote! { Value::Array(vec![#(#items),*]) }
-        }
-        Json::Object(entries) => {
-            let keys = entries.iter().map(|(k, _)| k);
-            let values = entries.iter().map(|(_, v)| json_tokens(v));
-            quote! { Value::Object([#((#keys.to_string(), #values)),*].into_iter().collect()) }
-        }
+        other => json_value(other, &|_| None, ""),
     }
 }
 
@@ -171,50 +206,20 @@ pub(super) fn key_expr_from(root: TokenStream, key: &KeyPath) -> TokenStream {
     expr
 }
 
-/// One `.query(name, value)` call. Placeholders left for run time are filled in:
-/// `{custom_fields}` (the connection's custom provider fields appended to a field
-/// list), `{key}` and `{key:soql}` (a find action's key), `{modified_since}`.
-pub(super) fn query_tokens(name: &str, value: &str, model: &str) -> TokenStream {
-    if !value.contains('{') {
-        return quote! { .query(#name, #value) };
-    }
-    let mut expr = quote! { #value.to_string() };
-    // `{custom_fields|<separator>}`: the separator the build put in with the list.
-    if let Some(start) = value.find("{custom_fields|") {
-        let rest = &value[start + "{custom_fields|".len()..];
-        let separator = rest.split('}').next().unwrap_or(",");
-        let marker = format!("{{custom_fields|{separator}}}");
-        expr = quote! { #expr.replace(#marker, &transform::custom_field_list(connection, #model, #separator)) };
-    }
-    if value.contains("{key:soql}") {
-        expr = quote! { #expr.replace("{key:soql}", &transform::soql_escape(key)) };
-    }
-    if value.contains("{ids:soql}") {
-        expr = quote! { #expr.replace("{ids:soql}", &transform::soql_list(&ids)) };
-    }
-    if value.contains("{key}") {
-        expr = quote! { #expr.replace("{key}", key) };
-    }
-    if value.contains("{modified_since}") {
-        expr = quote! { #expr.replace("{modified_since}", &since) };
-    }
-    quote! { .query(#name, #expr) }
-}
-
 /// A `Pagination` literal from `provider.yaml`, with parameters in the body or not.
 pub(super) fn pagination_literal(p: &crate::ir::Pagination, in_body: bool) -> TokenStream {
     let style = match &p.style {
         PageStyle::Cursor { param, path } => {
-            let path = segs(path);
+            let path = seg_table(path);
             quote! { PageStyle::Cursor { param: #param, path: #path } }
         }
         PageStyle::NextUrl { path } => {
-            let path = segs(path);
+            let path = seg_table(path);
             quote! { PageStyle::NextUrl { path: #path } }
         }
         PageStyle::Offset { param } => quote! { PageStyle::Offset { param: #param } },
     };
-    let records = segs(&p.records);
+    let records = seg_table(&p.records);
     let limit_param = match &p.limit_param {
         Some(param) => quote! { Some(#param) },
         None => quote! { None },

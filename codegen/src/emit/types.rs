@@ -259,6 +259,12 @@ impl Emitter<'_> {
             }
         });
         let from_doc = format!(" The writable fields of a {ident}, e.g. to send it back whole.");
+        let or: Vec<TokenStream> = or.collect();
+        let fallback = if or.is_empty() {
+            quote! { _ }
+        } else {
+            quote! { fallback }
+        };
         quote! {
             impl ::std::convert::From<#ident> for #input_ident {
                 #[doc = #from_doc]
@@ -268,8 +274,7 @@ impl Emitter<'_> {
             }
             impl #input_ident {
                 /// This input with every unset field taken from `fallback`.
-                pub fn or(self, fallback: Self) -> Self {
-                    let _ = &fallback;
+                pub fn or(self, #fallback: Self) -> Self {
                     Self { #(#or)* }
                 }
             }
@@ -283,17 +288,21 @@ impl Emitter<'_> {
         let mut checks = Vec::new();
         for field in fields {
             let name = field_ident(&field.name);
-            let label = field.name.as_str();
+            let label = format!("{{prefix}}{}", field.name);
+            let item_label = format!("{{prefix}}{}[{{index}}].", field.name);
+            let nested_label = format!("{{prefix}}{}.", field.name);
             let mut on_value = Vec::new();
             if matches!(field.ty, FieldType::String) {
                 if field.format.as_deref() == Some("email") {
-                    on_value.push(quote! { #rt::__private::validate::email(problems, ::std::format!("{prefix}{}", #label), value); });
+                    on_value.push(
+                        quote! { #rt::validate::email(problems, ::std::format!(#label), value); },
+                    );
                 }
                 if let Some(max) = field.max_length {
-                    on_value.push(quote! { #rt::__private::validate::max_length(problems, ::std::format!("{prefix}{}", #label), value, #max); });
+                    on_value.push(quote! { #rt::validate::max_length(problems, ::std::format!(#label), value, #max); });
                 }
                 if field.required {
-                    on_value.push(quote! { #rt::__private::validate::not_empty(problems, ::std::format!("{prefix}{}", #label), value); });
+                    on_value.push(quote! { #rt::validate::not_empty(problems, ::std::format!(#label), value); });
                 }
             }
             let nested = match &field.ty {
@@ -309,15 +318,17 @@ impl Emitter<'_> {
             match (&field.ty, nested) {
                 (FieldType::List(_), true) => checks.push(quote! {
                     for (index, item) in self.#name.iter().enumerate() {
-                        item.validate_into(&::std::format!("{prefix}{}[{index}].", #label), problems);
+                        item.validate_into(&::std::format!(#item_label), problems);
                     }
                 }),
                 (_, true) if Emitter::is_optional(field) => checks.push(quote! {
                     if let ::std::option::Option::Some(item) = &self.#name {
-                        item.validate_into(&::std::format!("{prefix}{}.", #label), problems);
+                        item.validate_into(&::std::format!(#nested_label), problems);
                     }
                 }),
-                (_, true) => checks.push(quote! { self.#name.validate_into(&::std::format!("{prefix}{}.", #label), problems); }),
+                (_, true) => checks.push(
+                    quote! { self.#name.validate_into(&::std::format!(#nested_label), problems); },
+                ),
                 _ if on_value.is_empty() => {}
                 _ if Emitter::is_optional(field) => checks.push(quote! {
                     if let ::std::option::Option::Some(value) = &self.#name {
@@ -330,9 +341,12 @@ impl Emitter<'_> {
                 }),
             }
         }
-        if checks.is_empty() {
-            checks.push(quote! { let _ = (prefix, problems); });
-        }
+        // Nothing to check: the parameters are not used.
+        let (prefix, problems) = if checks.is_empty() {
+            (quote! { _ }, quote! { _ })
+        } else {
+            (quote! { prefix }, quote! { problems })
+        };
         quote! {
             impl #ident {
                 /// Every problem with this value under the unified model's rules; empty when valid.
@@ -342,7 +356,7 @@ impl Emitter<'_> {
                     problems
                 }
                 #[doc(hidden)]
-                pub fn validate_into(&self, prefix: &str, problems: &mut ::std::vec::Vec<#rt::FieldError>) {
+                pub fn validate_into(&self, #prefix: &str, #problems: &mut ::std::vec::Vec<#rt::FieldError>) {
                     #(#checks)*
                 }
             }
