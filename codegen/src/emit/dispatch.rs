@@ -7,242 +7,285 @@ impl Emitter<'_> {
     /// The unified actions: each dispatches on `connection.provider()` to the providers
     /// whose mappings have it, and says which ones do when called for another.
     pub(super) fn unified(&self, project: &Project) -> TokenStream {
-        let rt = &self.rt;
-        let result = |ok: TokenStream| quote! { ::std::result::Result<#ok, #rt::Error> };
         let mut out = Vec::new();
         let mut registry: Vec<RegistryEntry> = Vec::new();
         let mut typed_actions: Vec<TokenStream> = Vec::new();
         for model in project.models.models() {
-            let name = &model.name;
-            let model_ident = format_ident!("{}", model.name);
-            let input_ident = format_ident!("{}Input", model.name);
-            let snake_name = snake(&model.name);
-            let supporting = |has: &dyn Fn(&Mapping) -> bool| -> Vec<&Provider> {
-                project
-                    .providers
-                    .iter()
-                    .filter(|(_, mappings)| {
-                        mappings.iter().any(|m| m.model == model.name && has(m))
-                    })
-                    .map(|(p, _)| p)
-                    .collect()
-            };
-            let mut actions: Vec<UnifiedAction> = vec![
-                (
-                    format!("create_{snake_name}"),
-                    format!("Creates a {name}"),
-                    quote! { input: &#input_ident },
-                    quote! { input },
-                    result(quote! { #model_ident }),
-                    supporting(&|m| m.create.is_some()),
-                    Shape::Create,
-                ),
-                (
-                    format!("get_{snake_name}"),
-                    format!("Reads one {name} by its provider id"),
-                    quote! { id: &str },
-                    quote! { id },
-                    result(quote! { #model_ident }),
-                    supporting(&|m| m.get.is_some()),
-                    Shape::Get,
-                ),
-                (
-                    format!("update_{snake_name}"),
-                    format!("Updates the fields set in `patch` of one {name}"),
-                    quote! { id: &str, patch: &#input_ident },
-                    quote! { id, patch },
-                    result(quote! { #model_ident }),
-                    supporting(&|m| m.update.is_some()),
-                    Shape::Update,
-                ),
-                (
-                    format!("delete_{snake_name}"),
-                    format!("Deletes one {name}"),
-                    quote! { id: &str },
-                    quote! { id },
-                    result(quote! { () }),
-                    supporting(&|m| m.delete.is_some()),
-                    Shape::Delete,
-                ),
-                (
-                    format!("upsert_{snake_name}"),
-                    format!(
-                        "Creates a {name}, or updates the existing one holding its unique values,"
-                    ),
-                    quote! { input: &#input_ident },
-                    quote! { input },
-                    result(quote! { #model_ident }),
-                    supporting(&|m| m.upsert.is_some()),
-                    Shape::Upsert,
-                ),
-            ];
-            let mut keys: Vec<&str> = Vec::new();
-            let mut targets: Vec<&str> = Vec::new();
-            for (_, mappings) in &project.providers {
-                for mapping in mappings.iter().filter(|m| m.model == model.name) {
-                    keys.extend(
-                        mapping
-                            .finds
-                            .iter()
-                            .map(|f| f.key.as_str())
-                            .filter(|k| !keys.contains(k))
-                            .collect::<Vec<_>>(),
-                    );
-                    targets.extend(
-                        mapping
-                            .links
-                            .iter()
-                            .map(|l| l.target.as_str())
-                            .filter(|t| !targets.contains(t))
-                            .collect::<Vec<_>>(),
-                    );
-                }
-            }
-            for key in keys {
-                actions.push((
-                    format!("find_{snake_name}_by_{key}"),
-                    format!("Finds the first {name} whose {key} is `key` (`Ok(None)` when nothing matches)"),
-                    quote! { key: &str },
-                    quote! { key },
-                    result(quote! { ::std::option::Option<#model_ident> }),
-                    supporting(&|m| m.finds.iter().any(|f| f.key == key)),
-                    Shape::Find(key.to_string()),
-                ));
-            }
-            for target in targets {
-                let from = format_ident!("{}_id", snake_name);
-                let to = format_ident!("{}_id", target);
-                actions.push((
-                    format!("link_{snake_name}_{target}"),
-                    format!("Links a {name} to a {target}"),
-                    quote! { #from: &str, #to: &str },
-                    quote! { #from, #to },
-                    result(quote! { () }),
-                    supporting(&|m| m.links.iter().any(|l| l.target == target)),
-                    Shape::Link(format!("{snake_name}_id"), format!("{target}_id")),
-                ));
-            }
+            let actions = self.model_actions(project, model);
             let has_upsert = actions
                 .iter()
                 .any(|a| matches!(a.6, Shape::Upsert) && !a.5.is_empty());
-            for (fn_name, doc, params, args, output, providers, shape) in actions {
-                if providers.is_empty() {
-                    continue;
-                }
-                let typed = match &shape {
-                    Shape::Create | Shape::Upsert => Some((
-                        quote! { super::#input_ident },
-                        quote! { super::#model_ident },
-                    )),
-                    Shape::Get => {
-                        Some((quote! { #rt::IdArguments }, quote! { super::#model_ident }))
-                    }
-                    Shape::Update => Some((
-                        quote! { #rt::UpdateArguments<super::#input_ident> },
-                        quote! { super::#model_ident },
-                    )),
-                    Shape::Delete => Some((quote! { #rt::IdArguments }, quote! { () })),
-                    Shape::Find(_) | Shape::Link(..) => None,
-                };
-                if let Some((arguments, output)) = typed {
-                    typed_actions.push(typed_action(rt, &fn_name, arguments, output));
-                }
-                registry.push(self.registry_entry(
-                    &fn_name,
-                    &doc,
-                    model,
-                    &providers,
-                    &shape,
-                    &input_ident,
-                    has_upsert.then(|| format!("upsert_{snake_name}")),
-                ));
-                let fn_ident = format_ident!("{}", fn_name);
-                let available = providers
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let names = providers.iter().map(|p| p.name.as_str());
-                let modules = providers.iter().map(|p| format_ident!("{}", p.name));
-                let doc_line = format!(" {doc} on the connection's provider ({available}).");
-                out.push(quote! {
-                    #[doc = #doc_line]
-                    pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #params) -> #output {
-                        match connection.provider() {
-                            #(#names => #modules::#fn_ident(runtime, connection, #args).await,)*
-                            other => ::std::result::Result::Err(#rt::Error::Unsupported {
-                                provider: other.to_string(),
-                                action: #fn_name.to_string(),
-                                available: #available.to_string(),
-                            }),
-                        }
-                    }
-                });
+            for action in actions.into_iter().filter(|a| !a.5.is_empty()) {
+                let (function, entry, typed) = self.dispatch_action(model, action, has_upsert);
+                out.push(function);
+                registry.push(entry);
+                typed_actions.extend(typed);
             }
-            let providers = supporting(&|m| m.list.is_some());
+            let providers = supporting(project, model, &|m| m.list.is_some());
             if !providers.is_empty() {
-                let fn_name = format!("list_{}", plural(&snake_name));
-                let fn_ident = format_ident!("{}", fn_name);
-                let available = providers
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let names = providers.iter().map(|p| p.name.as_str());
-                let modules = providers.iter().map(|p| format_ident!("{}", p.name));
-                let doc_line = format!(
-                    " Streams every {name} on the connection's provider ({available}), following its pagination."
-                );
-                let description = format!(
-                    "Lists {} records on the connection's provider, following its pagination (at most `limit`, default 100).",
-                    name
-                );
-                let provider_names = providers.iter().map(|p| p.name.as_str());
-                registry.push(RegistryEntry {
-                    info: quote! {
-                        #rt::ActionInfo {
-                            name: #fn_name,
-                            description: #description,
-                            kind: #rt::ActionKind::List,
-                            model: #name,
-                            providers: &[#(#provider_names),*],
-                            read_only: true,
-                            retry_as: ::std::option::Option::None,
-                            arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
-                            input_schema: #rt::__private::schema::input::<#rt::ListArguments>,
-                            output_schema: #rt::__private::schema::output::<::std::vec::Vec<#model_ident>>,
-                        }
-                    },
-                    arm: quote! {
-                        #fn_name => {
-                            let arguments: #rt::ListArguments = #rt::__private::arguments(arguments)?;
-                            #rt::__private::collect_list(#fn_ident(runtime, connection, &arguments.options()), arguments.limit()).await
-                        }
-                    },
-                    check: quote! {
-                        #fn_name => {
-                            #rt::__private::arguments::<#rt::ListArguments>(arguments.clone()).map(|_| ())
-                        }
-                    },
-                });
-                out.push(quote! {
-                    #[doc = #doc_line]
-                    pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
-                        match connection.provider() {
-                            #(#names => #modules::#fn_ident(runtime, connection, options),)*
-                            other => {
-                                let error = #rt::Error::Unsupported {
-                                    provider: other.to_string(),
-                                    action: #fn_name.to_string(),
-                                    available: #available.to_string(),
-                                };
-                                #rt::support::prelude::StreamExt::boxed(#rt::support::prelude::stream::iter([::std::result::Result::Err(error)]))
-                            }
-                        }
-                    }
-                });
+                let (function, entry) = self.dispatch_list(model, &providers);
+                out.push(function);
+                registry.push(entry);
             }
         }
+        self.registry_statics(project, out, registry, typed_actions)
+    }
+
+    /// `Result<ok, Error>` in the runtime's path.
+    fn result_type(&self, ok: TokenStream) -> TokenStream {
+        let rt = &self.rt;
+        quote! { ::std::result::Result<#ok, #rt::Error> }
+    }
+
+    /// The unified actions of `model` (creates, gets, …, finds, links), each with the
+    /// providers whose mappings have it.
+    fn model_actions<'p>(&self, project: &'p Project, model: &TypeDef) -> Vec<UnifiedAction<'p>> {
+        let name = &model.name;
+        let model_ident = format_ident!("{}", model.name);
+        let input_ident = format_ident!("{}Input", model.name);
+        let snake_name = snake(&model.name);
+        let result = |ok: TokenStream| self.result_type(ok);
+        let supporting = |has: &dyn Fn(&Mapping) -> bool| supporting(project, model, has);
+        let mut actions: Vec<UnifiedAction> = vec![
+            (
+                format!("create_{snake_name}"),
+                format!("Creates a {name}"),
+                quote! { input: &#input_ident },
+                quote! { input },
+                result(quote! { #model_ident }),
+                supporting(&|m| m.create.is_some()),
+                Shape::Create,
+            ),
+            (
+                format!("get_{snake_name}"),
+                format!("Reads one {name} by its provider id"),
+                quote! { id: &str },
+                quote! { id },
+                result(quote! { #model_ident }),
+                supporting(&|m| m.get.is_some()),
+                Shape::Get,
+            ),
+            (
+                format!("update_{snake_name}"),
+                format!("Updates the fields set in `patch` of one {name}"),
+                quote! { id: &str, patch: &#input_ident },
+                quote! { id, patch },
+                result(quote! { #model_ident }),
+                supporting(&|m| m.update.is_some()),
+                Shape::Update,
+            ),
+            (
+                format!("delete_{snake_name}"),
+                format!("Deletes one {name}"),
+                quote! { id: &str },
+                quote! { id },
+                result(quote! { () }),
+                supporting(&|m| m.delete.is_some()),
+                Shape::Delete,
+            ),
+            (
+                format!("upsert_{snake_name}"),
+                format!("Creates a {name}, or updates the existing one holding its unique values,"),
+                quote! { input: &#input_ident },
+                quote! { input },
+                result(quote! { #model_ident }),
+                supporting(&|m| m.upsert.is_some()),
+                Shape::Upsert,
+            ),
+        ];
+        let mut keys: Vec<&str> = Vec::new();
+        let mut targets: Vec<&str> = Vec::new();
+        for (_, mappings) in &project.providers {
+            for mapping in mappings.iter().filter(|m| m.model == model.name) {
+                keys.extend(
+                    mapping
+                        .finds
+                        .iter()
+                        .map(|f| f.key.as_str())
+                        .filter(|k| !keys.contains(k))
+                        .collect::<Vec<_>>(),
+                );
+                targets.extend(
+                    mapping
+                        .links
+                        .iter()
+                        .map(|l| l.target.as_str())
+                        .filter(|t| !targets.contains(t))
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        for key in keys {
+            actions.push((
+                format!("find_{snake_name}_by_{key}"),
+                format!(
+                    "Finds the first {name} whose {key} is `key` (`Ok(None)` when nothing matches)"
+                ),
+                quote! { key: &str },
+                quote! { key },
+                result(quote! { ::std::option::Option<#model_ident> }),
+                supporting(&|m| m.finds.iter().any(|f| f.key == key)),
+                Shape::Find(key.to_string()),
+            ));
+        }
+        for target in targets {
+            let from = format_ident!("{}_id", snake_name);
+            let to = format_ident!("{}_id", target);
+            actions.push((
+                format!("link_{snake_name}_{target}"),
+                format!("Links a {name} to a {target}"),
+                quote! { #from: &str, #to: &str },
+                quote! { #from, #to },
+                result(quote! { () }),
+                supporting(&|m| m.links.iter().any(|l| l.target == target)),
+                Shape::Link(format!("{snake_name}_id"), format!("{target}_id")),
+            ));
+        }
+        actions
+    }
+
+    /// One unified action dispatching on the connection's provider, its registry entry
+    /// and, for creates, gets, updates, deletes and upserts, its `typed` marker.
+    fn dispatch_action(
+        &self,
+        model: &TypeDef,
+        (fn_name, doc, params, args, output, providers, shape): UnifiedAction,
+        has_upsert: bool,
+    ) -> (TokenStream, RegistryEntry, Option<TokenStream>) {
+        let rt = &self.rt;
+        let model_ident = format_ident!("{}", model.name);
+        let input_ident = format_ident!("{}Input", model.name);
+        let snake_name = snake(&model.name);
+        let typed = match &shape {
+            Shape::Create | Shape::Upsert => Some((
+                quote! { super::#input_ident },
+                quote! { super::#model_ident },
+            )),
+            Shape::Get => Some((quote! { #rt::IdArguments }, quote! { super::#model_ident })),
+            Shape::Update => Some((
+                quote! { #rt::UpdateArguments<super::#input_ident> },
+                quote! { super::#model_ident },
+            )),
+            Shape::Delete => Some((quote! { #rt::IdArguments }, quote! { () })),
+            Shape::Find(_) | Shape::Link(..) => None,
+        };
+        let typed = typed.map(|(arguments, output)| typed_action(rt, &fn_name, arguments, output));
+        let entry = self.registry_entry(
+            &fn_name,
+            &doc,
+            model,
+            &providers,
+            &shape,
+            &input_ident,
+            has_upsert.then(|| format!("upsert_{snake_name}")),
+        );
+        let fn_ident = format_ident!("{}", fn_name);
+        let available = providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = providers.iter().map(|p| p.name.as_str());
+        let modules = providers.iter().map(|p| format_ident!("{}", p.name));
+        let doc_line = format!(" {doc} on the connection's provider ({available}).");
+        let function = quote! {
+            #[doc = #doc_line]
+            pub async fn #fn_ident(runtime: &#rt::Runtime, connection: &#rt::Connection, #params) -> #output {
+                match connection.provider() {
+                    #(#names => #modules::#fn_ident(runtime, connection, #args).await,)*
+                    other => ::std::result::Result::Err(#rt::Error::Unsupported {
+                        provider: other.to_string(),
+                        action: #fn_name.to_string(),
+                        available: #available.to_string(),
+                    }),
+                }
+            }
+        };
+        (function, entry, typed)
+    }
+
+    /// `list_<models>` dispatching on the connection's provider, and its registry entry.
+    fn dispatch_list(
+        &self,
+        model: &TypeDef,
+        providers: &[&Provider],
+    ) -> (TokenStream, RegistryEntry) {
+        let rt = &self.rt;
+        let name = &model.name;
+        let model_ident = format_ident!("{}", model.name);
+        let snake_name = snake(&model.name);
+        let fn_name = format!("list_{}", plural(&snake_name));
+        let fn_ident = format_ident!("{}", fn_name);
+        let available = providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = providers.iter().map(|p| p.name.as_str());
+        let modules = providers.iter().map(|p| format_ident!("{}", p.name));
+        let doc_line = format!(
+            " Streams every {name} on the connection's provider ({available}), following its pagination."
+        );
+        let description = format!(
+            "Lists {} records on the connection's provider, following its pagination (at most `limit`, default 100).",
+            name
+        );
+        let provider_names = providers.iter().map(|p| p.name.as_str());
+        let entry = RegistryEntry {
+            info: quote! {
+                #rt::ActionInfo {
+                    name: #fn_name,
+                    description: #description,
+                    kind: #rt::ActionKind::List,
+                    model: #name,
+                    providers: &[#(#provider_names),*],
+                    read_only: true,
+                    retry_as: ::std::option::Option::None,
+                    arguments: "page_size (optional), modified_since (optional, RFC 3339), limit (optional, default 100)",
+                    input_schema: #rt::__private::schema::input::<#rt::ListArguments>,
+                    output_schema: #rt::__private::schema::output::<::std::vec::Vec<#model_ident>>,
+                }
+            },
+            arm: quote! {
+                #fn_name => {
+                    let arguments: #rt::ListArguments = #rt::__private::arguments(arguments)?;
+                    #rt::__private::collect_list(#fn_ident(runtime, connection, &arguments.options()), arguments.limit()).await
+                }
+            },
+            check: quote! {
+                #fn_name => {
+                    #rt::__private::arguments::<#rt::ListArguments>(arguments.clone()).map(|_| ())
+                }
+            },
+        };
+        let function = quote! {
+            #[doc = #doc_line]
+            pub fn #fn_ident<'a>(runtime: &'a #rt::Runtime, connection: &'a #rt::Connection, options: &#rt::ListOptions) -> #rt::RecordStream<'a, #model_ident> {
+                match connection.provider() {
+                    #(#names => #modules::#fn_ident(runtime, connection, options),)*
+                    other => {
+                        let error = #rt::Error::Unsupported {
+                            provider: other.to_string(),
+                            action: #fn_name.to_string(),
+                            available: #available.to_string(),
+                        };
+                        #rt::support::prelude::StreamExt::boxed(#rt::support::prelude::stream::iter([::std::result::Result::Err(error)]))
+                    }
+                }
+            }
+        };
+        (function, entry)
+    }
+
+    /// The `typed` module, the registry statics and `invoke`/`check`/`invoke_batch`.
+    fn registry_statics(
+        &self,
+        project: &Project,
+        mut out: Vec<TokenStream>,
+        mut registry: Vec<RegistryEntry>,
+        mut typed_actions: Vec<TokenStream>,
+    ) -> TokenStream {
+        let rt = &self.rt;
         for composite in &project.composites {
             registry.push(self.composite_entry(composite));
             let input_ident = format_ident!("{}Input", camel_case(&composite.name));
@@ -459,3 +502,17 @@ pub(super) type UnifiedAction<'p> = (
     Vec<&'p Provider>,
     Shape,
 );
+
+/// The providers whose mapping of `model` has what `has` asks for.
+fn supporting<'p>(
+    project: &'p Project,
+    model: &TypeDef,
+    has: &dyn Fn(&Mapping) -> bool,
+) -> Vec<&'p Provider> {
+    project
+        .providers
+        .iter()
+        .filter(|(_, mappings)| mappings.iter().any(|m| m.model == model.name && has(m)))
+        .map(|(provider, _)| provider)
+        .collect()
+}
