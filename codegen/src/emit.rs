@@ -1531,12 +1531,7 @@ impl Emitter<'_> {
             quote! {
                 /// A success response whose body does not have the documented shape.
                 fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-                    Error::UnexpectedResponse {
-                        provider: PROVIDER.name.to_string(),
-                        status: response.status,
-                        reason: problem.to_string(),
-                        body: response.raw.clone(),
-                    }
+                    response.unreadable(PROVIDER.name, problem)
                 }
                 #unexpected_record
                 /// The record in a single-record response (inside the provider's envelope).
@@ -1550,7 +1545,7 @@ impl Emitter<'_> {
             #description
             pub mod #module {
                 #[allow(unused_imports)]
-                use #rt::__private::{backoff, boxed, input_json, json, object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep, stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch};
+                use #rt::__private::{after_write, backoff, boxed, create_with_upsert_fallback, input_json, json, object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep, stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch};
                 #[allow(unused_imports)]
                 use #rt::{AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule, FieldError, IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit, RateLimitHeaders, RateScope, RecordStream, Request, RequestsBySetting, Response, RetryPolicy, Runtime, SettingSpec, UsageHeader};
 
@@ -1667,7 +1662,7 @@ impl Emitter<'_> {
                     quote! {
                         let id = json::require_string(&response.body, #id_path).map_err(|problem| unexpected(&response, problem))?;
                         // The create response only carries the id: read the record back.
-                        boxed(#get_fn(runtime, connection, &id)).await
+                        after_write(&PROVIDER, Some(&id), "reading it back", boxed(#get_fn(runtime, connection, &id))).await
                     }
                 }
                 _ => {
@@ -1718,20 +1713,11 @@ impl Emitter<'_> {
                     /// broken connection after sending, a 5xx), the create is retried
                     /// through the upsert key, so it never leaves two records.
                     pub async fn #create_fn(runtime: &Runtime, connection: &Connection, input: &super::#input_ident) -> Result<super::#model_ident, Error> {
-                        in_span(runtime, connection, #create_fn_name, || input_json(input), async move {
-                            let mut outcome = boxed(#create_once(runtime, connection, input)).await;
-                            let mut attempt = 1;
-                            while let Err(error) = &outcome {
-                                if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                                    break;
-                                }
-                                tracing::info!(attempt, reason = %error, "the create may have gone through: retrying through its upsert key");
-                                sleep(backoff(&PROVIDER.retry, attempt)).await;
-                                attempt += 1;
-                                outcome = boxed(#upsert_fn(runtime, connection, input)).await;
-                            }
-                            outcome
-                        })
+                        in_span(runtime, connection, #create_fn_name, || input_json(input), create_with_upsert_fallback(
+                            &PROVIDER,
+                            boxed(#create_once(runtime, connection, input)),
+                            || boxed(#upsert_fn(runtime, connection, input)),
+                        ))
                         .await
                     }
                 });
@@ -2087,7 +2073,7 @@ impl Emitter<'_> {
                         _ => None,
                     };
                     match found {
-                        Some(found) => boxed(#update_fn(runtime, connection, &found.remote_id, patch)).await,
+                        Some(found) => after_write(&PROVIDER, Some(&found.remote_id), "updating it", boxed(#update_fn(runtime, connection, &found.remote_id, patch))).await,
                         None => boxed(#create_once(runtime, connection, input)).await,
                     }
                 }
@@ -2095,15 +2081,16 @@ impl Emitter<'_> {
                 quote! {
                     match boxed(#create_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(#update_fn(runtime, connection, &id, patch)).await
+                            after_write(&PROVIDER, Some(&id), "updating it", boxed(#update_fn(runtime, connection, &id, patch))).await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
+                            // A record has the key: until it is found, the call may have written.
                             let found = match #key {
-                                Some(key) if !key.trim().is_empty() => boxed(#find_fn(runtime, connection, key)).await?,
+                                Some(key) if !key.trim().is_empty() => after_write(&PROVIDER, None, "finding it by its upsert key", boxed(#find_fn(runtime, connection, key))).await?,
                                 _ => None,
                             };
                             match found {
-                                Some(found) => boxed(#update_fn(runtime, connection, &found.remote_id, patch)).await,
+                                Some(found) => after_write(&PROVIDER, Some(&found.remote_id), "updating it", boxed(#update_fn(runtime, connection, &found.remote_id, patch))).await,
                                 None => Err(conflict),
                             }
                         }

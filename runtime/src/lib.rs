@@ -14,6 +14,7 @@ pub mod logs;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 mod observe;
+mod outcome;
 mod pacing;
 mod pagination;
 mod provider;
@@ -28,7 +29,7 @@ pub mod validate;
 
 pub use batch::{BatchMatch, BatchSpec};
 pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, RefreshedTokens};
-pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
+pub use error::{Error, ErrorCategory, FieldError, ValidationErrors, Written};
 pub use observe::{ObservedStream, Observer, OperationRecord, Outcome, RequestRecord, RetryEvent};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{
@@ -56,6 +57,7 @@ pub mod __private {
     pub use crate::batch::{BatchRead, BatchWrite, write_batch};
     pub use crate::json::{self, Seg};
     pub use crate::observe::{input_json, object_json, observe_stream, run_action, run_batch};
+    pub use crate::outcome::{after_write, create_with_upsert_fallback};
     pub use crate::registry::{
         arguments, batch_arguments, batch_outputs, collect_list, output, string_argument,
     };

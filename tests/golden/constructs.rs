@@ -652,9 +652,10 @@ fn check(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
+        after_write, backoff, boxed, create_with_upsert_fallback, input_json, json,
+        object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep,
+        stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg,
+        StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -1038,12 +1039,7 @@ pub mod attio {
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
+        response.unreadable(PROVIDER.name, problem)
     }
     /// The record in a single-record response (inside the provider's envelope).
     fn record_of(response: &Response) -> &Value {

@@ -2454,9 +2454,10 @@ pub async fn create_opportunity_with_links(
 pub mod attio {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
+        after_write, backoff, boxed, create_with_upsert_fallback, input_json, json,
+        object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep,
+        stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg,
+        StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -2621,29 +2622,11 @@ pub mod attio {
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_company_once(runtime, connection, input)),
+                    || boxed(upsert_company(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -2974,22 +2957,38 @@ pub mod attio {
                     let patch = input;
                     match boxed(create_company_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_company(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_company(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
                                 .and_then(|value| value.website.as_deref())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_company_by_domain(runtime, connection, key))
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            boxed(find_company_by_domain(runtime, connection, key)),
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_company(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_company(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -3117,29 +3116,11 @@ pub mod attio {
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_contact_once(runtime, connection, input)),
+                    || boxed(upsert_contact(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -3575,7 +3556,13 @@ pub mod attio {
                     let patch = input;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -3583,15 +3570,25 @@ pub mod attio {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            boxed(find_contact_by_email(runtime, connection, key)),
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -4218,12 +4215,7 @@ pub mod attio {
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
+        response.unreadable(PROVIDER.name, problem)
     }
     /// A listed record that does not have the documented shape.
     fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
@@ -4244,9 +4236,10 @@ pub mod attio {
 pub mod hubspot {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
+        after_write, backoff, boxed, create_with_upsert_fallback, input_json, json,
+        object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep,
+        stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg,
+        StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -4406,29 +4399,11 @@ pub mod hubspot {
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_company_once(runtime, connection, input)),
+                    || boxed(upsert_company(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -4853,8 +4828,13 @@ pub mod hubspot {
                     };
                     match found {
                         Some(found) => {
-                            boxed(
-                                    update_company(runtime, connection, &found.remote_id, patch),
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&found.remote_id),
+                                    "updating it",
+                                    boxed(
+                                        update_company(runtime, connection, &found.remote_id, patch),
+                                    ),
                                 )
                                 .await
                         }
@@ -5137,29 +5117,11 @@ pub mod hubspot {
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_contact_once(runtime, connection, input)),
+                    || boxed(upsert_contact(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -5613,7 +5575,13 @@ pub mod hubspot {
                     let patch = &patch;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -5621,15 +5589,25 @@ pub mod hubspot {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            boxed(find_contact_by_email(runtime, connection, key)),
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -6576,12 +6554,7 @@ pub mod hubspot {
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
+        response.unreadable(PROVIDER.name, problem)
     }
     /// A listed record that does not have the documented shape.
     fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
@@ -6602,9 +6575,10 @@ pub mod hubspot {
 pub mod salesforce {
     #[allow(unused_imports)]
     use ::unifold::__private::{
-        backoff, boxed, input_json, json, object_json, observe_stream, run_action,
-        run_batch, serde_json::Value, sleep, stream, tracing, transform, validate,
-        BatchRead, BatchWrite, BoxFuture, Seg, StreamExt, write_batch,
+        after_write, backoff, boxed, create_with_upsert_fallback, input_json, json,
+        object_json, observe_stream, run_action, run_batch, serde_json::Value, sleep,
+        stream, tracing, transform, validate, BatchRead, BatchWrite, BoxFuture, Seg,
+        StreamExt, write_batch,
     };
     #[allow(unused_imports)]
     use ::unifold::{
@@ -6764,7 +6738,13 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
-        boxed(get_company(runtime, connection, &id)).await
+        after_write(
+                &PROVIDER,
+                Some(&id),
+                "reading it back",
+                boxed(get_company(runtime, connection, &id)),
+            )
+            .await
     }
     /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
     ///
@@ -6781,29 +6761,11 @@ pub mod salesforce {
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_company_once(runtime, connection, input)),
+                    || boxed(upsert_company(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -7079,8 +7041,13 @@ pub mod salesforce {
                     };
                     match found {
                         Some(found) => {
-                            boxed(
-                                    update_company(runtime, connection, &found.remote_id, patch),
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&found.remote_id),
+                                    "updating it",
+                                    boxed(
+                                        update_company(runtime, connection, &found.remote_id, patch),
+                                    ),
                                 )
                                 .await
                         }
@@ -7390,7 +7357,13 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, &[Seg::Key("id")])
             .map_err(|problem| unexpected(&response, problem))?;
-        boxed(get_contact(runtime, connection, &id)).await
+        after_write(
+                &PROVIDER,
+                Some(&id),
+                "reading it back",
+                boxed(get_contact(runtime, connection, &id)),
+            )
+            .await
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
     ///
@@ -7407,29 +7380,11 @@ pub mod salesforce {
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(
+                    &PROVIDER,
+                    boxed(create_contact_once(runtime, connection, input)),
+                    || boxed(upsert_contact(runtime, connection, input)),
+                ),
             )
             .await
     }
@@ -7705,7 +7660,13 @@ pub mod salesforce {
                     let patch = input;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -7713,15 +7674,25 @@ pub mod salesforce {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            boxed(find_contact_by_email(runtime, connection, key)),
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -8062,7 +8033,13 @@ pub mod salesforce {
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     let id = json::require_string(&response.body, &[Seg::Key("id")])
                         .map_err(|problem| unexpected(&response, problem))?;
-                    boxed(get_opportunity(runtime, connection, &id)).await
+                    after_write(
+                            &PROVIDER,
+                            Some(&id),
+                            "reading it back",
+                            boxed(get_opportunity(runtime, connection, &id)),
+                        )
+                        .await
                 },
             )
             .await
@@ -8633,12 +8610,7 @@ pub mod salesforce {
     }
     /// A success response whose body does not have the documented shape.
     fn unexpected(response: &Response, problem: json::ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: PROVIDER.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
+        response.unreadable(PROVIDER.name, problem)
     }
     /// A listed record that does not have the documented shape.
     fn unexpected_record(record: &Value, problem: json::ReadError) -> Error {
