@@ -161,20 +161,37 @@ async fn three_hundred_creates(vendor: Vendor, seed: u64) {
         }
         resend = still;
     }
-    assert!(resend.is_empty(), "{}: {resend:?} never went through", vendor.name());
+    assert!(
+        resend.is_empty(),
+        "{}: {resend:?} never went through",
+        vendor.name()
+    );
 
     let stored = stored_contacts(&sandbox, vendor);
     let emails: HashSet<&str> = stored.iter().map(|(email, _)| email.as_str()).collect();
-    assert_eq!(stored.len(), CREATES, "{}: no duplicate, none missing", vendor.name());
+    assert_eq!(
+        stored.len(),
+        CREATES,
+        "{}: no duplicate, none missing",
+        vendor.name()
+    );
     assert_eq!(emails.len(), CREATES, "{}", vendor.name());
     for fault in Fault::ALL {
-        assert!(proxy.count(fault) > 0, "{}: the proxy never injected {fault:?}", vendor.name());
+        assert!(
+            proxy.count(fault) > 0,
+            "{}: the proxy never injected {fault:?}",
+            vendor.name()
+        );
     }
     println!(
         "{}: {CREATES} creates, {} requests through the proxy ({} faulted), {first_pass_failures} errors on the first pass {told:?}, {:.1} s",
         vendor.name(),
         proxy.exchanges().len(),
-        proxy.exchanges().iter().filter(|e| e.fault != Fault::Pass).count(),
+        proxy
+            .exchanges()
+            .iter()
+            .filter(|e| e.fault != Fault::Pass)
+            .count(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -209,7 +226,10 @@ fn assert_waited(proxy: &FaultProxy, refusals: usize, path: &str) {
     let gaps = gaps_after_refusals(proxy);
     assert_eq!(gaps.len(), refusals, "{path}: {:?}", proxy.exchanges());
     for gap in gaps {
-        assert!(gap >= Duration::from_secs(1), "{path}: sent again after {gap:?}");
+        assert!(
+            gap >= Duration::from_secs(1),
+            "{path}: sent again after {gap:?}"
+        );
     }
 }
 
@@ -223,7 +243,12 @@ async fn a_429_from_any_provider_is_a_rate_limit_and_is_waited_out() {
         create_contact(&runtime, &connection, &common::person(1))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
-        assert_eq!(stored_contacts(&sandbox, vendor).len(), 1, "{}", vendor.name());
+        assert_eq!(
+            stored_contacts(&sandbox, vendor).len(),
+            1,
+            "{}",
+            vendor.name()
+        );
         assert_waited(&proxy, 2, vendor.name());
     }
 }
@@ -383,7 +408,13 @@ async fn queued_jobs_wait_out_retry_after_and_never_create_twice() {
         .await
         .unwrap();
     proxy.script([Fault::TooManyRequests; 4]);
-    let job = run_job(&queue, &connection, "get_contact", json!({"id": created.remote_id})).await;
+    let job = run_job(
+        &queue,
+        &connection,
+        "get_contact",
+        json!({"id": created.remote_id}),
+    )
+    .await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     assert_eq!(job.attempts, 2);
     assert_waited(&proxy, 4, "a queued job");
@@ -392,7 +423,13 @@ async fn queued_jobs_wait_out_retry_after_and_never_create_twice() {
     // not JSON, then every retry cut off) runs again only through its upsert.
     let (sandbox, proxy, connection) = behind_proxy(Vendor::Attio, FaultMix::none()).await;
     proxy.script([Fault::NotJson].into_iter().chain([Fault::ResetBefore; 3]));
-    let job = run_job(&queue, &connection, "create_contact", serde_json::to_value(common::person(2)).unwrap()).await;
+    let job = run_job(
+        &queue,
+        &connection,
+        "create_contact",
+        serde_json::to_value(common::person(2)).unwrap(),
+    )
+    .await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     assert_eq!(job.attempts, 2);
     let stored = stored_contacts(&sandbox, Vendor::Attio);
@@ -402,12 +439,24 @@ async fn queued_jobs_wait_out_retry_after_and_never_create_twice() {
     // Without an upsert key, such a job fails at once, saying it may have written.
     let (sandbox, proxy, connection) = behind_proxy(Vendor::Attio, FaultMix::none()).await;
     proxy.script([Fault::NotJson]);
-    let job = run_job(&queue, &connection, "create_opportunity", serde_json::to_value(deal(Vendor::Attio)).unwrap()).await;
+    let job = run_job(
+        &queue,
+        &connection,
+        "create_opportunity",
+        serde_json::to_value(deal(Vendor::Attio)).unwrap(),
+    )
+    .await;
     assert_eq!(job.status, JobStatus::Failed, "{job:?}");
     assert_eq!(job.attempts, 1);
     let error = job.error.unwrap();
     assert_eq!(error.category, "after_write");
-    assert!(error.message.starts_with("attio may have written the record"), "{}", error.message);
+    assert!(
+        error
+            .message
+            .starts_with("attio may have written the record"),
+        "{}",
+        error.message
+    );
     assert_eq!(sandbox.records("deals").len(), 1);
     assert_eq!(proxy.exchanges().len(), 1);
 }

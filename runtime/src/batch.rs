@@ -330,7 +330,11 @@ async fn read_records<I, T: Clone>(
                                 reason: problem.to_string(),
                                 body: raw.to_string(),
                             }
-                            .after_write(plan.provider.name, None, "reading its result")
+                            .after_write(
+                                plan.provider.name,
+                                None,
+                                "reading its result",
+                            )
                         })
                     })
                 })

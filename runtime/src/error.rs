@@ -410,3 +410,57 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut_off() -> Error {
+        Error::Transport {
+            provider: "hubspot".into(),
+            message: "connection reset".into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_after_a_write_says_what_is_known() {
+        let refused = Error::RateLimited {
+            provider: "salesforce".into(),
+            status: 429,
+            retry_after_secs: Some(3),
+            body: "[]".into(),
+        };
+        assert_eq!(refused.written(), Written::No);
+        let named = refused.after_write("salesforce", Some("003A"), "reading it back");
+        assert_eq!(
+            named.to_string(),
+            "salesforce has record 003A, then reading it back failed: salesforce rate-limited the request (HTTP 429); retry after 3 s"
+        );
+        assert_eq!(named.written(), Written::Yes("003A"));
+        assert!(!named.is_ambiguous());
+        assert_eq!(named.status(), Some(429));
+        assert_eq!(named.retry_after(), Some(std::time::Duration::from_secs(3)));
+        assert_eq!(named.category(), ErrorCategory::AfterWrite);
+        assert_eq!(named.failure().category(), ErrorCategory::RateLimited);
+        // Marking again never loses the id, nor nests.
+        let again = named.clone().after_write("salesforce", None, "the retry");
+        assert_eq!(again.to_string(), named.to_string());
+
+        let maybe = cut_off().after_write("hubspot", None, "finding it by its upsert key");
+        assert_eq!(maybe.written(), Written::Maybe);
+        assert!(maybe.is_ambiguous());
+        assert_eq!(
+            maybe.to_string(),
+            "hubspot may have written the record, then finding it by its upsert key failed: could not reach hubspot: connection reset"
+        );
+        // A later step that learns the id upgrades "maybe" and keeps the step.
+        let known = maybe.after_write("hubspot", Some("512"), "the retry");
+        assert_eq!(known.written_id(), Some("512"));
+        assert!(
+            known
+                .to_string()
+                .starts_with("hubspot has record 512, then finding it")
+        );
+        assert_eq!(cut_off().written(), Written::Maybe);
+    }
+}

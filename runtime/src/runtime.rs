@@ -1095,6 +1095,53 @@ mod tests {
     }
 
     #[test]
+    fn a_429_is_a_rate_limit_unless_a_rule_says_otherwise() {
+        let connection = Connection::new("c1", "example", Credentials::bearer("t"));
+        let html = || "<html>slow down</html>".to_string();
+        let category = |status, retry_after| {
+            classify(
+                &connection,
+                &SPEC,
+                status,
+                &Value::Null,
+                html(),
+                retry_after,
+            )
+            .category()
+        };
+        // SPEC has no rules at all.
+        assert_eq!(category(429, None), ErrorCategory::RateLimited);
+        assert_eq!(category(503, Some(1)), ErrorCategory::RateLimited);
+        assert_eq!(category(503, None), ErrorCategory::Provider);
+        assert_eq!(category(400, None), ErrorCategory::Rejected);
+        const DAILY: &[ErrorRule] = &[ErrorRule {
+            status: Some(429),
+            body: &[(&[Seg::Key("policyName")], "DAILY")],
+            category: ErrorCategory::QuotaExhausted,
+            existing_id: None,
+        }];
+        let quota = ProviderSpec {
+            error_rules: DAILY,
+            ..SPEC
+        };
+        let daily = serde_json::json!({"policyName": "DAILY"});
+        let classified = classify(
+            &connection,
+            &quota,
+            429,
+            &daily,
+            daily.to_string(),
+            Some(60),
+        );
+        assert_eq!(classified.category(), ErrorCategory::QuotaExhausted);
+        let other = classify(&connection, &quota, 429, &Value::Null, html(), Some(1));
+        assert_eq!(
+            other.to_string(),
+            "example rate-limited the request (HTTP 429); retry after 1 s"
+        );
+    }
+
+    #[test]
     fn retry_after_takes_seconds_and_dates() {
         assert_eq!(parse_retry_after("7"), Some(7));
         assert_eq!(parse_retry_after("Tue, 23 May 2023 14:42:01 GMT"), Some(0));

@@ -85,7 +85,7 @@ impl FaultMix {
     }
 }
 
-/// One request as the proxy handled it.
+/// One request as the proxy handled it, logged before the client gets its answer.
 #[derive(Clone, Debug)]
 pub struct Exchange {
     pub method: String,
@@ -93,8 +93,8 @@ pub struct Exchange {
     pub fault: Fault,
     /// When the request had arrived whole.
     pub received: Instant,
-    /// When the proxy began to answer (or cut the connection): the client hears of
-    /// the outcome after this instant.
+    /// When the proxy decided its answer, before sending it (or cutting the
+    /// connection): the client hears of the outcome after this instant.
     pub answered: Instant,
     /// The status the client was sent (`None`: cut off or half a body).
     pub status: Option<u16>,
@@ -171,6 +171,28 @@ impl Drop for FaultProxy {
     }
 }
 
+/// The sandbox's answer: status, headers (without framing ones), whole body.
+type Upstream = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// What the proxy sends back.
+enum Reply {
+    /// Cut the connection with a reset.
+    Reset,
+    /// A whole answer, after `delay`.
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        delay: Duration,
+    },
+    /// The headers and half of the body, then the end of the connection.
+    Half {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+}
+
 /// A request as read off the socket.
 struct Incoming {
     method: String,
@@ -203,68 +225,113 @@ impl Shared {
         };
         let received = Instant::now();
         let fault = self.decide();
-        let (retry_after, delay) = {
-            let mix = self.mix.lock().unwrap();
-            (mix.retry_after.clone(), mix.delay)
-        };
         let upstream = if fault.forwards() {
             self.forward(&request).await
         } else {
             None
         };
-        let answered = Instant::now();
-        let status = match (fault, upstream) {
-            (Fault::ResetBefore, _) | (Fault::ResetAfter, _) => {
-                reset(stream);
-                None
-            }
-            (Fault::BadGateway, _) => {
-                let page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
-                answer(&mut stream, 502, &[("content-type", "text/html")], page.as_bytes()).await
-            }
-            (Fault::Unavailable | Fault::TooManyRequests, _) => {
-                let status = if fault == Fault::Unavailable { 503 } else { 429 };
-                let headers = [("content-type", "text/html"), ("retry-after", retry_after.as_str())];
-                answer(&mut stream, status, &headers, b"<html><body>Slow down</body></html>").await
-            }
-            (_, None) => {
-                // The sandbox could not be reached: what a gateway says then.
-                answer(&mut stream, 502, &[("content-type", "text/html")], b"<html>no upstream</html>").await
-            }
-            (Fault::Slow, Some((status, headers, body))) => {
-                tokio::time::sleep(delay).await;
-                answer(&mut stream, status, &borrowed(&headers), &body).await
-            }
-            (Fault::HalfBody, Some((status, headers, body))) => {
-                half_answer(&mut stream, status, &borrowed(&headers), &body).await;
-                None
-            }
-            (Fault::NotJson, Some(_)) => {
-                answer(&mut stream, 200, &[("content-type", "application/json")], b"<html><body>OK</body></html>").await
-            }
-            (_, Some((status, headers, body))) => {
-                answer(&mut stream, status, &borrowed(&headers), &body).await
-            }
-        };
+        let reply = self.reply(fault, upstream);
+        // Logged before the client hears anything: whoever reads the log after the
+        // client's call returned finds this exchange in it.
         self.log.lock().unwrap().push(Exchange {
             method: request.method,
             path: request.path,
             fault,
             received,
-            answered,
-            status,
+            answered: Instant::now(),
+            status: match &reply {
+                Reply::Answer { status, .. } => Some(*status),
+                Reply::Reset | Reply::Half { .. } => None,
+            },
         });
+        match reply {
+            Reply::Reset => reset(stream),
+            Reply::Answer {
+                status,
+                headers,
+                body,
+                delay,
+            } => {
+                tokio::time::sleep(delay).await;
+                answer(&mut stream, status, &borrowed(&headers), &body).await;
+            }
+            Reply::Half {
+                status,
+                headers,
+                body,
+            } => half_answer(&mut stream, status, &borrowed(&headers), &body).await,
+        }
+    }
+
+    /// What the client gets for `fault`, given the sandbox's answer when forwarded.
+    fn reply(&self, fault: Fault, upstream: Option<Upstream>) -> Reply {
+        let (retry_after, delay) = {
+            let mix = self.mix.lock().unwrap();
+            (mix.retry_after.clone(), mix.delay)
+        };
+        let html = |status: u16, extra: Vec<(String, String)>, page: &str| Reply::Answer {
+            status,
+            headers: [("content-type".to_string(), "text/html".to_string())]
+                .into_iter()
+                .chain(extra)
+                .collect(),
+            body: page.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        };
+        match (fault, upstream) {
+            (Fault::ResetBefore | Fault::ResetAfter, _) => Reply::Reset,
+            (Fault::BadGateway, _) => html(
+                502,
+                Vec::new(),
+                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+            ),
+            (Fault::Unavailable | Fault::TooManyRequests, _) => html(
+                if fault == Fault::Unavailable {
+                    503
+                } else {
+                    429
+                },
+                vec![("retry-after".to_string(), retry_after)],
+                "<html><body>Slow down</body></html>",
+            ),
+            // The sandbox could not be reached: what a gateway says then.
+            (_, None) => html(502, Vec::new(), "<html>no upstream</html>"),
+            (Fault::HalfBody, Some((status, headers, body))) => Reply::Half {
+                status,
+                headers,
+                body,
+            },
+            (Fault::NotJson, Some(_)) => Reply::Answer {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: b"<html><body>OK</body></html>".to_vec(),
+                delay: Duration::ZERO,
+            },
+            (fault, Some((status, headers, body))) => Reply::Answer {
+                status,
+                headers,
+                body,
+                delay: if fault == Fault::Slow {
+                    delay
+                } else {
+                    Duration::ZERO
+                },
+            },
+        }
     }
 
     /// Sends the request to the sandbox and reads its whole answer.
-    async fn forward(&self, request: &Incoming) -> Option<(u16, Vec<(String, String)>, Vec<u8>)> {
+    async fn forward(&self, request: &Incoming) -> Option<Upstream> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).ok()?;
         let mut builder = self
             .upstream
             .request(method, format!("{}{}", self.target, request.path))
             .body(request.body.clone());
         for (name, value) in &request.headers {
-            if !matches!(name.as_str(), "host" | "connection" | "content-length" | "keep-alive") {
+            if !matches!(
+                name.as_str(),
+                "host" | "connection" | "content-length" | "keep-alive"
+            ) {
                 builder = builder.header(name, value);
             }
         }
@@ -274,7 +341,10 @@ impl Shared {
             .headers()
             .iter()
             .filter(|(name, _)| {
-                !matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection")
+                !matches!(
+                    name.as_str(),
+                    "content-length" | "transfer-encoding" | "connection"
+                )
             })
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
             .collect();
@@ -284,7 +354,10 @@ impl Shared {
 }
 
 fn borrowed(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 /// Reads one HTTP/1.1 request (headers, then `content-length` bytes of body).
@@ -336,22 +409,18 @@ fn head(status: u16, headers: &[(&str, &str)], length: usize) -> Vec<u8> {
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("content-length: {length}\r\nconnection: close\r\n\r\n"));
+    head.push_str(&format!(
+        "content-length: {length}\r\nconnection: close\r\n\r\n"
+    ));
     head.into_bytes()
 }
 
-async fn answer(
-    stream: &mut TcpStream,
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Option<u16> {
+async fn answer(stream: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8]) {
     let mut bytes = head(status, headers, body.len());
     bytes.extend_from_slice(body);
     // The client may have given up already (a slow answer): that is the point.
     let _ = stream.write_all(&bytes).await;
     let _ = stream.shutdown().await;
-    Some(status)
 }
 
 async fn half_answer(stream: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8]) {

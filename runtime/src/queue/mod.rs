@@ -823,8 +823,10 @@ impl Worker {
                 let stored = serde_json::to_string(&JobError::of(error)).ok();
                 // The attempt may have written (or did): the next one runs only through
                 // the action's safe form (a create's upsert), never as a fresh create.
-                let may_have_written = error.written() != crate::Written::No;
-                let rerun_safely = self.queue.inner.settings.registry.action(&job.action).is_some_and(|info| info.retry_as.is_some());
+                let info = self.queue.inner.settings.registry.action(&job.action);
+                let may_have_written = error.written() != crate::Written::No
+                    && info.is_none_or(|info| !info.read_only);
+                let rerun_safely = info.is_some_and(|info| info.retry_as.is_some());
                 let delay = if may_have_written && !rerun_safely {
                     None
                 } else {
