@@ -88,12 +88,9 @@ impl Runtime {
         request.idempotent = spec.idempotent;
         request.reads = false;
         let response = self.send(connection, provider, request).await?;
-        let unexpected = |reason: String| Error::UnexpectedResponse {
-            provider: provider.name.to_string(),
-            status: response.status,
-            reason,
-            body: response.raw.clone(),
-        };
+        // The provider answered the batch with success, so its writes happened; an
+        // answer that does not read leaves each item "maybe written".
+        let unexpected = |reason: String| response.unreadable(provider.name, reason);
         let results = json::read_array(&response.body, spec.results)
             .map_err(|problem| unexpected(problem.to_string()))?;
         let item_error = |error: &Value| Error::Rejected {
@@ -257,16 +254,27 @@ pub async fn write_batch<'p, 'a, I, T: Clone>(
                     _ if error.is_ambiguous() => plan.after_ambiguity,
                     _ => None,
                 };
-                match fallback {
-                    Some(action) => {
+                let pause = crate::outcome::pause_before_fallback(plan.provider, &error);
+                match fallback.zip(pause) {
+                    Some((action, pause)) => {
                         tracing::info!(
                             operation = plan.spec.operation,
                             items = indices.len(),
                             reason = %error,
+                            wait_ms = pause.as_millis() as u64,
                             "the batch failed as a whole: sending its inputs one by one"
                         );
+                        tokio::time::sleep(pause).await;
+                        let may_exist = error.is_ambiguous();
                         for index in indices {
-                            outcomes[index] = Some(action(&inputs[index]).await);
+                            let outcome = action(&inputs[index]).await.map_err(|failure| {
+                                if may_exist {
+                                    crate::outcome::mark_written(failure, plan.provider, None)
+                                } else {
+                                    failure
+                                }
+                            });
+                            outcomes[index] = Some(outcome);
                         }
                     }
                     None => {
@@ -298,7 +306,13 @@ async fn read_records<I, T: Clone>(
     match &plan.read {
         BatchRead::Record(read) => results
             .into_iter()
-            .map(|result| result.and_then(|raw| read(&raw)))
+            .map(|result| {
+                result.and_then(|raw| {
+                    read(&raw).map_err(|error| {
+                        error.after_write(plan.provider.name, None, "reading its result")
+                    })
+                })
+            })
             .collect(),
         BatchRead::IdThenRead {
             id,
@@ -316,6 +330,11 @@ async fn read_records<I, T: Clone>(
                                 reason: problem.to_string(),
                                 body: raw.to_string(),
                             }
+                            .after_write(
+                                plan.provider.name,
+                                None,
+                                "reading its result",
+                            )
                         })
                     })
                 })
@@ -330,24 +349,24 @@ async fn read_records<I, T: Clone>(
             } else {
                 read_back(wanted).await
             };
+            let name = plan.provider.name;
             ids.into_iter()
                 .map(|id| {
                     let id = id?;
-                    match &records {
+                    let read = match &records {
                         Ok(records) => records
                             .iter()
                             .find(|record| id_of(record) == id)
                             .cloned()
                             .ok_or_else(|| Error::UnexpectedResponse {
-                                provider: plan.provider.name.to_string(),
+                                provider: name.to_string(),
                                 status: 200,
-                                reason: format!(
-                                    "record {id} was created but not found when read back"
-                                ),
+                                reason: format!("record {id} is not in the read-back"),
                                 body: String::new(),
                             }),
                         Err(error) => Err(error.clone()),
-                    }
+                    };
+                    read.map_err(|error| error.after_write(name, Some(&id), "reading it back"))
                 })
                 .collect()
         }

@@ -58,6 +58,9 @@ pub enum ErrorCategory {
     Unsupported,
     /// The job store (SQLite, PostgreSQL) failed.
     Storage,
+    /// A write of the call was carried out, or may have been, and a later step of the
+    /// same call failed ([`Error::AfterWrite`]).
+    AfterWrite,
 }
 
 impl ErrorCategory {
@@ -77,6 +80,7 @@ impl ErrorCategory {
             ErrorCategory::Config => "config",
             ErrorCategory::Unsupported => "unsupported",
             ErrorCategory::Storage => "storage",
+            ErrorCategory::AfterWrite => "after_write",
         }
     }
 }
@@ -186,6 +190,31 @@ pub enum Error {
     /// registry does not have).
     #[error("no action is named `{action}`")]
     UnknownAction { action: String },
+    /// The call wrote a record, or may have, and then `step` failed with `error`.
+    /// `id` is the record's id when the runtime has it: the record exists, and sending
+    /// the create again would make a second one. Without an id the write is unknown
+    /// ([`Error::is_ambiguous`]): re-send through the action's upsert.
+    #[error("{}, then {step} failed: {error}", match id { Some(id) => format!("{provider} has record {id}"), None => format!("{provider} may have written the record") })]
+    AfterWrite {
+        provider: String,
+        id: Option<String>,
+        /// What the call was doing when it failed ("reading it back").
+        step: String,
+        error: Box<Error>,
+    },
+}
+
+/// Whether a failed call wrote anything, as far as the runtime knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written<'a> {
+    /// Nothing was written: the request was refused, never sent, or only read.
+    No,
+    /// The provider may have carried a write out (a connection cut after sending, a
+    /// 5xx, an answer that could not be read): re-send through the upsert.
+    Maybe,
+    /// The record with this id was written (or already had the unique values); a
+    /// later step failed.
+    Yes(&'a str),
 }
 
 impl Error {
@@ -205,6 +234,7 @@ impl Error {
             Error::Unsupported { .. } | Error::UnknownAction { .. } => ErrorCategory::Unsupported,
             Error::JobNotFound { .. } => ErrorCategory::NotFound,
             Error::Storage { .. } => ErrorCategory::Storage,
+            Error::AfterWrite { .. } => ErrorCategory::AfterWrite,
         }
     }
 
@@ -258,6 +288,7 @@ impl Error {
             | Error::Rejected { status, .. }
             | Error::Provider { status, .. }
             | Error::UnexpectedResponse { status, .. } => Some(*status),
+            Error::AfterWrite { error, .. } => return error.status(),
             _ => None,
         };
         // 0: stopped before sending (a spent quota); there was no HTTP status.
@@ -275,18 +306,99 @@ impl Error {
             | Error::Rejected { body, .. }
             | Error::Provider { body, .. }
             | Error::UnexpectedResponse { body, .. } => Some(body),
+            Error::AfterWrite { error, .. } => error.body(),
             _ => None,
         }
     }
 
     /// Whether the provider may have carried the request out although it failed: the
-    /// connection broke or timed out after sending, or the provider answered 5xx. A
-    /// create that fails this way must not simply be sent again.
+    /// connection broke or timed out after sending, the provider answered 5xx, or a
+    /// write's answer could not be read. A create that fails this way must not simply
+    /// be sent again: re-send it through its upsert.
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Transport { .. } => true,
             Error::Provider { status, .. } => *status >= 500,
+            Error::AfterWrite { id, .. } => id.is_none(),
             _ => false,
+        }
+    }
+
+    /// Whether the call wrote: no, maybe ([`Error::is_ambiguous`]), or yes with the
+    /// record's id ([`Error::AfterWrite`] with an id).
+    pub fn written(&self) -> Written<'_> {
+        match self {
+            Error::AfterWrite { id: Some(id), .. } => Written::Yes(id),
+            _ if self.is_ambiguous() => Written::Maybe,
+            _ => Written::No,
+        }
+    }
+
+    /// The id of the record the call wrote before it failed, when the runtime has it.
+    pub fn written_id(&self) -> Option<&str> {
+        match self.written() {
+            Written::Yes(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The failure itself: for [`Error::AfterWrite`], the error of the step that
+    /// failed after the write; any other error is its own.
+    pub fn failure(&self) -> &Error {
+        match self {
+            Error::AfterWrite { error, .. } => error.failure(),
+            other => other,
+        }
+    }
+
+    /// The wait the provider asked for before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self.failure() {
+            Error::RateLimited {
+                retry_after_secs, ..
+            }
+            | Error::QuotaExhausted {
+                retry_after_secs, ..
+            } => retry_after_secs.map(std::time::Duration::from_secs),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed: the connection, a 5xx, a rate limit or
+    /// an unreadable answer, not a refusal of the request itself.
+    pub fn is_transient(&self) -> bool {
+        match self.failure() {
+            Error::Transport { .. } | Error::RateLimited { .. } => true,
+            Error::Provider { status, .. } => *status >= 500,
+            Error::UnexpectedResponse { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// This error marked as having happened after a write of `provider`: `id` when
+    /// the record is known, otherwise "may have written" (ambiguous). An error that
+    /// already knows more (an id) keeps it.
+    pub fn after_write(self, provider: &str, id: Option<&str>, step: &str) -> Error {
+        let known = id.map(str::to_string);
+        match self {
+            Error::AfterWrite { id: Some(_), .. } => self,
+            Error::AfterWrite {
+                provider,
+                id: None,
+                step,
+                error,
+            } => Error::AfterWrite {
+                provider,
+                id: known,
+                step,
+                error,
+            },
+            other => Error::AfterWrite {
+                provider: provider.to_string(),
+                id: known,
+                step: step.to_string(),
+                error: Box::new(other),
+            },
         }
     }
 
@@ -296,5 +408,59 @@ impl Error {
             Error::Conflict { existing_id, .. } => existing_id.as_deref(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut_off() -> Error {
+        Error::Transport {
+            provider: "hubspot".into(),
+            message: "connection reset".into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_after_a_write_says_what_is_known() {
+        let refused = Error::RateLimited {
+            provider: "salesforce".into(),
+            status: 429,
+            retry_after_secs: Some(3),
+            body: "[]".into(),
+        };
+        assert_eq!(refused.written(), Written::No);
+        let named = refused.after_write("salesforce", Some("003A"), "reading it back");
+        assert_eq!(
+            named.to_string(),
+            "salesforce has record 003A, then reading it back failed: salesforce rate-limited the request (HTTP 429); retry after 3 s"
+        );
+        assert_eq!(named.written(), Written::Yes("003A"));
+        assert!(!named.is_ambiguous());
+        assert_eq!(named.status(), Some(429));
+        assert_eq!(named.retry_after(), Some(std::time::Duration::from_secs(3)));
+        assert_eq!(named.category(), ErrorCategory::AfterWrite);
+        assert_eq!(named.failure().category(), ErrorCategory::RateLimited);
+        // Marking again never loses the id, nor nests.
+        let again = named.clone().after_write("salesforce", None, "the retry");
+        assert_eq!(again.to_string(), named.to_string());
+
+        let maybe = cut_off().after_write("hubspot", None, "finding it by its upsert key");
+        assert_eq!(maybe.written(), Written::Maybe);
+        assert!(maybe.is_ambiguous());
+        assert_eq!(
+            maybe.to_string(),
+            "hubspot may have written the record, then finding it by its upsert key failed: could not reach hubspot: connection reset"
+        );
+        // A later step that learns the id upgrades "maybe" and keeps the step.
+        let known = maybe.after_write("hubspot", Some("512"), "the retry");
+        assert_eq!(known.written_id(), Some("512"));
+        assert!(
+            known
+                .to_string()
+                .starts_with("hubspot has record 512, then finding it")
+        );
+        assert_eq!(cut_off().written(), Written::Maybe);
     }
 }

@@ -14,6 +14,7 @@ pub mod logs;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 mod observe;
+mod outcome;
 mod pacing;
 mod pagination;
 mod provider;
@@ -29,7 +30,7 @@ pub mod validate;
 
 pub use batch::{BatchMatch, BatchSpec};
 pub use connection::{Connection, Credentials, OAuth2, OAuth2Tokens, OnRefresh, RefreshedTokens};
-pub use error::{Error, ErrorCategory, FieldError, ValidationErrors};
+pub use error::{Error, ErrorCategory, FieldError, ValidationErrors, Written};
 pub use observe::{ObservedStream, Observer, OperationRecord, Outcome, RequestRecord, RetryEvent};
 pub use pagination::{ListOptions, PageStyle, Pagination, RecordStream};
 pub use provider::{

@@ -102,6 +102,27 @@ pub struct Response {
     pub raw: String,
     /// The answer's rate-limit headers, as logged.
     pub rate_limit: Vec<(String, String)>,
+    /// It answered a write (not a read): the success says the write was carried out.
+    pub wrote: bool,
+}
+
+impl Response {
+    /// The error for a success whose body does not have the documented shape. After a
+    /// write it says "may have written": the provider carried the write out, and what
+    /// it wrote (the new id) could not be read.
+    pub fn unreadable(&self, provider: &str, problem: impl std::fmt::Display) -> Error {
+        let error = Error::UnexpectedResponse {
+            provider: provider.to_string(),
+            status: self.status,
+            reason: problem.to_string(),
+            body: self.raw.clone(),
+        };
+        if self.wrote {
+            error.after_write(provider, None, "reading its answer")
+        } else {
+            error
+        }
+    }
 }
 
 /// Shared state for running actions: one HTTP client (connection pool) for every
@@ -349,18 +370,13 @@ impl Runtime {
             if attempt >= policy.max_attempts || !failure.retryable(&request, &policy) {
                 return Err(failure.error);
             }
-            let wait = match failure.retry_after {
-                Some(wait) => wait,
-                None => backoff(&policy, attempt),
-            };
-            let spent = started.elapsed();
-            if wait > Duration::from_millis(policy.max_delay_ms)
-                || spent + wait > Duration::from_millis(policy.max_total_ms)
-            {
+            let Some(wait) =
+                wait_before_retry(&policy, failure.retry_after, attempt, started.elapsed())
+            else {
                 // Waiting that long would block the caller: hand the error (with the
                 // wait the provider asked for) back instead.
                 return Err(failure.error);
-            }
+            };
             let reason =
                 crate::observe::Redactor::new(connection, &[]).text(&failure.error.to_string());
             tracing::info!(
@@ -516,11 +532,18 @@ impl Runtime {
             match serde_json::from_str(&raw) {
                 Ok(body) => body,
                 Err(error) if (200..300).contains(&status) => {
-                    return Err(Failure::fatal(Error::UnexpectedResponse {
+                    let unreadable = Error::UnexpectedResponse {
                         provider: provider.name.to_string(),
                         status,
                         reason: format!("the body is not JSON: {error}"),
                         body: raw,
+                    };
+                    // A write the provider answered with success did happen; what it
+                    // wrote (the new id) is unknown, so the outcome is "maybe written".
+                    return Err(Failure::fatal(if request.reads {
+                        unreadable
+                    } else {
+                        unreadable.after_write(provider.name, None, "reading its answer")
                     }));
                 }
                 // An error page that is not JSON is still an error with a status.
@@ -534,6 +557,7 @@ impl Runtime {
                 body,
                 raw,
                 rate_limit,
+                wrote: !request.reads,
             });
         }
         let error = classify(connection, provider, status, &body, raw, retry_after);
@@ -751,14 +775,31 @@ impl Failure {
             FailureKind::Fatal => false,
             FailureKind::NotSent => true,
             FailureKind::Transport => request.idempotent,
-            // A throttled request was not processed.
             FailureKind::Status(_) if self.error.category() == ErrorCategory::QuotaExhausted => {
                 false
             }
-            FailureKind::Status(429) => policy.statuses.contains(&429),
+            // A throttled request was not processed: re-sending it is safe, and every
+            // provider is retried after one, whatever its `statuses` list.
+            FailureKind::Status(_) if self.error.category() == ErrorCategory::RateLimited => true,
             FailureKind::Status(status) => request.idempotent && policy.statuses.contains(&status),
         }
     }
+}
+
+/// How long to wait before retry `attempt` after a failure: the wait the provider
+/// asked for (`Retry-After`), or backoff with jitter. `None` when that wait is beyond
+/// the policy's cap or would overrun its total budget (`spent` so far): the caller
+/// gets the error, with the wait, instead of being blocked.
+pub(crate) fn wait_before_retry(
+    policy: &crate::RetryPolicy,
+    asked: Option<Duration>,
+    attempt: u32,
+    spent: Duration,
+) -> Option<Duration> {
+    let wait = asked.unwrap_or_else(|| backoff(policy, attempt));
+    let too_long = wait > Duration::from_millis(policy.max_delay_ms)
+        || spent + wait > Duration::from_millis(policy.max_total_ms);
+    (!too_long).then_some(wait)
 }
 
 /// Exponential backoff with full jitter: a random wait up to base × 2^(attempt-1),
@@ -865,6 +906,11 @@ fn classify(
         .find(|rule| matches(rule, status, body));
     let category = match rule {
         Some(rule) => rule.category,
+        // "Too many requests", from the provider or a gateway in front of it, whatever
+        // the provider documents; a rule may still say otherwise (a daily quota).
+        None if status == 429 => ErrorCategory::RateLimited,
+        // "Unavailable, come back then": the request was not processed.
+        None if status == 503 && retry_after_secs.is_some() => ErrorCategory::RateLimited,
         None if (400..500).contains(&status) => ErrorCategory::Rejected,
         None => ErrorCategory::Provider,
     };
@@ -1048,6 +1094,53 @@ mod tests {
             Some((25, 5000))
         );
         assert_eq!(parse_usage(pattern, "garbage"), None);
+    }
+
+    #[test]
+    fn a_429_is_a_rate_limit_unless_a_rule_says_otherwise() {
+        let connection = Connection::new("c1", "example", Credentials::bearer("t"));
+        let html = || "<html>slow down</html>".to_string();
+        let category = |status, retry_after| {
+            classify(
+                &connection,
+                &SPEC,
+                status,
+                &Value::Null,
+                html(),
+                retry_after,
+            )
+            .category()
+        };
+        // SPEC has no rules at all.
+        assert_eq!(category(429, None), ErrorCategory::RateLimited);
+        assert_eq!(category(503, Some(1)), ErrorCategory::RateLimited);
+        assert_eq!(category(503, None), ErrorCategory::Provider);
+        assert_eq!(category(400, None), ErrorCategory::Rejected);
+        const DAILY: &[ErrorRule] = &[ErrorRule {
+            status: Some(429),
+            body: &[(&[Seg::Key("policyName")], "DAILY")],
+            category: ErrorCategory::QuotaExhausted,
+            existing_id: None,
+        }];
+        let quota = ProviderSpec {
+            error_rules: DAILY,
+            ..SPEC
+        };
+        let daily = serde_json::json!({"policyName": "DAILY"});
+        let classified = classify(
+            &connection,
+            &quota,
+            429,
+            &daily,
+            daily.to_string(),
+            Some(60),
+        );
+        assert_eq!(classified.category(), ErrorCategory::QuotaExhausted);
+        let other = classify(&connection, &quota, 429, &Value::Null, html(), Some(1));
+        assert_eq!(
+            other.to_string(),
+            "example rate-limited the request (HTTP 429); retry after 1 s"
+        );
     }
 
     #[test]

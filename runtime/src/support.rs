@@ -19,8 +19,8 @@ pub mod prelude {
     pub use crate::batch::{BatchRead, BatchWrite, write_batch};
     pub use crate::json::{self, Map};
     pub use crate::observe::{input_json, observe_stream, run_batch};
-    pub use crate::runtime::backoff;
-    pub use crate::support::{boxed, sleep};
+    pub use crate::outcome::{after_write, create_with_upsert_fallback};
+    pub use crate::support::boxed;
     pub use crate::{
         AuthScheme, BatchMatch, BatchSpec, Connection, Error, ErrorCategory, ErrorRule, FieldError,
         IdExtract, ListOptions, Method, PageStyle, Pagination, ProviderSpec, RateLimit,
@@ -39,11 +39,6 @@ pub fn boxed<'a, T>(
     work: impl Future<Output = T> + Send + 'a,
 ) -> futures_util::future::BoxFuture<'a, T> {
     Box::pin(work)
-}
-
-/// Waits `wait` (between retries of a whole action).
-pub async fn sleep(wait: std::time::Duration) {
-    tokio::time::sleep(wait).await;
 }
 
 /// The batch runner of a crate without batch actions: every argument is refused.
@@ -104,13 +99,9 @@ impl ProviderSpec {
     }
 
     /// A success response whose body does not have the documented shape.
+    /// After a write it says "may have written" (see [`Response::unreadable`]).
     pub fn unexpected(&self, response: &Response, problem: ReadError) -> Error {
-        Error::UnexpectedResponse {
-            provider: self.name.to_string(),
-            status: response.status,
-            reason: problem.to_string(),
-            body: response.raw.clone(),
-        }
+        response.unreadable(self.name, problem)
     }
 
     /// A listed record that does not have the documented shape.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod fault_proxy;
+
 use std::sync::{Arc, Mutex};
 use unifold_runtime::{Connection, Credentials};
 use unifold_sandbox::{Sandbox, Vendor};

@@ -2576,41 +2576,22 @@ pub mod attio {
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
+        let create = boxed(create_company_once(runtime, connection, input));
+        let upsert = || boxed(upsert_company(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -2898,22 +2879,41 @@ pub mod attio {
                     let patch = input;
                     match boxed(create_company_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_company(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_company(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
                                 .and_then(|value| value.website.as_deref())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_company_by_domain(runtime, connection, key))
+                                    let find = boxed(
+                                        find_company_by_domain(runtime, connection, key),
+                                    );
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            find,
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_company(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_company(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -2999,41 +2999,22 @@ pub mod attio {
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
+        let create = boxed(create_contact_once(runtime, connection, input));
+        let upsert = || boxed(upsert_contact(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -3368,7 +3349,13 @@ pub mod attio {
                     let patch = input;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -3376,15 +3363,28 @@ pub mod attio {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    let find = boxed(
+                                        find_contact_by_email(runtime, connection, key),
+                                    );
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            find,
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -3998,41 +3998,22 @@ pub mod hubspot {
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
+        let create = boxed(create_company_once(runtime, connection, input));
+        let upsert = || boxed(upsert_company(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -4406,8 +4387,13 @@ pub mod hubspot {
                     };
                     match found {
                         Some(found) => {
-                            boxed(
-                                    update_company(runtime, connection, &found.remote_id, patch),
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&found.remote_id),
+                                    "updating it",
+                                    boxed(
+                                        update_company(runtime, connection, &found.remote_id, patch),
+                                    ),
                                 )
                                 .await
                         }
@@ -4656,41 +4642,22 @@ pub mod hubspot {
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
+        let create = boxed(create_contact_once(runtime, connection, input));
+        let upsert = || boxed(upsert_contact(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -5086,7 +5053,13 @@ pub mod hubspot {
                     let patch = &patch;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -5094,15 +5067,28 @@ pub mod hubspot {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    let find = boxed(
+                                        find_contact_by_email(runtime, connection, key),
+                                    );
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            find,
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -6077,47 +6063,34 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, "id")
             .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
-        boxed(get_company(runtime, connection, &id)).await
+        after_write(
+                &PROVIDER,
+                Some(&id),
+                "reading it back",
+                boxed(get_company(runtime, connection, &id)),
+            )
+            .await
     }
     /// Creates a Company on Salesforce (`createAccount`: POST /sobjects/Account).
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_company(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::CompanyInput,
     ) -> Result<super::Company, Error> {
+        let create = boxed(create_company_once(runtime, connection, input));
+        let upsert = || boxed(upsert_company(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_company",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_company_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_company(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -6380,8 +6353,13 @@ pub mod salesforce {
                     };
                     match found {
                         Some(found) => {
-                            boxed(
-                                    update_company(runtime, connection, &found.remote_id, patch),
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&found.remote_id),
+                                    "updating it",
+                                    boxed(
+                                        update_company(runtime, connection, &found.remote_id, patch),
+                                    ),
                                 )
                                 .await
                         }
@@ -6658,47 +6636,34 @@ pub mod salesforce {
         let response = runtime.send(connection, &PROVIDER, request).await?;
         let id = json::require_string(&response.body, "id")
             .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
-        boxed(get_contact(runtime, connection, &id)).await
+        after_write(
+                &PROVIDER,
+                Some(&id),
+                "reading it back",
+                boxed(get_contact(runtime, connection, &id)),
+            )
+            .await
     }
     /// Creates a Contact on Salesforce (`createContact`: POST /sobjects/Contact).
     ///
     /// When it is unknown whether the provider created the record (a
     /// broken connection after sending, a 5xx), the create is retried
-    /// through the upsert key, so it never leaves two records.
+    /// through the upsert key (after the `Retry-After` the provider asked
+    /// for), so it never leaves two records.
     pub async fn create_contact(
         runtime: &Runtime,
         connection: &Connection,
         input: &super::ContactInput,
     ) -> Result<super::Contact, Error> {
+        let create = boxed(create_contact_once(runtime, connection, input));
+        let upsert = || boxed(upsert_contact(runtime, connection, input));
         PROVIDER
             .run(
                 runtime,
                 connection,
                 "create_contact",
                 || input_json(input),
-                async move {
-                    let mut outcome = boxed(
-                            create_contact_once(runtime, connection, input),
-                        )
-                        .await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous()
-                            || attempt >= PROVIDER.retry.max_attempts
-                        {
-                            break;
-                        }
-                        tracing::info!(
-                            attempt, reason = % error,
-                            "the create may have gone through: retrying through its upsert key"
-                        );
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(upsert_contact(runtime, connection, input))
-                            .await;
-                    }
-                    outcome
-                },
+                create_with_upsert_fallback(&PROVIDER, create, upsert),
             )
             .await
     }
@@ -6965,7 +6930,13 @@ pub mod salesforce {
                     let patch = input;
                     match boxed(create_contact_once(runtime, connection, input)).await {
                         Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                            boxed(update_contact(runtime, connection, &id, patch)).await
+                            after_write(
+                                    &PROVIDER,
+                                    Some(&id),
+                                    "updating it",
+                                    boxed(update_contact(runtime, connection, &id, patch)),
+                                )
+                                .await
                         }
                         Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
                             let found = match Some(input)
@@ -6973,15 +6944,28 @@ pub mod salesforce {
                                 .map(|value| value.email_address.as_str())
                             {
                                 Some(key) if !key.trim().is_empty() => {
-                                    boxed(find_contact_by_email(runtime, connection, key))
+                                    let find = boxed(
+                                        find_contact_by_email(runtime, connection, key),
+                                    );
+                                    after_write(
+                                            &PROVIDER,
+                                            None,
+                                            "finding it by its upsert key",
+                                            find,
+                                        )
                                         .await?
                                 }
                                 _ => None,
                             };
                             match found {
                                 Some(found) => {
-                                    boxed(
-                                            update_contact(runtime, connection, &found.remote_id, patch),
+                                    after_write(
+                                            &PROVIDER,
+                                            Some(&found.remote_id),
+                                            "updating it",
+                                            boxed(
+                                                update_contact(runtime, connection, &found.remote_id, patch),
+                                            ),
                                         )
                                         .await
                                 }
@@ -7293,7 +7277,13 @@ pub mod salesforce {
                     let response = runtime.send(connection, &PROVIDER, request).await?;
                     let id = json::require_string(&response.body, "id")
                         .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
-                    boxed(get_opportunity(runtime, connection, &id)).await
+                    after_write(
+                            &PROVIDER,
+                            Some(&id),
+                            "reading it back",
+                            boxed(get_opportunity(runtime, connection, &id)),
+                        )
+                        .await
                 },
             )
             .await

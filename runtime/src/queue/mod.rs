@@ -821,7 +821,18 @@ impl Worker {
             Ok(output) => ("succeeded", Some(output.to_string()), None, now_ms(), false),
             Err(error) => {
                 let stored = serde_json::to_string(&JobError::of(error)).ok();
-                match self.retry_delay(error, job.attempts, job.max_attempts) {
+                // The attempt may have written (or did): the next one runs only through
+                // the action's safe form (a create's upsert), never as a fresh create.
+                let info = self.queue.inner.settings.registry.action(&job.action);
+                let may_have_written = error.written() != crate::Written::No
+                    && info.is_none_or(|info| !info.read_only);
+                let rerun_safely = info.is_some_and(|info| info.retry_as.is_some());
+                let delay = if may_have_written && !rerun_safely {
+                    None
+                } else {
+                    self.retry_delay(error, job.attempts, job.max_attempts)
+                };
+                match delay {
                     Some(wait) => {
                         tracing::info!(%error, wait_ms = wait.as_millis() as u64, "job will be retried");
                         (
@@ -829,7 +840,7 @@ impl Worker {
                             None,
                             stored,
                             now_ms() + wait.as_millis() as i64,
-                            job.interrupted || error.is_ambiguous(),
+                            job.interrupted || may_have_written,
                         )
                     }
                     None => ("failed", None, stored, now_ms(), false),
@@ -920,9 +931,14 @@ impl Worker {
     /// The wait before the next attempt, or `None` when the job should fail now.
     fn retry_delay(&self, error: &Error, attempts: i64, max_attempts: i64) -> Option<Duration> {
         let settings = &self.queue.inner.settings;
-        let retryable = match error.category() {
+        // After a write, what decides is the step that failed (a read-back's 429).
+        let failure = error.failure();
+        let retryable = match failure.category() {
             ErrorCategory::Transport | ErrorCategory::RateLimited | ErrorCategory::Storage => true,
-            ErrorCategory::Provider => error.status().is_none_or(|s| s >= 500),
+            ErrorCategory::Provider => failure.status().is_none_or(|s| s >= 500),
+            // An answer that did not read after a write: the record may exist; its
+            // upsert finds it.
+            ErrorCategory::UnexpectedResponse => error.written() != crate::Written::No,
             _ => false,
         };
         // A cut-off create without an upsert key is final (see `attempt`).
@@ -937,13 +953,9 @@ impl Worker {
         // Half fixed, half random: never at once, and spread out across jobs.
         let half = ceiling.as_millis() as u64 / 2;
         let jitter = Duration::from_millis(half + rand::random_range(0..=half));
-        let asked = match error {
-            Error::RateLimited {
-                retry_after_secs: Some(secs),
-                ..
-            } => Duration::from_secs(*secs),
-            _ => Duration::ZERO,
-        };
+        // The provider's `Retry-After` (a 429, a 503, or a step after a write), when
+        // longer than the backoff.
+        let asked = error.retry_after().unwrap_or_default();
         Some(jitter.max(asked))
     }
 

@@ -52,22 +52,12 @@ impl Emitter<'_> {
             ///
             /// When it is unknown whether the provider created the record (a
             /// broken connection after sending, a 5xx), the create is retried
-            /// through the upsert key, so it never leaves two records.
+            /// through the upsert key (after the `Retry-After` the provider asked
+            /// for), so it never leaves two records.
             pub async fn #ident(runtime: &Runtime, connection: &Connection, input: &#input) -> Result<#model, Error> {
-                PROVIDER.run(runtime, connection, #name, || input_json(input), async move {
-                    let mut outcome = boxed(#once(runtime, connection, input)).await;
-                    let mut attempt = 1;
-                    while let Err(error) = &outcome {
-                        if !error.is_ambiguous() || attempt >= PROVIDER.retry.max_attempts {
-                            break;
-                        }
-                        tracing::info!(attempt, reason = %error, "the create may have gone through: retrying through its upsert key");
-                        sleep(backoff(&PROVIDER.retry, attempt)).await;
-                        attempt += 1;
-                        outcome = boxed(#upsert(runtime, connection, input)).await;
-                    }
-                    outcome
-                })
+                let create = boxed(#once(runtime, connection, input));
+                let upsert = || boxed(#upsert(runtime, connection, input));
+                PROVIDER.run(runtime, connection, #name, || input_json(input), create_with_upsert_fallback(&PROVIDER, create, upsert))
                 .await
             }
         }
@@ -82,8 +72,9 @@ impl Emitter<'_> {
                 quote! {
                     let id = json::require_string(&response.body, #id_path)
                         .map_err(|problem| PROVIDER.unexpected(&response, problem))?;
-                    // The create response only carries the id: read the record back.
-                    boxed(#get(runtime, connection, &id)).await
+                    // The create response only carries the id: read the record back. The
+                    // record exists from here on, so a failure says which one.
+                    after_write(&PROVIDER, Some(&id), "reading it back", boxed(#get(runtime, connection, &id))).await
                 }
             }
             _ => {

@@ -20,25 +20,41 @@ impl Emitter<'_> {
                 _ => None,
             };
         };
+        // After a conflict a record holds the key: until it is found, the call may
+        // have written.
+        let find_after_conflict = quote! {
+            let found = match #key {
+                Some(key) if !key.trim().is_empty() => {
+                    let find = boxed(#find(runtime, connection, key));
+                    after_write(&PROVIDER, None, "finding it by its upsert key", find).await?
+                }
+                _ => None,
+            };
+        };
+        let update_found = |id: TokenStream| {
+            quote! {
+                after_write(&PROVIDER, Some(#id), "updating it", boxed(#update(runtime, connection, #id, patch))).await
+            }
+        };
+        let update_named = update_found(quote! { &id });
+        let update_found = update_found(quote! { &found.remote_id });
         let body = if upsert.find_first {
             // The provider accepts duplicates: look first, then update or create.
             quote! {
                 #find_existing
                 match found {
-                    Some(found) => boxed(#update(runtime, connection, &found.remote_id, patch)).await,
+                    Some(found) => #update_found,
                     None => boxed(#once(runtime, connection, input)).await,
                 }
             }
         } else {
             quote! {
                 match boxed(#once(runtime, connection, input)).await {
-                    Err(Error::Conflict { existing_id: Some(id), .. }) => {
-                        boxed(#update(runtime, connection, &id, patch)).await
-                    }
+                    Err(Error::Conflict { existing_id: Some(id), .. }) => #update_named,
                     Err(conflict @ Error::Conflict { existing_id: None, .. }) => {
-                        #find_existing
+                        #find_after_conflict
                         match found {
-                            Some(found) => boxed(#update(runtime, connection, &found.remote_id, patch)).await,
+                            Some(found) => #update_found,
                             None => Err(conflict),
                         }
                     }
