@@ -408,6 +408,10 @@ fn invalid(code: &str, message: &str) -> Reply {
     )
 }
 
+/// A value of the wrong shape for its attribute. Attio answers `validation_type` here, the
+/// code of every body that fails its schema (reference §3.6, observed), although the
+/// document lists only `value_not_found`/`missing_value` for the record writes: the sandbox
+/// follows Attio, and the conformance check lists the gap (.ci/conformance/vendors.toml).
 fn invalid_value(attribute: &Attribute) -> Reply {
     invalid(
         "validation_type",
@@ -787,6 +791,8 @@ fn parse_values(
 ) -> Result<Vec<Written>, Reply> {
     let mut written = Vec::new();
     for (key, raw) in values {
+        // `value_not_found` on update too: the document lists it for create only, but the
+        // same unknown slug gets the same answer from Attio whatever the operation.
         let attribute = object.attribute(key).ok_or_else(|| {
             invalid(
                 "value_not_found",
@@ -1299,11 +1305,10 @@ async fn assert(
         );
     };
     let Some(matching) = object.attribute(slug) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "not_found",
-            &format!("Attribute with slug/ID \"{slug}\" not found."),
+        // Attio's document gives this very message as its example of the assert's 400.
+        return invalid(
+            "value_not_found",
+            &format!("No attribute was found for matching_attribute slug/ID \"{slug}\"."),
         );
     };
     if !matching.unique {

@@ -750,3 +750,90 @@ async fn query_filters_sorts_and_pages() {
         "Lead"
     );
 }
+
+#[tokio::test]
+async fn query_needs_a_body_and_sorts_follow_paths() {
+    let sb = start(Vendor::Attio).await;
+    let query = format!("{PEOPLE}/query");
+    let reply = send_raw(&sb, Method::POST, &query, None).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["code"], "validation_type");
+    assert_eq!(reply.body["type"], "invalid_request_error");
+    // `null` members are not absent ones: the schema gives each a type.
+    for (body, code) in [
+        (json!({"offset": null}), "validation_type"),
+        (json!({"limit": null}), "validation_type"),
+        (json!({"sorts": null}), "validation_type"),
+        (json!({"filter": null}), "filter_error"),
+    ] {
+        let reply = post(&sb, &query, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}");
+        assert_eq!(reply.body["code"], code, "{body}");
+    }
+
+    // Two people at companies named so that the company order is the reverse of the
+    // people's creation order.
+    let zeta = post(&sb, COMPANIES, values(json!({"name": "Zeta"}))).await;
+    let alpha = post(&sb, COMPANIES, values(json!({"name": "Alpha"}))).await;
+    for (last_name, company) in [("First", &zeta), ("Second", &alpha)] {
+        let person = values(json!({
+            "name": [{"first_name": "A", "last_name": last_name, "full_name": format!("A {last_name}")}],
+            "company": [{"target_object": "companies", "target_record_id": record_id(company)}],
+        }));
+        assert_eq!(post(&sb, PEOPLE, person).await.status, 200);
+    }
+    let by_company = post(
+        &sb,
+        &query,
+        json!({"sorts": [{"direction": "asc", "path": [["people", "company"], ["companies", "name"]]}]}),
+    )
+    .await;
+    assert_eq!(by_company.status, 200, "{:?}", by_company.body);
+    let order: Vec<&Value> = by_company.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["values"]["name"][0]["last_name"])
+        .collect();
+    assert_eq!(order, [&json!("Second"), &json!("First")]);
+    let one_step = post(
+        &sb,
+        &query,
+        json!({"sorts": [{"direction": "desc", "path": [["people", "name"]], "field": "last_name"}]}),
+    )
+    .await;
+    assert_eq!(
+        one_step.body["data"][0]["values"]["name"][0]["last_name"],
+        "Second"
+    );
+
+    for (sort, code) in [
+        (json!({"direction": "asc", "attribute": "nope"}), "filter_error"),
+        (json!({"direction": "asc", "path": [["companies", "name"]]}), "filter_error"),
+        (json!({"direction": "asc", "path": [["people", "job_title"], ["companies", "name"]]}), "filter_error"),
+        (json!({"direction": "asc", "path": [["", ""]]}), "filter_error"),
+        (json!({"direction": "asc", "path": []}), "validation_type"),
+        (json!({"direction": "up", "attribute": "name"}), "validation_type"),
+    ] {
+        let reply = post(&sb, &query, json!({ "sorts": [sort.clone()] })).await;
+        assert_eq!(reply.status, 400, "{sort}");
+        assert_eq!(reply.body["code"], code, "{sort}: {:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn assert_on_an_unknown_matching_attribute_is_refused() {
+    let sb = start(Vendor::Attio).await;
+    let reply = send(
+        &sb,
+        Method::PUT,
+        &format!("{PEOPLE}?matching_attribute=nope"),
+        Some(values(json!({"job_title": "CTO"}))),
+    )
+    .await;
+    assert_eq!(
+        reply.body,
+        json!({"status_code": 400, "type": "invalid_request_error", "code": "value_not_found", "message": "No attribute was found for matching_attribute slug/ID \"nope\"."})
+    );
+    assert!(sb.records("people").is_empty());
+}
