@@ -772,8 +772,11 @@ fn parse_associations(
     ty: &ObjectType,
     value: Option<&Value>,
 ) -> Result<Vec<NewAssociation>, Reply> {
+    // `null` is refused like any other non-array: the document types `associations` as an
+    // array (not nullable), and HubSpot's binding does not read null as "none". A numeric
+    // `to.id` stays accepted, as HubSpot's own examples send one and its binding coerces it.
     let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(invalid_input(

@@ -387,7 +387,68 @@ async fn inline_associations_are_validated_and_readable_from_both_ends() {
     let wrong_type = json!({"properties": {"dealname": "D"}, "associations": [{"to": {"id": company_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]});
     let reply = post(&sb, "/crm/v3/objects/deals", wrong_type).await;
     assert_eq!(reply.status, 400);
+    // `associations` of the wrong JSON type, `null` included, is HubSpot's binding error.
+    for associations in [json!(null), json!({}), json!("x"), json!([1])] {
+        let body = json!({"properties": {"dealname": "D"}, "associations": associations});
+        let reply = post(&sb, "/crm/v3/objects/deals", body).await;
+        assert_eq!(reply.status, 400, "{associations}");
+        assert_eq!(reply.body["status"], "error");
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR", "{associations}");
+        uuid(&reply.body["correlationId"]);
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid input JSON on line 1, column 1: "),
+            "{:?}",
+            reply.body
+        );
+    }
     assert!(sb.records("deals").is_empty());
+}
+
+#[tokio::test]
+async fn batch_errors_are_standard_errors() {
+    let sb = start(Vendor::HubSpot).await;
+    let reply = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({"inputs": [
+            {"properties": {"email": "ada@example.com"}, "objectWriteTraceId": "good"},
+            {"properties": {"email": "not-an-email"}, "objectWriteTraceId": "bad"},
+            {"properties": {}, "associations": null, "objectWriteTraceId": "null"},
+        ]}),
+    )
+    .await;
+    assert_eq!(reply.status, 207, "{:?}", reply.body);
+    assert_eq!(reply.body["numErrors"], 2);
+    assert_eq!(reply.body["results"][0]["objectWriteTraceId"], "good");
+    let errors = reply.body["errors"].as_array().unwrap();
+    // HubSpot's StandardError requires status, category, message, context, errors, links.
+    for error in errors {
+        assert_eq!(keys(error), ["category", "context", "errors", "links", "message", "status"]);
+        assert_eq!(error["links"], json!({}));
+    }
+    assert_eq!(errors[0]["context"], json!({"objectWriteTraceId": ["bad"]}));
+    assert_eq!(
+        errors[0]["errors"],
+        json!([{"message": "Email address not-an-email is invalid", "code": "INVALID_EMAIL", "context": {"propertyName": ["email"]}}])
+    );
+    assert_eq!(errors[1]["context"], json!({"objectWriteTraceId": ["null"]}));
+    assert_eq!(errors[1]["errors"], json!([]));
+    assert_eq!(sb.records("contacts").len(), 1);
+
+    let reply = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({"inputs": [{"id": "404404", "properties": {"firstname": "X"}}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 207, "{:?}", reply.body);
+    let error = &reply.body["errors"][0];
+    assert_eq!(keys(error), ["category", "context", "errors", "links", "message", "status"]);
+    assert_eq!(error["category"], "OBJECT_NOT_FOUND");
+    assert_eq!(error["context"], json!({"ids": ["404404"]}));
 }
 
 #[tokio::test]

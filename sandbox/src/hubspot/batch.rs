@@ -34,25 +34,48 @@ fn batch_inputs(body: &Bytes, input_type: &str) -> Result<Vec<Value>, Reply> {
     Ok(inputs)
 }
 
-/// A per-input error of a 207, naming its input through `context`.
-fn input_error(category: &str, message: String, context: Value) -> Value {
+/// A per-input error of a 207 (HubSpot's `StandardError`, whose `errors` and `links` are
+/// required members), naming its input through `context`.
+fn input_error(category: &str, refusal: Refusal, context: Value) -> Value {
     json!({
         "status": "error",
         "category": category,
-        "message": message,
+        "message": refusal.message,
         "context": context,
+        "errors": refusal.details,
+        "links": {},
     })
 }
 
-/// The first message of a rejected single-record check, for a per-input error.
-fn message_of(reply: &Reply) -> String {
-    reply
-        .body
-        .as_ref()
-        .and_then(|body| body.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("invalid input")
-        .to_string()
+/// What a per-input error repeats of a rejected single-record check: its message and its
+/// `errors` details (one per failed property; none for other refusals).
+struct Refusal {
+    message: String,
+    details: Vec<Value>,
+}
+
+impl Refusal {
+    fn of(reply: &Reply) -> Refusal {
+        let body = reply.body.as_ref();
+        let message = body
+            .and_then(|body| body.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("invalid input")
+            .to_string();
+        let details = body
+            .and_then(|body| body.get("errors"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Refusal { message, details }
+    }
+
+    fn message(message: String) -> Refusal {
+        Refusal {
+            message,
+            details: Vec::new(),
+        }
+    }
 }
 
 /// 201/200 when every input went through, 207 with `errors` otherwise.
@@ -109,11 +132,7 @@ pub(super) async fn create(
             Ok((properties, associations)) => valid.push((tag, properties, associations)),
             Err(refusal) => {
                 let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-                errors.push(input_error(
-                    "VALIDATION_ERROR",
-                    message_of(&refusal),
-                    context,
-                ));
+                errors.push(input_error("VALIDATION_ERROR", Refusal::of(&refusal), context));
             }
         }
     }
@@ -151,9 +170,8 @@ pub(super) async fn create(
                     results.push(record);
                 }
                 _ => {
-                    let message = message_of(&created);
                     let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                    errors.push(input_error("VALIDATION_ERROR", Refusal::of(&created), context));
                 }
             }
         }
@@ -193,8 +211,8 @@ pub(super) async fn update(
             let properties = match validate_properties(ty, properties) {
                 Ok(properties) => properties,
                 Err(problems) => {
-                    let message = message_of(&property_errors(&problems));
-                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                    let refusal = Refusal::of(&property_errors(&problems));
+                    errors.push(input_error("VALIDATION_ERROR", refusal, context));
                     continue;
                 }
             };
@@ -203,17 +221,17 @@ pub(super) async fn update(
                 .filter(|e| ty.name == "contacts" && !e.is_empty())
                 && let Some(existing) = contact_with_email(store, email, Some(&id))
             {
-                let message = message_of(&duplicate_contact(existing));
-                errors.push(input_error("CONFLICT", message, context));
+                let refusal = Refusal::of(&duplicate_contact(existing));
+                errors.push(input_error("CONFLICT", refusal, context));
                 continue;
             }
             let Some(record) = store.get_mut(ty.name, &id) else {
                 errors.push(input_error(
                     "OBJECT_NOT_FOUND",
-                    format!(
+                    Refusal::message(format!(
                         "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
                         ty.name.to_uppercase()
-                    ),
+                    )),
                     context,
                 ));
                 continue;
