@@ -84,6 +84,7 @@ fn main_field(kind: Kind) -> &'static str {
         Kind::Currency => "currency_value",
         Kind::ActorReference => "referenced_actor_id",
         Kind::RecordReference(_) => "target_record_id",
+        Kind::Number | Kind::Checkbox => "value",
     }
 }
 
@@ -280,7 +281,11 @@ fn created_at_filter(raw: &Value) -> Result<Filter, Reply> {
 }
 
 /// Parses a filter object: `$and`/`$or`/`$not` plus attribute keys (ANDed).
-fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
+fn parse_filter(
+    object: &Object,
+    custom: &[&'static Attribute],
+    raw: &Value,
+) -> Result<Filter, Reply> {
     let Value::Object(map) = raw else {
         return Err(filter_error());
     };
@@ -291,7 +296,7 @@ fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
                 let items = value.as_array().ok_or_else(filter_error)?;
                 let filters = items
                     .iter()
-                    .map(|item| parse_filter(object, item))
+                    .map(|item| parse_filter(object, custom, item))
                     .collect::<Result<Vec<_>, _>>()?;
                 if key == "$and" {
                     Filter::All(filters)
@@ -299,10 +304,10 @@ fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
                     Filter::Any(filters)
                 }
             }
-            "$not" => Filter::Not(Box::new(parse_filter(object, value)?)),
+            "$not" => Filter::Not(Box::new(parse_filter(object, custom, value)?)),
             "created_at" => created_at_filter(value)?,
             slug => {
-                let attribute = object.attribute(slug).ok_or_else(filter_error)?;
+                let attribute = attributes::find(object, custom, slug).ok_or_else(filter_error)?;
                 attribute_filter(attribute, value)?
             }
         };
@@ -354,9 +359,15 @@ fn parse_sort_path(object: &Object, raw: &Value) -> Result<Vec<&'static Attribut
         };
         let step_object = super::object(object_key)
             .filter(|o| o.slug == expected)
-            .ok_or_else(|| sort_error(&format!("path step {index} is not on object \"{expected}\".")))?;
+            .ok_or_else(|| {
+                sort_error(&format!(
+                    "path step {index} is not on object \"{expected}\"."
+                ))
+            })?;
         let attribute = step_object.attribute(attribute_key).ok_or_else(|| {
-            sort_error(&format!("cannot find attribute with slug/ID \"{attribute_key}\"."))
+            sort_error(&format!(
+                "cannot find attribute with slug/ID \"{attribute_key}\"."
+            ))
         })?;
         if index + 1 < steps.len() {
             let Kind::RecordReference(target) = attribute.kind else {
@@ -372,7 +383,11 @@ fn parse_sort_path(object: &Object, raw: &Value) -> Result<Vec<&'static Attribut
     Ok(attributes)
 }
 
-fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply> {
+fn parse_sorts(
+    object: &Object,
+    custom: &[&'static Attribute],
+    raw: Option<&Value>,
+) -> Result<Vec<Sort>, Reply> {
     let bad = |detail: &str| {
         invalid(
             "validation_type",
@@ -400,7 +415,7 @@ fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply>
                     });
                 }
                 (Some(Value::String(slug)), None) => {
-                    vec![object.attribute(slug).ok_or_else(|| {
+                    vec![attributes::find(object, custom, slug).ok_or_else(|| {
                         sort_error(&format!("cannot find attribute with slug/ID \"{slug}\"."))
                     })?]
                 }
@@ -495,13 +510,14 @@ pub(super) async fn query(
             );
         }
     };
+    let custom = state.with_store(|store| attributes::custom(store, object));
     let parsed = (|| {
         // `null` is not an absent member: Attio's schema types each one (no `null`).
         let filter = match body.get("filter") {
             None => None,
-            Some(raw) => Some(parse_filter(object, raw)?),
+            Some(raw) => Some(parse_filter(object, &custom, raw)?),
         };
-        let sorts = parse_sorts(object, body.get("sorts"))?;
+        let sorts = parse_sorts(object, &custom, body.get("sorts"))?;
         let limit = count_field(&body, "limit")?.unwrap_or(DEFAULT_LIMIT);
         let offset = count_field(&body, "offset")?.unwrap_or(0);
         Ok::<_, Reply>((filter, sorts, limit, offset))
@@ -519,7 +535,12 @@ pub(super) async fn query(
             matched.collect()
         } else {
             let mut keyed: Vec<(Vec<Option<Scalar>>, &StoredRecord)> = matched
-                .map(|r| (sorts.iter().map(|s| sort_value(store, r, &s.key)).collect(), r))
+                .map(|r| {
+                    (
+                        sorts.iter().map(|s| sort_value(store, r, &s.key)).collect(),
+                        r,
+                    )
+                })
                 .collect();
             keyed.sort_by(|(a, _), (b, _)| {
                 sorts
@@ -547,7 +568,7 @@ pub(super) async fn query(
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|r| render(object, r))
+            .map(|r| render(object, &custom, r))
             .collect();
         reply(StatusCode::OK, json!({ "data": data }))
     })

@@ -121,6 +121,7 @@ pub(super) async fn create(
     };
     // Each input is checked as the single create checks it; a failing one is listed in
     // `errors` under its tag and the others go on.
+    let custom = state.with_store(|store| store.custom_fields(ty.name).to_vec());
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for input in &inputs {
@@ -128,11 +129,15 @@ pub(super) async fn create(
             .get("objectWriteTraceId")
             .and_then(Value::as_str)
             .map(str::to_string);
-        match parse_create(ty, input) {
+        match parse_create(ty, &custom, input) {
             Ok((properties, associations)) => valid.push((tag, properties, associations)),
             Err(refusal) => {
                 let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-                errors.push(input_error("VALIDATION_ERROR", Refusal::of(&refusal), context));
+                errors.push(input_error(
+                    "VALIDATION_ERROR",
+                    Refusal::of(&refusal),
+                    context,
+                ));
             }
         }
     }
@@ -171,7 +176,11 @@ pub(super) async fn create(
                 }
                 _ => {
                     let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-                    errors.push(input_error("VALIDATION_ERROR", Refusal::of(&created), context));
+                    errors.push(input_error(
+                        "VALIDATION_ERROR",
+                        Refusal::of(&created),
+                        context,
+                    ));
                 }
             }
         }
@@ -208,7 +217,8 @@ pub(super) async fn update(
                     "Cannot build SimplePublicObjectBatchInput, some of required attributes are not set [properties]",
                 );
             };
-            let properties = match validate_properties(ty, properties) {
+            let custom = store.custom_fields(ty.name);
+            let properties = match validate_properties(ty, custom, properties) {
                 Ok(properties) => properties,
                 Err(problems) => {
                     let refusal = Refusal::of(&property_errors(&problems));
