@@ -646,14 +646,7 @@ fn validate_properties(
             continue;
         };
         let Value::String(text) = value else {
-            errors.push(PropertyError {
-                name: name.clone(),
-                code: "INVALID_PROPERTY_VALUE_TYPE",
-                message: format!(
-                    "{value} was not a valid string; property values must be sent as JSON strings."
-                ),
-                value: Some(value.to_string()),
-            });
+            errors.push(wrong_value_type(name, value));
             continue;
         };
         if text.is_empty() {
@@ -680,6 +673,18 @@ fn validate_properties(
         Ok(stored)
     } else {
         Err(errors)
+    }
+}
+
+/// A property value that is not a JSON string.
+fn wrong_value_type(name: &str, value: &Value) -> PropertyError {
+    PropertyError {
+        name: name.to_owned(),
+        code: "INVALID_PROPERTY_VALUE_TYPE",
+        message: format!(
+            "{value} was not a valid string; property values must be sent as JSON strings."
+        ),
+        value: Some(value.to_string()),
     }
 }
 

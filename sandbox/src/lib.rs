@@ -252,7 +252,7 @@ impl Sandbox {
         self.state.records(object)
     }
 
-    /// Clears records, the request log and the usage counters.
+    /// Clears records, declared custom fields, the request log and the usage counters.
     pub fn reset(&self) {
         self.state.reset()
     }

@@ -617,7 +617,7 @@ impl SandboxState {
         self.lock().store.associations.clone()
     }
 
-    /// Clears records, the request log and the usage counters.
+    /// Clears records, declared custom fields, the request log and the usage counters.
     pub fn reset(&self) {
         *self.lock() = Inner::new();
     }

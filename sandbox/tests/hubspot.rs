@@ -416,7 +416,7 @@ async fn batch_errors_are_standard_errors() {
         json!({"inputs": [
             {"properties": {"email": "ada@example.com"}, "objectWriteTraceId": "good"},
             {"properties": {"email": "not-an-email"}, "objectWriteTraceId": "bad"},
-            {"properties": {}, "associations": null, "objectWriteTraceId": "null"},
+            {"properties": {"nope": "x"}, "objectWriteTraceId": "unknown"},
         ]}),
     )
     .await;
@@ -441,9 +441,9 @@ async fn batch_errors_are_standard_errors() {
     );
     assert_eq!(
         errors[1]["context"],
-        json!({"objectWriteTraceId": ["null"]})
+        json!({"objectWriteTraceId": ["unknown"]})
     );
-    assert_eq!(errors[1]["errors"], json!([]));
+    assert_eq!(errors[1]["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
     assert_eq!(sb.records("contacts").len(), 1);
 
     let reply = post(
@@ -462,6 +462,40 @@ async fn batch_errors_are_standard_errors() {
     );
     assert_eq!(error["category"], "OBJECT_NOT_FOUND");
     assert_eq!(error["context"], json!({"ids": ["404404"]}));
+}
+
+#[tokio::test]
+async fn a_batch_input_of_the_wrong_shape_fails_the_whole_batch() {
+    let sb = start(Vendor::HubSpot).await;
+    let id = sb.seed("contacts", 1).remove(0);
+    for (path, bad) in [
+        ("create", json!({"properties": {}, "associations": null})),
+        (
+            "create",
+            json!({"properties": {}, "objectWriteTraceId": {}}),
+        ),
+        ("create", json!({"properties": {"firstname": {}}})),
+        ("create", json!("not an object")),
+        (
+            "update",
+            json!({"id": "512", "properties": {"firstname": 5}}),
+        ),
+        ("update", json!({"id": 512, "properties": {}})),
+    ] {
+        // A valid input beside the bad one, which would be written on its own.
+        let good = match path {
+            "create" => json!({"properties": {"email": "ada@example.com"}}),
+            _ => json!({"id": id, "properties": {"firstname": "Ada"}}),
+        };
+        let body = json!({"inputs": [good, bad.clone()]});
+        let reply = post(&sb, &format!("{CONTACTS}/batch/{path}"), body).await;
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR", "{bad}");
+        uuid(&reply.body["correlationId"]);
+    }
+    let stored = sb.records("contacts");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["properties"]["firstname"], "Person");
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use std::sync::{Mutex, OnceLock};
 
 use super::*;
 
-/// Attribute types a custom attribute may have here (the ones whose values the sandbox
-/// checks and stores), with Attio's name for each.
+/// Attribute types a custom attribute may have here: the ones whose values the sandbox
+/// checks and stores (others get `validation_type`, naming these).
 const TYPES: [Kind; 7] = [
     Kind::Text,
     Kind::Number,

@@ -106,7 +106,45 @@ fn batch_request(
         return Err(HubSpot::unknown_path());
     };
     let ty = object_type(&type_name).ok_or_else(|| unknown_object_type(&type_name))?;
-    Ok((ty, batch_inputs(body, input_type)?))
+    let inputs = batch_inputs(body, input_type)?;
+    if let Some(refusal) = inputs.iter().find_map(|i| binding_error(ty, i, input_type)) {
+        return Err(refusal);
+    }
+    Ok((ty, inputs))
+}
+
+/// HubSpot binds the whole body before it looks at any input, so an input whose JSON types
+/// are not the document's (not an object; a non-string `objectWriteTraceId`, `id` or
+/// property value; `properties` or `associations` of the wrong type) fails the whole request
+/// with the single endpoint's 400. A property it does not know, or a string value it
+/// refuses, fails that input alone (207).
+fn binding_error(ty: &ObjectType, input: &Value, input_type: &str) -> Option<Reply> {
+    let Value::Object(fields) = input else {
+        return Some(invalid_input(&format!(
+            "Cannot construct instance of `{input_type}` from a non-object value"
+        )));
+    };
+    for key in ["objectWriteTraceId", "id", "idProperty"] {
+        if fields.get(key).is_some_and(|v| !v.is_string()) {
+            return Some(invalid_input(&format!(
+                "Cannot deserialize value of type `java.lang.String` from non-string value (through reference chain: {input_type}[\"{key}\"])"
+            )));
+        }
+    }
+    if let Err(refusal) = body_properties(fields, input_type) {
+        return Some(refusal);
+    }
+    if let Some(Value::Object(properties)) = fields.get("properties") {
+        let wrong: Vec<PropertyError> = properties
+            .iter()
+            .filter(|(_, value)| !value.is_string())
+            .map(|(name, value)| wrong_value_type(name, value))
+            .collect();
+        if !wrong.is_empty() {
+            return Some(property_errors(&wrong));
+        }
+    }
+    parse_associations(ty, fields.get("associations")).err()
 }
 
 /// `POST /crm/v3/objects/{objectType}/batch/create`
