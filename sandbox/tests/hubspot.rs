@@ -470,6 +470,8 @@ async fn a_batch_input_of_the_wrong_shape_fails_the_whole_batch() {
     let id = sb.seed("contacts", 1).remove(0);
     for (path, bad) in [
         ("create", json!({"properties": {}, "associations": null})),
+        ("create", json!({"properties": null})),
+        ("create", json!({"objectWriteTraceId": "no properties"})),
         (
             "create",
             json!({"properties": {}, "objectWriteTraceId": {}}),

@@ -131,18 +131,22 @@ fn binding_error(ty: &ObjectType, input: &Value, input_type: &str) -> Option<Rep
             )));
         }
     }
-    if let Err(refusal) = body_properties(fields, input_type) {
-        return Some(refusal);
-    }
-    if let Some(Value::Object(properties)) = fields.get("properties") {
-        let wrong: Vec<PropertyError> = properties
-            .iter()
-            .filter(|(_, value)| !value.is_string())
-            .map(|(name, value)| wrong_value_type(name, value))
-            .collect();
-        if !wrong.is_empty() {
-            return Some(property_errors(&wrong));
+    let properties = match body_properties(fields, input_type) {
+        Ok(Some(properties)) => properties,
+        Ok(None) => {
+            return Some(invalid_input(&format!(
+                "Cannot build {input_type}, some of required attributes are not set [properties]"
+            )));
         }
+        Err(refusal) => return Some(refusal),
+    };
+    let wrong: Vec<PropertyError> = properties
+        .iter()
+        .filter(|(_, value)| !value.is_string())
+        .map(|(name, value)| wrong_value_type(name, value))
+        .collect();
+    if !wrong.is_empty() {
+        return Some(property_errors(&wrong));
     }
     parse_associations(ty, fields.get("associations")).err()
 }

@@ -27,6 +27,7 @@ pub(super) enum PropertyRef<'a> {
     Custom(&'a Value),
 }
 
+/// The property `name` of `ty`: built in first, then the declared `custom` ones.
 pub(super) fn find<'a>(
     ty: &'a ObjectType,
     custom: &'a [Value],
