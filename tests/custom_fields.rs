@@ -1,22 +1,33 @@
-//! Per-connection custom fields and pass-through extras, checked in the sandboxes.
+//! Per-connection custom fields and pass-through extras, checked in the sandboxes with
+//! real custom fields, declared the way each vendor takes them (a HubSpot property, a
+//! Salesforce `__c` field, an Attio attribute).
 
 mod common;
 
 use serde_json::{Value, json};
 use unifold_providers::{ContactInput, create_contact, get_contact, list_contacts, update_contact};
 use unifold_runtime::{Connection, Credentials, ErrorCategory, ListOptions, Runtime, TryStreamExt};
-use unifold_sandbox::Vendor;
+use unifold_sandbox::{Sandbox, Vendor};
 
 const TOKEN: &str = "custom-token-5";
 
-/// A provider field the unified Contact does not map, standing in for a field this
-/// customer added, and where the sandbox stores it.
+/// The custom field this customer added to contacts, and where the sandbox stores it.
 fn customer_field(vendor: Vendor) -> (&'static str, &'static str) {
     match vendor {
-        Vendor::HubSpot => ("city", "/properties/city"),
-        Vendor::Salesforce => ("Department", "/Department"),
-        Vendor::Attio => ("description", "/values/description/0/value"),
+        Vendor::HubSpot => ("linkedin_url", "/properties/linkedin_url"),
+        Vendor::Salesforce => ("LinkedIn_URL__c", "/LinkedIn_URL__c"),
+        Vendor::Attio => ("linkedin_url", "/values/linkedin_url/0/value"),
     }
+}
+
+/// A sandbox whose contacts have the customer's custom field, and a connection to it.
+async fn start_with_custom_field(vendor: Vendor) -> (Sandbox, Connection) {
+    let (sandbox, connection) = common::start(vendor, TOKEN).await;
+    let (provider_field, _) = customer_field(vendor);
+    sandbox
+        .declare_custom_field(object_of(vendor), provider_field)
+        .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));
+    (sandbox, connection)
 }
 
 fn object_of(vendor: Vendor) -> &'static str {
@@ -27,7 +38,7 @@ fn object_of(vendor: Vendor) -> &'static str {
 async fn custom_fields_round_trip_through_the_connections_field_map() {
     let runtime = Runtime::new().unwrap();
     for vendor in Vendor::ALL {
-        let (sandbox, connection) = common::start(vendor, TOKEN).await;
+        let (sandbox, connection) = start_with_custom_field(vendor).await;
         let (provider_field, stored_at) = customer_field(vendor);
         let connection = connection.with_field_mapping("Contact", "team", provider_field);
         let input = ContactInput {
@@ -110,11 +121,20 @@ async fn remote_fields_pass_through_and_provider_refusals_are_typed() {
             Vendor::Attio => json!({ provider_field: [{"value": "Passed"}] }),
             _ => json!({ provider_field: "Passed" }),
         };
+        // Before the customer adds the field, the provider refuses it.
         let input = ContactInput {
             last_name: Some("Lovelace".into()),
             remote_fields: extra,
             ..Default::default()
         };
+        let refused = create_contact(&runtime, &connection, &input)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), Some(400), "{}: {refused}", vendor.name());
+        assert!(sandbox.records(object_of(vendor)).is_empty());
+        sandbox
+            .declare_custom_field(object_of(vendor), provider_field)
+            .unwrap();
         create_contact(&runtime, &connection, &input)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", vendor.name()));

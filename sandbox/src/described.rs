@@ -915,6 +915,11 @@ impl Dialect for Described {
             .collect()
     }
 
+    fn declare_custom_field(&self, _: &mut Store, _: &str, _: &str) -> Result<(), String> {
+        // A described collection stores whatever fields its description lets through.
+        Err("a sandbox described in YAML has no custom field API".into())
+    }
+
     fn seed(&self, store: &mut Store, object: &str, count: usize) -> Vec<String> {
         let Some((index, collection)) = self
             .spec

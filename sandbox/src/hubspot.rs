@@ -7,8 +7,11 @@
 //! records move to the store's archive, where `archived=true` reads find them.
 
 mod batch;
+mod properties;
 mod search;
 mod v4;
+
+use properties::PropertyRef;
 
 use std::collections::BTreeMap;
 
@@ -314,6 +317,11 @@ impl VendorApi for HubSpot {
                 "/crm/v3/objects/{object_type}/{id}",
                 get(read).patch(update).delete(archive),
             )
+            .route("/crm/v3/properties/{object_type}", post(properties::create))
+            .route(
+                "/crm/v3/properties/{object_type}/{property_name}",
+                get(properties::read),
+            )
             .route(
                 "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}",
                 put(v4::associate_default),
@@ -418,6 +426,10 @@ impl VendorApi for HubSpot {
             .iter()
             .map(|r| render(ty, r, &Selection::Stored))
             .collect()
+    }
+
+    fn declare_custom_field(store: &mut Store, object: &str, name: &str) -> Result<(), String> {
+        properties::declare_text(store, object, name)
     }
 
     fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String> {
@@ -602,16 +614,18 @@ fn modified_now(previous: DateTime<Utc>) -> DateTime<Utc> {
     )
 }
 
-/// Validates written `properties` against `ty`, returning the normalized values; an empty
-/// string stays empty ("no value": skipped on create, cleared on update).
+/// Validates written `properties` against `ty` and its declared custom properties
+/// (`custom`, see [`properties`]), returning the normalized values; an empty string stays
+/// empty ("no value": skipped on create, cleared on update).
 fn validate_properties(
     ty: &ObjectType,
+    custom: &[Value],
     properties: &Map<String, Value>,
 ) -> Result<BTreeMap<String, String>, Vec<PropertyError>> {
     let mut stored = BTreeMap::new();
     let mut errors = Vec::new();
     for (name, value) in properties {
-        let Some(property) = ty.property(name) else {
+        let Some(property) = properties::find(ty, custom, name) else {
             let (code, message) = if ty.system().contains(&name.as_str()) {
                 (
                     "READ_ONLY_VALUE",
@@ -632,21 +646,18 @@ fn validate_properties(
             continue;
         };
         let Value::String(text) = value else {
-            errors.push(PropertyError {
-                name: name.clone(),
-                code: "INVALID_PROPERTY_VALUE_TYPE",
-                message: format!(
-                    "{value} was not a valid string; property values must be sent as JSON strings."
-                ),
-                value: Some(value.to_string()),
-            });
+            errors.push(wrong_value_type(name, value));
             continue;
         };
         if text.is_empty() {
             stored.insert(name.clone(), String::new());
             continue;
         }
-        match check_value(property.kind, text) {
+        let checked = match property {
+            PropertyRef::Builtin(property) => check_value(property.kind, text),
+            PropertyRef::Custom(definition) => properties::check_custom(definition, text),
+        };
+        match checked {
             Ok(normalized) => {
                 stored.insert(name.clone(), normalized);
             }
@@ -662,6 +673,18 @@ fn validate_properties(
         Ok(stored)
     } else {
         Err(errors)
+    }
+}
+
+/// A property value that is not a JSON string.
+fn wrong_value_type(name: &str, value: &Value) -> PropertyError {
+    PropertyError {
+        name: name.to_owned(),
+        code: "INVALID_PROPERTY_VALUE_TYPE",
+        message: format!(
+            "{value} was not a valid string; property values must be sent as JSON strings."
+        ),
+        value: Some(value.to_string()),
     }
 }
 
@@ -772,8 +795,11 @@ fn parse_associations(
     ty: &ObjectType,
     value: Option<&Value>,
 ) -> Result<Vec<NewAssociation>, Reply> {
+    // `null` is refused like any other non-array: the document types `associations` as an
+    // array (not nullable), and HubSpot's binding does not read null as "none". A numeric
+    // `to.id` stays accepted, as HubSpot's own examples send one and its binding coerces it.
     let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(invalid_input(
@@ -921,7 +947,8 @@ async fn create(
         Ok(body) => body,
         Err(response) => return response,
     };
-    match parse_create(ty, &body) {
+    let custom = state.with_store(|store| store.custom_fields(ty.name).to_vec());
+    match parse_create(ty, &custom, &body) {
         Ok((properties, associations)) => {
             state.with_store(|store| insert(store, ty, properties, &associations))
         }
@@ -933,6 +960,7 @@ async fn create(
 /// they can be without the store.
 fn parse_create(
     ty: &ObjectType,
+    custom: &[Value],
     body: &Value,
 ) -> Result<(BTreeMap<String, String>, Vec<NewAssociation>), Reply> {
     let Value::Object(body) = body else {
@@ -949,7 +977,7 @@ fn parse_create(
         }
     };
     let mut properties =
-        validate_properties(ty, properties).map_err(|errors| property_errors(&errors))?;
+        validate_properties(ty, custom, properties).map_err(|errors| property_errors(&errors))?;
     properties.retain(|_, v| !v.is_empty());
     let associations = parse_associations(ty, body.get("associations"))?;
     Ok((properties, associations))
@@ -1164,7 +1192,8 @@ async fn update(
         }
         Err(response) => return response,
     };
-    let properties = match validate_properties(ty, properties) {
+    let custom = state.with_store(|store| store.custom_fields(ty.name).to_vec());
+    let properties = match validate_properties(ty, &custom, properties) {
         Ok(properties) => properties,
         Err(errors) => return property_errors(&errors),
     };
@@ -1342,7 +1371,8 @@ fn render(ty: &ObjectType, record: &StoredRecord, selection: &Selection<'_>) -> 
         }
         Selection::Requested(names) => {
             for name in names.iter() {
-                if ty.property(name).is_some() {
+                // A stored value is of a built-in or a declared custom property.
+                if ty.property(name).is_some() || record.fields.contains_key(name.as_str()) {
                     properties.insert(name.clone(), stored(name).unwrap_or(Value::Null));
                 }
             }

@@ -25,7 +25,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use state::{Association, Fault, FaultPlan, Limit, RecordedRequest, SandboxState};
+pub use state::{
+    Association, CustomFieldError, Fault, FaultPlan, Limit, RecordedRequest, SandboxState,
+};
 pub use unifold_codegen::sandbox::SandboxSpec;
 
 /// Why a described sandbox did not start.
@@ -250,7 +252,7 @@ impl Sandbox {
         self.state.records(object)
     }
 
-    /// Clears records, the request log and the usage counters.
+    /// Clears records, declared custom fields, the request log and the usage counters.
     pub fn reset(&self) {
         self.state.reset()
     }
@@ -304,6 +306,13 @@ impl Sandbox {
     /// Queues failures the next authorized requests get instead of being served.
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.inject_faults(faults);
+    }
+
+    /// Declares a custom text field on `object` the way the vendor's own API would, e.g.
+    /// `sandbox.declare_custom_field("contacts", "linkedin_url")?` on HubSpot; see
+    /// [`SandboxState::declare_custom_field`].
+    pub fn declare_custom_field(&self, object: &str, name: &str) -> Result<(), CustomFieldError> {
+        self.state.declare_custom_field(object, name)
     }
 
     /// HubSpot associations held in the store; see [`SandboxState::associations`].

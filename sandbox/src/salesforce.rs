@@ -7,6 +7,7 @@
 //! `YYYY-MM-DD`); system fields are derived from [`StoredRecord`] when rendering.
 
 mod collections;
+mod describe;
 mod soql;
 
 use axum::Router;
@@ -213,11 +214,9 @@ const STAGES: &[(&str, f64)] = &[
     ("Closed Lost", 0.0),
 ];
 
-/// sObject names in URLs are case-insensitive.
-fn sobject(name: &str) -> Option<&'static SObject> {
-    SOBJECTS
-        .into_iter()
-        .find(|s| s.name.eq_ignore_ascii_case(name))
+/// The sObject a URL names (ignoring case), with the custom fields declared on it.
+fn sobject(state: &SandboxState, name: &str) -> Option<&'static SObject> {
+    state.with_store(|store| describe::find(&describe::schema(store), name))
 }
 
 impl SObject {
@@ -250,6 +249,10 @@ impl VendorApi for Salesforce {
         Router::new()
             .route("/services/data/{version}/sobjects/{sobject}", post(create))
             .route("/services/data/{version}/sobjects/{sobject}/", post(create))
+            .route(
+                "/services/data/{version}/sobjects/{sobject}/describe",
+                get(describe::describe),
+            )
             .route(
                 "/services/data/{version}/sobjects/{sobject}/{id}",
                 get(read).patch(update).delete(delete),
@@ -337,6 +340,10 @@ impl VendorApi for Salesforce {
         }
     }
 
+    fn declare_custom_field(store: &mut Store, object: &str, name: &str) -> Result<(), String> {
+        describe::declare_text(store, object, name)
+    }
+
     fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String> {
         let Some(sobject) =
             sobject_by_name(object).filter(|s| s.name != OPPORTUNITY_CONTACT_ROLE.name)
@@ -395,7 +402,7 @@ impl VendorApi for Salesforce {
     }
 
     fn records(store: &Store, object: &str) -> Vec<Value> {
-        let Some(sobject) = sobject_by_name(object) else {
+        let Some(sobject) = sobject_by_name(object).map(|s| describe::with_custom(store, s)) else {
             return Vec::new();
         };
         store
@@ -584,7 +591,7 @@ async fn create(
     let Ok(Path((version, name))) = path else {
         return not_found();
     };
-    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+    let Some(sobject) = sobject(&state, &name).filter(|_| valid_version(&version)) else {
         return not_found();
     };
     let fields =
@@ -809,7 +816,7 @@ async fn update(
     let Ok(Path((version, name, id))) = path else {
         return not_found();
     };
-    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+    let Some(sobject) = sobject(&state, &name).filter(|_| valid_version(&version)) else {
         return not_found();
     };
     let Some(id) = canonical_id(&id) else {
@@ -871,7 +878,7 @@ async fn delete(
     let Ok(Path((version, name, id))) = path else {
         return not_found();
     };
-    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+    let Some(sobject) = sobject(&state, &name).filter(|_| valid_version(&version)) else {
         return not_found();
     };
     let Some(id) = canonical_id(&id) else {
@@ -984,7 +991,7 @@ async fn read(
     let (Ok(Path((version, name, id))), Ok(Query(query))) = (path, query) else {
         return not_found();
     };
-    let Some(sobject) = sobject(&name).filter(|_| valid_version(&version)) else {
+    let Some(sobject) = sobject(&state, &name).filter(|_| valid_version(&version)) else {
         return not_found();
     };
     let requested = match query.iter().rev().find(|(k, _)| k == "fields") {

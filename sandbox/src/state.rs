@@ -157,6 +157,9 @@ pub(crate) struct Store {
     seeded: HashMap<&'static str, usize>,
     pub associations: Vec<Association>,
     pub query_cursors: HashMap<String, QueryCursor>,
+    /// Custom fields declared per object (HubSpot properties, Salesforce `__c` fields, Attio
+    /// attributes), each in its vendor's own definition shape, in declaration order.
+    custom_fields: HashMap<String, Vec<Value>>,
 }
 
 impl Store {
@@ -213,6 +216,19 @@ impl Store {
     /// The last number [`VendorApi::seed`] used for `object` (0 before any seeding).
     pub fn seed_counter(&mut self, object: &'static str) -> &mut usize {
         self.seeded.entry(object).or_default()
+    }
+
+    /// Custom field definitions declared on `object`, oldest first.
+    pub fn custom_fields(&self, object: &str) -> &[Value] {
+        self.custom_fields.get(object).map_or(&[], Vec::as_slice)
+    }
+
+    /// Adds a custom field definition to `object`; the vendor checked it is new.
+    pub fn declare_custom_field(&mut self, object: &str, definition: Value) {
+        self.custom_fields
+            .entry(object.to_owned())
+            .or_default()
+            .push(definition);
     }
 
     /// Room for `additional` more live records of `object`, so seeding allocates once.
@@ -485,6 +501,26 @@ impl SandboxState {
         self.dialect.seed(&mut inner.store, object, count)
     }
 
+    /// Declares a custom text field `name` on `object`, as the vendor's own API would: a
+    /// HubSpot property (`"contacts"`, `"linkedin_url"`, as `POST /crm/v3/properties/contacts`
+    /// creates), a Salesforce custom field (`"Contact"`, `"LinkedIn_URL__c"`, listed by the
+    /// sObject's describe) or an Attio attribute (`"people"`, `"linkedin_url"`, as
+    /// `POST /v2/objects/people/attributes` creates). Records then take and return it; other
+    /// unknown names stay refused with the vendor's error.
+    ///
+    /// Fails (with the reason) on an unknown object, a name the vendor would refuse, a name
+    /// already taken, or a sandbox described in YAML.
+    pub fn declare_custom_field(&self, object: &str, name: &str) -> Result<(), CustomFieldError> {
+        let mut inner = self.lock();
+        self.dialect
+            .declare_custom_field(&mut inner.store, object, name)
+            .map_err(|reason| CustomFieldError {
+                object: object.to_owned(),
+                name: name.to_owned(),
+                reason,
+            })
+    }
+
     /// HubSpot associations in the direction they were created; empty for the other
     /// vendors, whose links are fields shown by [`SandboxState::records`].
     /// Draws failures for every authorized request from now on (see [`FaultPlan`]).
@@ -581,7 +617,7 @@ impl SandboxState {
         self.lock().store.associations.clone()
     }
 
-    /// Clears records, the request log and the usage counters.
+    /// Clears records, declared custom fields, the request log and the usage counters.
     pub fn reset(&self) {
         *self.lock() = Inner::new();
     }
@@ -697,6 +733,26 @@ pub(crate) fn bearer_matches(headers: &HeaderMap, accepted: &str) -> bool {
         })
 }
 
+/// Why [`SandboxState::declare_custom_field`] declared nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomFieldError {
+    pub object: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for CustomFieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot declare custom field `{}` on `{}`: {}",
+            self.name, self.object, self.reason
+        )
+    }
+}
+
+impl std::error::Error for CustomFieldError {}
+
 /// What the shared middleware asks of the emulated vendor while serving a request.
 pub(crate) trait Dialect: std::fmt::Debug + Send + Sync + 'static {
     fn unauthorized(&self) -> Reply;
@@ -712,6 +768,12 @@ pub(crate) trait Dialect: std::fmt::Debug + Send + Sync + 'static {
     fn usage_headers(&self, headers: &mut HeaderMap, usage: Usage);
     fn records(&self, store: &Store, object: &str) -> Vec<Value>;
     fn seed(&self, store: &mut Store, object: &str, count: usize) -> Vec<String>;
+    fn declare_custom_field(
+        &self,
+        store: &mut Store,
+        object: &str,
+        name: &str,
+    ) -> Result<(), String>;
     /// Whether the request carries the accepted token.
     fn authorizes(&self, headers: &HeaderMap, accepted: &str) -> bool {
         bearer_matches(headers, accepted)
@@ -770,6 +832,14 @@ impl<A: VendorApi> Dialect for Builtin<A> {
     fn seed(&self, store: &mut Store, object: &str, count: usize) -> Vec<String> {
         A::seed(store, object, count)
     }
+    fn declare_custom_field(
+        &self,
+        store: &mut Store,
+        object: &str,
+        name: &str,
+    ) -> Result<(), String> {
+        A::declare_custom_field(store, object, name)
+    }
 }
 
 /// What a vendor module provides to be served by [`build`].
@@ -806,6 +876,9 @@ pub(crate) trait VendorApi: Send + Sync + 'static {
     fn records(store: &Store, object: &str) -> Vec<Value>;
     /// Inserts `count` deterministic valid records (see [`SandboxState::seed`]).
     fn seed(store: &mut Store, object: &str, count: usize) -> Vec<String>;
+    /// Declares a text custom field `name` on `object` as the vendor's own API would
+    /// (see [`SandboxState::declare_custom_field`]), or says why it cannot.
+    fn declare_custom_field(store: &mut Store, object: &str, name: &str) -> Result<(), String>;
 }
 
 /// The complete router of vendor `A`: its routes, its fallbacks, and the recording and auth

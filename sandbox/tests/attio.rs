@@ -750,3 +750,253 @@ async fn query_filters_sorts_and_pages() {
         "Lead"
     );
 }
+
+#[tokio::test]
+async fn query_needs_a_body_and_sorts_follow_paths() {
+    let sb = start(Vendor::Attio).await;
+    let query = format!("{PEOPLE}/query");
+    let reply = send_raw(&sb, Method::POST, &query, None).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["code"], "validation_type");
+    assert_eq!(reply.body["type"], "invalid_request_error");
+    // `null` members are not absent ones: the schema gives each a type.
+    for (body, code) in [
+        (json!({"offset": null}), "validation_type"),
+        (json!({"limit": null}), "validation_type"),
+        (json!({"sorts": null}), "validation_type"),
+        (json!({"filter": null}), "filter_error"),
+    ] {
+        let reply = post(&sb, &query, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}");
+        assert_eq!(reply.body["code"], code, "{body}");
+    }
+
+    // Two people at companies named so that the company order is the reverse of the
+    // people's creation order.
+    let zeta = post(&sb, COMPANIES, values(json!({"name": "Zeta"}))).await;
+    let alpha = post(&sb, COMPANIES, values(json!({"name": "Alpha"}))).await;
+    for (last_name, company) in [("First", &zeta), ("Second", &alpha)] {
+        let person = values(json!({
+            "name": [{"first_name": "A", "last_name": last_name, "full_name": format!("A {last_name}")}],
+            "company": [{"target_object": "companies", "target_record_id": record_id(company)}],
+        }));
+        assert_eq!(post(&sb, PEOPLE, person).await.status, 200);
+    }
+    let by_company = post(
+        &sb,
+        &query,
+        json!({"sorts": [{"direction": "asc", "path": [["people", "company"], ["companies", "name"]]}]}),
+    )
+    .await;
+    assert_eq!(by_company.status, 200, "{:?}", by_company.body);
+    let order: Vec<&Value> = by_company.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["values"]["name"][0]["last_name"])
+        .collect();
+    assert_eq!(order, [&json!("Second"), &json!("First")]);
+    let one_step = post(
+        &sb,
+        &query,
+        json!({"sorts": [{"direction": "desc", "path": [["people", "name"]], "field": "last_name"}]}),
+    )
+    .await;
+    assert_eq!(
+        one_step.body["data"][0]["values"]["name"][0]["last_name"],
+        "Second"
+    );
+
+    for (sort, code) in [
+        (
+            json!({"direction": "asc", "attribute": "nope"}),
+            "filter_error",
+        ),
+        (
+            json!({"direction": "asc", "path": [["companies", "name"]]}),
+            "filter_error",
+        ),
+        (
+            json!({"direction": "asc", "path": [["people", "job_title"], ["companies", "name"]]}),
+            "filter_error",
+        ),
+        (
+            json!({"direction": "asc", "path": [["", ""]]}),
+            "filter_error",
+        ),
+        (json!({"direction": "asc", "path": []}), "validation_type"),
+        (
+            json!({"direction": "up", "attribute": "name"}),
+            "validation_type",
+        ),
+    ] {
+        let reply = post(&sb, &query, json!({ "sorts": [sort.clone()] })).await;
+        assert_eq!(reply.status, 400, "{sort}");
+        assert_eq!(reply.body["code"], code, "{sort}: {:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn assert_on_an_unknown_matching_attribute_is_refused() {
+    let sb = start(Vendor::Attio).await;
+    let reply = send(
+        &sb,
+        Method::PUT,
+        &format!("{PEOPLE}?matching_attribute=nope"),
+        Some(values(json!({"job_title": "CTO"}))),
+    )
+    .await;
+    assert_eq!(
+        reply.body,
+        json!({"status_code": 400, "type": "invalid_request_error", "code": "value_not_found", "message": "No attribute was found for matching_attribute slug/ID \"nope\"."})
+    );
+    assert!(sb.records("people").is_empty());
+}
+
+#[tokio::test]
+async fn custom_attributes_are_created_through_the_attributes_api() {
+    let sb = start(Vendor::Attio).await;
+    let reply = post(&sb, PEOPLE, values(json!({"linkedin_url": "x"}))).await;
+    assert_eq!(reply.body["code"], "value_not_found");
+
+    let attribute = json!({"data": {"title": "LinkedIn", "description": null, "api_slug": "linkedin_url", "type": "text",
+        "is_required": false, "is_unique": false, "is_multiselect": false, "config": {}}});
+    let created = post(&sb, "/v2/objects/people/attributes", attribute.clone()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let data = &created.body["data"];
+    assert_eq!(data["api_slug"], "linkedin_url");
+    assert_eq!(data["title"], "LinkedIn");
+    assert_eq!(data["type"], "text");
+    assert_eq!(data["is_system_attribute"], false);
+    uuid(&data["id"]["attribute_id"]);
+    assert!(is_attio_time(&data["created_at"]));
+    let again = post(&sb, "/v2/objects/people/attributes", attribute).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["code"], "slug_conflict");
+    let listed = get(&sb, "/v2/objects/people/attributes").await;
+    let slugs: Vec<&Value> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["api_slug"])
+        .collect();
+    assert_eq!(slugs.last(), Some(&&json!("linkedin_url")));
+    assert!(slugs.contains(&&json!("email_addresses")));
+
+    let person = post(
+        &sb,
+        PEOPLE,
+        values(json!({"linkedin_url": "https://linkedin.com/in/ada"})),
+    )
+    .await;
+    assert_eq!(person.status, 200, "{:?}", person.body);
+    let value = typed(&person.body["data"]["values"]["linkedin_url"][0], "text");
+    assert_eq!(value, json!({"value": "https://linkedin.com/in/ada"}));
+    let found = post(
+        &sb,
+        &format!("{PEOPLE}/query"),
+        json!({"filter": {"linkedin_url": "https://linkedin.com/in/ada"}}),
+    )
+    .await;
+    assert_eq!(found.body["data"].as_array().unwrap().len(), 1);
+    // Every record shows the attribute, empty when unset; other slugs stay unknown.
+    let other = post(&sb, PEOPLE, values(json!({"job_title": "CTO"}))).await;
+    assert_eq!(other.body["data"]["values"]["linkedin_url"], json!([]));
+    let reply = post(&sb, PEOPLE, values(json!({"twitter": "x"}))).await;
+    assert_eq!(reply.body["code"], "value_not_found");
+    let reply = post(&sb, COMPANIES, values(json!({"linkedin_url": "x"}))).await;
+    assert_eq!(reply.body["code"], "value_not_found");
+}
+
+#[tokio::test]
+async fn custom_attribute_types_and_bad_definitions() {
+    let sb = start(Vendor::Attio).await;
+    let define = |slug: &str, kind: &str, required: bool| {
+        json!({"data": {"title": slug, "description": "", "api_slug": slug, "type": kind,
+            "is_required": required, "is_unique": false, "is_multiselect": false, "config": {}}})
+    };
+    assert_eq!(
+        post(
+            &sb,
+            "/v2/objects/deals/attributes",
+            define("seats", "number", true)
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        post(
+            &sb,
+            "/v2/objects/deals/attributes",
+            define("signed", "checkbox", false)
+        )
+        .await
+        .status,
+        200
+    );
+    let deal = json!({"name": "Renewal", "stage": "Lead"});
+    let reply = post(&sb, DEALS, values(deal.clone())).await;
+    assert_eq!(
+        reply.body["code"], "missing_value",
+        "a required custom attribute"
+    );
+    let mut with_seats = deal.clone();
+    with_seats["seats"] = json!("many");
+    assert_eq!(
+        post(&sb, DEALS, values(with_seats.clone())).await.body["code"],
+        "validation_type"
+    );
+    with_seats["seats"] = json!(12);
+    with_seats["signed"] = json!(true);
+    let reply = post(&sb, DEALS, values(with_seats)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["data"]["values"]["seats"][0]["value"], 12.0);
+    assert_eq!(reply.body["data"]["values"]["signed"][0]["value"], true);
+
+    for bad in [
+        json!({"data": {"title": "x"}}),
+        define("Bad Slug", "text", false),
+        define("x", "interaction", false),
+        json!("not an object"),
+    ] {
+        let reply = post(&sb, "/v2/objects/people/attributes", bad.clone()).await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.body["code"], "validation_type", "{bad}");
+    }
+    assert_eq!(
+        post(
+            &sb,
+            "/v2/objects/people/attributes",
+            define("name", "text", false)
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(
+        post(
+            &sb,
+            "/v2/objects/nope/attributes",
+            define("x", "text", false)
+        )
+        .await
+        .status,
+        404
+    );
+
+    sb.declare_custom_field("companies", "linkedin_url")
+        .unwrap();
+    let company = post(
+        &sb,
+        COMPANIES,
+        values(json!({"linkedin_url": "https://linkedin.com/company/acme"})),
+    )
+    .await;
+    assert_eq!(company.status, 200, "{:?}", company.body);
+    assert!(
+        sb.declare_custom_field("companies", "linkedin_url")
+            .is_err()
+    );
+    assert!(sb.declare_custom_field("lists", "x").is_err());
+}

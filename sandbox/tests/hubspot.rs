@@ -387,7 +387,117 @@ async fn inline_associations_are_validated_and_readable_from_both_ends() {
     let wrong_type = json!({"properties": {"dealname": "D"}, "associations": [{"to": {"id": company_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]});
     let reply = post(&sb, "/crm/v3/objects/deals", wrong_type).await;
     assert_eq!(reply.status, 400);
+    // `associations` of the wrong JSON type, `null` included, is HubSpot's binding error.
+    for associations in [json!(null), json!({}), json!("x"), json!([1])] {
+        let body = json!({"properties": {"dealname": "D"}, "associations": associations});
+        let reply = post(&sb, "/crm/v3/objects/deals", body).await;
+        assert_eq!(reply.status, 400, "{associations}");
+        assert_eq!(reply.body["status"], "error");
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR", "{associations}");
+        uuid(&reply.body["correlationId"]);
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid input JSON on line 1, column 1: "),
+            "{:?}",
+            reply.body
+        );
+    }
     assert!(sb.records("deals").is_empty());
+}
+
+#[tokio::test]
+async fn batch_errors_are_standard_errors() {
+    let sb = start(Vendor::HubSpot).await;
+    let reply = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({"inputs": [
+            {"properties": {"email": "ada@example.com"}, "objectWriteTraceId": "good"},
+            {"properties": {"email": "not-an-email"}, "objectWriteTraceId": "bad"},
+            {"properties": {"nope": "x"}, "objectWriteTraceId": "unknown"},
+        ]}),
+    )
+    .await;
+    assert_eq!(reply.status, 207, "{:?}", reply.body);
+    assert_eq!(reply.body["numErrors"], 2);
+    assert_eq!(reply.body["results"][0]["objectWriteTraceId"], "good");
+    let errors = reply.body["errors"].as_array().unwrap();
+    // HubSpot's StandardError requires status, category, message, context, errors, links.
+    for error in errors {
+        assert_eq!(
+            keys(error),
+            [
+                "category", "context", "errors", "links", "message", "status"
+            ]
+        );
+        assert_eq!(error["links"], json!({}));
+    }
+    assert_eq!(errors[0]["context"], json!({"objectWriteTraceId": ["bad"]}));
+    assert_eq!(
+        errors[0]["errors"],
+        json!([{"message": "Email address not-an-email is invalid", "code": "INVALID_EMAIL", "context": {"propertyName": ["email"]}}])
+    );
+    assert_eq!(
+        errors[1]["context"],
+        json!({"objectWriteTraceId": ["unknown"]})
+    );
+    assert_eq!(errors[1]["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+    assert_eq!(sb.records("contacts").len(), 1);
+
+    let reply = post(
+        &sb,
+        "/crm/v3/objects/contacts/batch/update",
+        json!({"inputs": [{"id": "404404", "properties": {"firstname": "X"}}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 207, "{:?}", reply.body);
+    let error = &reply.body["errors"][0];
+    assert_eq!(
+        keys(error),
+        [
+            "category", "context", "errors", "links", "message", "status"
+        ]
+    );
+    assert_eq!(error["category"], "OBJECT_NOT_FOUND");
+    assert_eq!(error["context"], json!({"ids": ["404404"]}));
+}
+
+#[tokio::test]
+async fn a_batch_input_of_the_wrong_shape_fails_the_whole_batch() {
+    let sb = start(Vendor::HubSpot).await;
+    let id = sb.seed("contacts", 1).remove(0);
+    for (path, bad) in [
+        ("create", json!({"properties": {}, "associations": null})),
+        ("create", json!({"properties": null})),
+        ("create", json!({"objectWriteTraceId": "no properties"})),
+        (
+            "create",
+            json!({"properties": {}, "objectWriteTraceId": {}}),
+        ),
+        ("create", json!({"properties": {"firstname": {}}})),
+        ("create", json!("not an object")),
+        (
+            "update",
+            json!({"id": "512", "properties": {"firstname": 5}}),
+        ),
+        ("update", json!({"id": 512, "properties": {}})),
+    ] {
+        // A valid input beside the bad one, which would be written on its own.
+        let good = match path {
+            "create" => json!({"properties": {"email": "ada@example.com"}}),
+            _ => json!({"id": id, "properties": {"firstname": "Ada"}}),
+        };
+        let body = json!({"inputs": [good, bad.clone()]});
+        let reply = post(&sb, &format!("{CONTACTS}/batch/{path}"), body).await;
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+        assert_eq!(reply.body["category"], "VALIDATION_ERROR", "{bad}");
+        uuid(&reply.body["correlationId"]);
+    }
+    let stored = sb.records("contacts");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["properties"]["firstname"], "Person");
 }
 
 #[tokio::test]
@@ -845,4 +955,178 @@ async fn v4_associations_from_both_ends() {
     .await;
     assert_eq!(listed.body["results"].as_array().unwrap().len(), 1);
     assert_eq!(sb.associations().len(), 1);
+}
+
+#[tokio::test]
+async fn custom_properties_are_created_through_the_properties_api() {
+    let sb = start(Vendor::HubSpot).await;
+    // Unknown until created.
+    let reply = post(&sb, CONTACTS, json!({"properties": {"linkedin_url": "x"}})).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+
+    let definition = json!({"name": "linkedin_url", "label": "LinkedIn URL", "type": "string", "fieldType": "text", "groupName": "contactinformation"});
+    let created = post(&sb, "/crm/v3/properties/contacts", definition.clone()).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    for (key, value) in [
+        ("name", "linkedin_url"),
+        ("label", "LinkedIn URL"),
+        ("type", "string"),
+        ("fieldType", "text"),
+        ("groupName", "contactinformation"),
+    ] {
+        assert_eq!(created.body[key], value, "{key}");
+    }
+    assert_eq!(created.body["hubspotDefined"], false);
+    assert_eq!(created.body["options"], json!([]));
+    assert!(is_hubspot_time(&created.body["createdAt"]));
+    let read = get(&sb, "/crm/v3/properties/contacts/linkedin_url").await;
+    assert_eq!(read.body, created.body);
+    let again = post(&sb, "/crm/v3/properties/contacts", definition).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["category"], "OBJECT_ALREADY_EXISTS");
+    assert_eq!(
+        again.body["message"],
+        "Property named 'linkedin_url' already exists."
+    );
+
+    let contact = post(
+        &sb,
+        &format!("{CONTACTS}?properties=linkedin_url"),
+        json!({"properties": {"email": "ada@example.com", "linkedin_url": "https://linkedin.com/in/ada"}}),
+    )
+    .await;
+    assert_eq!(contact.status, 201, "{:?}", contact.body);
+    assert_eq!(
+        sb.records("contacts")[0]["properties"]["linkedin_url"],
+        "https://linkedin.com/in/ada"
+    );
+    let id = contact.body["id"].as_str().unwrap();
+    let read = get(&sb, &format!("{CONTACTS}/{id}?properties=linkedin_url")).await;
+    assert_eq!(
+        read.body["properties"]["linkedin_url"],
+        "https://linkedin.com/in/ada"
+    );
+    let found = post(
+        &sb,
+        &format!("{CONTACTS}/search"),
+        json!({"filterGroups": [{"filters": [{"propertyName": "linkedin_url", "operator": "EQ", "value": "https://linkedin.com/in/ada"}]}]}),
+    )
+    .await;
+    assert_eq!(found.body["total"], 1, "{:?}", found.body);
+    // Other contacts' properties, and companies', are still unknown.
+    let reply = post(
+        &sb,
+        CONTACTS,
+        json!({"properties": {"twitter_handle": "x"}}),
+    )
+    .await;
+    assert_eq!(reply.body["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+    let reply = post(
+        &sb,
+        "/crm/v3/objects/companies",
+        json!({"properties": {"linkedin_url": "x"}}),
+    )
+    .await;
+    assert_eq!(reply.body["errors"][0]["code"], "PROPERTY_DOESNT_EXIST");
+}
+
+#[tokio::test]
+async fn custom_property_types_and_bad_definitions() {
+    let sb = start(Vendor::HubSpot).await;
+    let tier = json!({"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "groupName": "contactinformation",
+        "options": [{"label": "Gold", "value": "gold"}, {"label": "Silver", "value": "silver"}]});
+    assert_eq!(
+        post(&sb, "/crm/v3/properties/contacts", tier).await.status,
+        201
+    );
+    let score = json!({"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"});
+    assert_eq!(
+        post(&sb, "/crm/v3/properties/contacts", score).await.status,
+        201
+    );
+    let reply = post(
+        &sb,
+        CONTACTS,
+        json!({"properties": {"tier": "bronze", "score": "many"}}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    let codes: Vec<&Value> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["code"])
+        .collect();
+    assert_eq!(codes, [&json!("INVALID_INTEGER"), &json!("INVALID_OPTION")]);
+    let reply = post(
+        &sb,
+        CONTACTS,
+        json!({"properties": {"tier": "gold", "score": "12"}}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+
+    for (bad, status) in [
+        (json!({"name": "x", "label": "X"}), 400),
+        (
+            json!({"name": "Bad Name", "label": "X", "type": "string", "fieldType": "text", "groupName": "g"}),
+            400,
+        ),
+        (
+            json!({"name": "x", "label": "X", "type": "money", "fieldType": "text", "groupName": "g"}),
+            400,
+        ),
+        (
+            json!({"name": "x", "label": "X", "type": "number", "fieldType": "select", "groupName": "g"}),
+            400,
+        ),
+        (
+            json!({"name": "x", "label": "X", "type": "enumeration", "fieldType": "select", "groupName": "g"}),
+            400,
+        ),
+        (
+            json!({"name": "email", "label": "E", "type": "string", "fieldType": "text", "groupName": "g"}),
+            409,
+        ),
+        (
+            json!({"name": "createdate", "label": "C", "type": "string", "fieldType": "text", "groupName": "g"}),
+            409,
+        ),
+    ] {
+        let reply = post(&sb, "/crm/v3/properties/contacts", bad.clone()).await;
+        assert_eq!(reply.status, status, "{bad}: {:?}", reply.body);
+        assert_eq!(reply.body["status"], "error");
+    }
+    assert_eq!(
+        post(&sb, "/crm/v3/properties/tickets", json!({}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        get(&sb, "/crm/v3/properties/contacts/nope").await.status,
+        404
+    );
+    assert_eq!(
+        get(&sb, "/crm/v3/properties/contacts/email").await.body["hubspotDefined"],
+        true
+    );
+
+    // The one-line declaration from a test is the same as the API's text property.
+    sb.declare_custom_field("deals", "renewal_notes").unwrap();
+    assert_eq!(
+        get(&sb, "/crm/v3/properties/deals/renewal_notes")
+            .await
+            .body["type"],
+        "string"
+    );
+    let error = sb
+        .declare_custom_field("deals", "renewal_notes")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot declare custom field `renewal_notes` on `deals`: Property named 'renewal_notes' already exists."
+    );
+    assert!(sb.declare_custom_field("tickets", "x").is_err());
 }

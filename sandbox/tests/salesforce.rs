@@ -651,3 +651,102 @@ async fn soql_paging_filters_and_errors() {
     assert_eq!(read.body["Amount"], 100.0);
     assert_eq!(read.body["StageName"], "Prospecting");
 }
+
+#[tokio::test]
+async fn custom_fields_are_declared_on_the_sobject_description() {
+    let sb = start(Vendor::Salesforce).await;
+    let reply = create(
+        &sb,
+        "Contact",
+        json!({"LastName": "Lovelace", "LinkedIn_URL__c": "x"}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body[0]["errorCode"], "INVALID_FIELD");
+
+    sb.declare_custom_field("Contact", "LinkedIn_URL__c")
+        .unwrap();
+    let described = get(&sb, &format!("{BASE}/Contact/describe")).await;
+    assert_eq!(described.status, 200);
+    assert_eq!(described.body["name"], "Contact");
+    assert_eq!(described.body["keyPrefix"], "003");
+    let fields = described.body["fields"].as_array().unwrap();
+    let custom: Vec<&Value> = fields.iter().filter(|f| f["custom"] == true).collect();
+    assert_eq!(custom.len(), 1);
+    assert_eq!(custom[0]["name"], "LinkedIn_URL__c");
+    assert_eq!(custom[0]["label"], "LinkedIn URL");
+    assert_eq!(custom[0]["type"], "string");
+    assert_eq!(custom[0]["length"], 255);
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["name"] == "Email" && f["type"] == "email")
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["name"] == "Id" && f["type"] == "id")
+    );
+
+    let created = create(
+        &sb,
+        "Contact",
+        json!({"LastName": "Lovelace", "LinkedIn_URL__c": "https://linkedin.com/in/ada"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(
+        sb.records("Contact")[0]["LinkedIn_URL__c"],
+        "https://linkedin.com/in/ada"
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let read = get(&sb, &format!("{BASE}/Contact/{id}")).await;
+    assert_eq!(read.body["LinkedIn_URL__c"], "https://linkedin.com/in/ada");
+    let queried = query(
+        &sb,
+        "SELECT Id, LinkedIn_URL__c FROM Contact WHERE LinkedIn_URL__c LIKE '%ada'",
+    )
+    .await;
+    assert_eq!(queried.body["totalSize"], 1, "{:?}", queried.body);
+    assert_eq!(
+        queried.body["records"][0]["LinkedIn_URL__c"],
+        "https://linkedin.com/in/ada"
+    );
+    let too_long = create(
+        &sb,
+        "Contact",
+        json!({"LastName": "L", "LinkedIn_URL__c": "x".repeat(256)}),
+    )
+    .await;
+    assert_eq!(too_long.body[0]["errorCode"], "STRING_TOO_LONG");
+    // Other custom names, and the field on other sObjects, stay unknown.
+    let reply = create(&sb, "Contact", json!({"LastName": "L", "Twitter__c": "x"})).await;
+    assert_eq!(reply.body[0]["errorCode"], "INVALID_FIELD");
+    let reply = create(
+        &sb,
+        "Account",
+        json!({"Name": "Acme", "LinkedIn_URL__c": "x"}),
+    )
+    .await;
+    assert_eq!(reply.body[0]["errorCode"], "INVALID_FIELD");
+    let reply = query(&sb, "SELECT Twitter__c FROM Contact").await;
+    assert_eq!(reply.body[0]["errorCode"], "INVALID_FIELD");
+
+    for (object, name) in [
+        ("Contact", "LinkedIn_URL__c"),
+        ("Contact", "Email"),
+        ("Contact", "NoSuffix"),
+        ("Contact", "Two__Parts__c"),
+        ("Contact", "_x__c"),
+        ("Widget", "X__c"),
+    ] {
+        assert!(
+            sb.declare_custom_field(object, name).is_err(),
+            "{object}.{name}"
+        );
+    }
+    assert_eq!(
+        get(&sb, &format!("{BASE}/Widget/describe")).await.status,
+        404
+    );
+}

@@ -84,6 +84,7 @@ fn main_field(kind: Kind) -> &'static str {
         Kind::Currency => "currency_value",
         Kind::ActorReference => "referenced_actor_id",
         Kind::RecordReference(_) => "target_record_id",
+        Kind::Number | Kind::Checkbox => "value",
     }
 }
 
@@ -280,7 +281,11 @@ fn created_at_filter(raw: &Value) -> Result<Filter, Reply> {
 }
 
 /// Parses a filter object: `$and`/`$or`/`$not` plus attribute keys (ANDed).
-fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
+fn parse_filter(
+    object: &Object,
+    custom: &[&'static Attribute],
+    raw: &Value,
+) -> Result<Filter, Reply> {
     let Value::Object(map) = raw else {
         return Err(filter_error());
     };
@@ -291,7 +296,7 @@ fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
                 let items = value.as_array().ok_or_else(filter_error)?;
                 let filters = items
                     .iter()
-                    .map(|item| parse_filter(object, item))
+                    .map(|item| parse_filter(object, custom, item))
                     .collect::<Result<Vec<_>, _>>()?;
                 if key == "$and" {
                     Filter::All(filters)
@@ -299,10 +304,10 @@ fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
                     Filter::Any(filters)
                 }
             }
-            "$not" => Filter::Not(Box::new(parse_filter(object, value)?)),
+            "$not" => Filter::Not(Box::new(parse_filter(object, custom, value)?)),
             "created_at" => created_at_filter(value)?,
             slug => {
-                let attribute = object.attribute(slug).ok_or_else(filter_error)?;
+                let attribute = attributes::find(object, custom, slug).ok_or_else(filter_error)?;
                 attribute_filter(attribute, value)?
             }
         };
@@ -314,7 +319,10 @@ fn parse_filter(object: &Object, raw: &Value) -> Result<Filter, Reply> {
 /// What a sort orders by.
 enum SortKey {
     CreatedAt,
-    Attribute(&'static Attribute, String),
+    /// An attribute of the queried object, or the last step of a `path` through
+    /// record-reference attributes: each step but the last is a reference followed to the
+    /// record it points at (its first value).
+    Path(Vec<&'static Attribute>, String),
 }
 
 struct Sort {
@@ -322,7 +330,64 @@ struct Sort {
     descending: bool,
 }
 
-fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply> {
+/// A sort that names something the workspace does not have. The document lists only
+/// `filter_error` for a query's 400 about its content (as opposed to its shape), so the
+/// sandbox answers with that code; the message is the sandbox's own.
+fn sort_error(detail: &str) -> Reply {
+    invalid("filter_error", &format!("Error in sort: {detail}"))
+}
+
+/// `path: [[object, attribute], …]`: starts at `object`, each step but the last a
+/// record-reference attribute whose target is the next step's object.
+fn parse_sort_path(object: &Object, raw: &Value) -> Result<Vec<&'static Attribute>, Reply> {
+    let shape = || {
+        invalid(
+            "validation_type",
+            "Body payload validation error: a sort path is a list of [object, attribute] pairs.",
+        )
+    };
+    let steps = raw
+        .as_array()
+        .filter(|steps| !steps.is_empty())
+        .ok_or_else(shape)?;
+    let mut expected = object.slug;
+    let mut attributes = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        let pair = step.as_array().filter(|p| p.len() == 2).ok_or_else(shape)?;
+        let (Some(object_key), Some(attribute_key)) = (pair[0].as_str(), pair[1].as_str()) else {
+            return Err(shape());
+        };
+        let step_object = super::object(object_key)
+            .filter(|o| o.slug == expected)
+            .ok_or_else(|| {
+                sort_error(&format!(
+                    "path step {index} is not on object \"{expected}\"."
+                ))
+            })?;
+        let attribute = step_object.attribute(attribute_key).ok_or_else(|| {
+            sort_error(&format!(
+                "cannot find attribute with slug/ID \"{attribute_key}\"."
+            ))
+        })?;
+        if index + 1 < steps.len() {
+            let Kind::RecordReference(target) = attribute.kind else {
+                return Err(sort_error(&format!(
+                    "attribute \"{}\" is not a record reference.",
+                    attribute.slug
+                )));
+            };
+            expected = target;
+        }
+        attributes.push(attribute);
+    }
+    Ok(attributes)
+}
+
+fn parse_sorts(
+    object: &Object,
+    custom: &[&'static Attribute],
+    raw: Option<&Value>,
+) -> Result<Vec<Sort>, Reply> {
     let bad = |detail: &str| {
         invalid(
             "validation_type",
@@ -330,7 +395,7 @@ fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply>
         )
     };
     let items = match raw {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(_) => return Err(bad("sorts must be an array.")),
     };
@@ -342,48 +407,65 @@ fn parse_sorts(object: &Object, raw: Option<&Value>) -> Result<Vec<Sort>, Reply>
                 Some("desc") => true,
                 _ => return Err(bad("sort direction must be \"asc\" or \"desc\".")),
             };
-            let slug = item
-                .get("attribute")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("sort attribute is required."))?;
-            let key = if slug == "created_at" {
-                SortKey::CreatedAt
-            } else {
-                let attribute = object.attribute(slug).ok_or_else(|| {
-                    invalid(
-                        "value_not_found",
-                        &format!("Cannot find attribute with slug/ID \"{slug}\"."),
-                    )
-                })?;
-                let field = item
-                    .get("field")
-                    .and_then(Value::as_str)
-                    .unwrap_or(main_field(attribute.kind))
-                    .to_owned();
-                SortKey::Attribute(attribute, field)
+            let attributes = match (item.get("attribute"), item.get("path")) {
+                (Some(Value::String(slug)), None) if slug == "created_at" => {
+                    return Ok(Sort {
+                        key: SortKey::CreatedAt,
+                        descending,
+                    });
+                }
+                (Some(Value::String(slug)), None) => {
+                    vec![attributes::find(object, custom, slug).ok_or_else(|| {
+                        sort_error(&format!("cannot find attribute with slug/ID \"{slug}\"."))
+                    })?]
+                }
+                (None, Some(path)) => parse_sort_path(object, path)?,
+                _ => return Err(bad("a sort names either an attribute or a path.")),
             };
-            Ok(Sort { key, descending })
+            let last = attributes[attributes.len() - 1];
+            let field = match item.get("field") {
+                None | Some(Value::Null) => main_field(last.kind).to_owned(),
+                Some(Value::String(field)) => field.clone(),
+                Some(_) => return Err(bad("sort field must be a string.")),
+            };
+            Ok(Sort {
+                key: SortKey::Path(attributes, field),
+                descending,
+            })
         })
         .collect()
 }
 
-/// A record's sort key: its first value of the attribute (or its creation time).
-fn sort_value(record: &StoredRecord, key: &SortKey) -> Option<Scalar> {
-    match key {
-        SortKey::CreatedAt => Some(Scalar::Time(record.created_at)),
-        SortKey::Attribute(attribute, field) => record
+/// A record's sort key: the first value of the (last) attribute, or its creation time.
+fn sort_value(store: &Store, record: &StoredRecord, key: &SortKey) -> Option<Scalar> {
+    let (path, field) = match key {
+        SortKey::CreatedAt => return Some(Scalar::Time(record.created_at)),
+        SortKey::Path(path, field) => (path, field),
+    };
+    fn first<'a>(record: &'a StoredRecord, attribute: &Attribute) -> Option<&'a Value> {
+        record
             .fields
             .get(attribute.slug)
             .and_then(Value::as_array)
             .and_then(|values| values.first())
-            .and_then(|v| field_scalar(v, field)),
     }
+    let (last, steps) = path.split_last()?;
+    let mut current = record;
+    for step in steps {
+        let Kind::RecordReference(target) = step.kind else {
+            return None;
+        };
+        let value = first(current, step)?;
+        let id = value.get("target_record_id").and_then(Value::as_str)?;
+        current = store.get(target, id)?;
+    }
+    first(current, last).and_then(|v| field_scalar(v, field))
 }
 
 /// A non-negative integer body field.
 fn count_field(body: &Value, key: &str) -> Result<Option<usize>, Reply> {
     match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(value) => value
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
@@ -412,30 +494,30 @@ pub(super) async fn query(
         Ok(object) => object,
         Err(response) => return response,
     };
-    // An empty body is a query for everything.
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        match parse_json(&body) {
-            Ok(body @ Value::Object(_)) => body,
-            Ok(_) => return invalid("validation_type", "Body payload validation error."),
-            Err(e) => {
-                return invalid(
-                    "validation_type",
-                    &format!(
-                        "Body payload validation error: invalid JSON ({} at line {} column {}).",
-                        e.reason, e.line, e.column
-                    ),
-                );
-            }
+    // The document marks the body required and Attio validates every body against its
+    // schema before reading it, so no body at all is refused like any other body that does
+    // not fit (`validation_type`); `{}` is the query for everything.
+    let body = match parse_json(&body) {
+        Ok(body @ Value::Object(_)) => body,
+        Ok(_) => return invalid("validation_type", "Body payload validation error."),
+        Err(e) => {
+            return invalid(
+                "validation_type",
+                &format!(
+                    "Body payload validation error: invalid JSON ({} at line {} column {}).",
+                    e.reason, e.line, e.column
+                ),
+            );
         }
     };
+    let custom = state.with_store(|store| attributes::custom(store, object));
     let parsed = (|| {
+        // `null` is not an absent member: Attio's schema types each one (no `null`).
         let filter = match body.get("filter") {
-            None | Some(Value::Null) => None,
-            Some(raw) => Some(parse_filter(object, raw)?),
+            None => None,
+            Some(raw) => Some(parse_filter(object, &custom, raw)?),
         };
-        let sorts = parse_sorts(object, body.get("sorts"))?;
+        let sorts = parse_sorts(object, &custom, body.get("sorts"))?;
         let limit = count_field(&body, "limit")?.unwrap_or(DEFAULT_LIMIT);
         let offset = count_field(&body, "offset")?.unwrap_or(0);
         Ok::<_, Reply>((filter, sorts, limit, offset))
@@ -453,7 +535,12 @@ pub(super) async fn query(
             matched.collect()
         } else {
             let mut keyed: Vec<(Vec<Option<Scalar>>, &StoredRecord)> = matched
-                .map(|r| (sorts.iter().map(|s| sort_value(r, &s.key)).collect(), r))
+                .map(|r| {
+                    (
+                        sorts.iter().map(|s| sort_value(store, r, &s.key)).collect(),
+                        r,
+                    )
+                })
                 .collect();
             keyed.sort_by(|(a, _), (b, _)| {
                 sorts
@@ -481,7 +568,7 @@ pub(super) async fn query(
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|r| render(object, r))
+            .map(|r| render(object, &custom, r))
             .collect();
         reply(StatusCode::OK, json!({ "data": data }))
     })

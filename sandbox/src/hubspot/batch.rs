@@ -34,25 +34,48 @@ fn batch_inputs(body: &Bytes, input_type: &str) -> Result<Vec<Value>, Reply> {
     Ok(inputs)
 }
 
-/// A per-input error of a 207, naming its input through `context`.
-fn input_error(category: &str, message: String, context: Value) -> Value {
+/// A per-input error of a 207 (HubSpot's `StandardError`, whose `errors` and `links` are
+/// required members), naming its input through `context`.
+fn input_error(category: &str, refusal: Refusal, context: Value) -> Value {
     json!({
         "status": "error",
         "category": category,
-        "message": message,
+        "message": refusal.message,
         "context": context,
+        "errors": refusal.details,
+        "links": {},
     })
 }
 
-/// The first message of a rejected single-record check, for a per-input error.
-fn message_of(reply: &Reply) -> String {
-    reply
-        .body
-        .as_ref()
-        .and_then(|body| body.get("message"))
-        .and_then(Value::as_str)
-        .unwrap_or("invalid input")
-        .to_string()
+/// What a per-input error repeats of a rejected single-record check: its message and its
+/// `errors` details (one per failed property; none for other refusals).
+struct Refusal {
+    message: String,
+    details: Vec<Value>,
+}
+
+impl Refusal {
+    fn of(reply: &Reply) -> Refusal {
+        let body = reply.body.as_ref();
+        let message = body
+            .and_then(|body| body.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("invalid input")
+            .to_string();
+        let details = body
+            .and_then(|body| body.get("errors"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Refusal { message, details }
+    }
+
+    fn message(message: String) -> Refusal {
+        Refusal {
+            message,
+            details: Vec::new(),
+        }
+    }
 }
 
 /// 201/200 when every input went through, 207 with `errors` otherwise.
@@ -83,7 +106,49 @@ fn batch_request(
         return Err(HubSpot::unknown_path());
     };
     let ty = object_type(&type_name).ok_or_else(|| unknown_object_type(&type_name))?;
-    Ok((ty, batch_inputs(body, input_type)?))
+    let inputs = batch_inputs(body, input_type)?;
+    if let Some(refusal) = inputs.iter().find_map(|i| binding_error(ty, i, input_type)) {
+        return Err(refusal);
+    }
+    Ok((ty, inputs))
+}
+
+/// HubSpot binds the whole body before it looks at any input, so an input whose JSON types
+/// are not the document's (not an object; a non-string `objectWriteTraceId`, `id` or
+/// property value; `properties` or `associations` of the wrong type) fails the whole request
+/// with the single endpoint's 400. A property it does not know, or a string value it
+/// refuses, fails that input alone (207).
+fn binding_error(ty: &ObjectType, input: &Value, input_type: &str) -> Option<Reply> {
+    let Value::Object(fields) = input else {
+        return Some(invalid_input(&format!(
+            "Cannot construct instance of `{input_type}` from a non-object value"
+        )));
+    };
+    for key in ["objectWriteTraceId", "id", "idProperty"] {
+        if fields.get(key).is_some_and(|v| !v.is_string()) {
+            return Some(invalid_input(&format!(
+                "Cannot deserialize value of type `java.lang.String` from non-string value (through reference chain: {input_type}[\"{key}\"])"
+            )));
+        }
+    }
+    let properties = match body_properties(fields, input_type) {
+        Ok(Some(properties)) => properties,
+        Ok(None) => {
+            return Some(invalid_input(&format!(
+                "Cannot build {input_type}, some of required attributes are not set [properties]"
+            )));
+        }
+        Err(refusal) => return Some(refusal),
+    };
+    let wrong: Vec<PropertyError> = properties
+        .iter()
+        .filter(|(_, value)| !value.is_string())
+        .map(|(name, value)| wrong_value_type(name, value))
+        .collect();
+    if !wrong.is_empty() {
+        return Some(property_errors(&wrong));
+    }
+    parse_associations(ty, fields.get("associations")).err()
 }
 
 /// `POST /crm/v3/objects/{objectType}/batch/create`
@@ -98,6 +163,7 @@ pub(super) async fn create(
     };
     // Each input is checked as the single create checks it; a failing one is listed in
     // `errors` under its tag and the others go on.
+    let custom = state.with_store(|store| store.custom_fields(ty.name).to_vec());
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for input in &inputs {
@@ -105,13 +171,13 @@ pub(super) async fn create(
             .get("objectWriteTraceId")
             .and_then(Value::as_str)
             .map(str::to_string);
-        match parse_create(ty, input) {
+        match parse_create(ty, &custom, input) {
             Ok((properties, associations)) => valid.push((tag, properties, associations)),
             Err(refusal) => {
                 let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
                 errors.push(input_error(
                     "VALIDATION_ERROR",
-                    message_of(&refusal),
+                    Refusal::of(&refusal),
                     context,
                 ));
             }
@@ -151,9 +217,12 @@ pub(super) async fn create(
                     results.push(record);
                 }
                 _ => {
-                    let message = message_of(&created);
                     let context = json!({ "objectWriteTraceId": tag.iter().collect::<Vec<_>>() });
-                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                    errors.push(input_error(
+                        "VALIDATION_ERROR",
+                        Refusal::of(&created),
+                        context,
+                    ));
                 }
             }
         }
@@ -190,11 +259,12 @@ pub(super) async fn update(
                     "Cannot build SimplePublicObjectBatchInput, some of required attributes are not set [properties]",
                 );
             };
-            let properties = match validate_properties(ty, properties) {
+            let custom = store.custom_fields(ty.name);
+            let properties = match validate_properties(ty, custom, properties) {
                 Ok(properties) => properties,
                 Err(problems) => {
-                    let message = message_of(&property_errors(&problems));
-                    errors.push(input_error("VALIDATION_ERROR", message, context));
+                    let refusal = Refusal::of(&property_errors(&problems));
+                    errors.push(input_error("VALIDATION_ERROR", refusal, context));
                     continue;
                 }
             };
@@ -203,17 +273,17 @@ pub(super) async fn update(
                 .filter(|e| ty.name == "contacts" && !e.is_empty())
                 && let Some(existing) = contact_with_email(store, email, Some(&id))
             {
-                let message = message_of(&duplicate_contact(existing));
-                errors.push(input_error("CONFLICT", message, context));
+                let refusal = Refusal::of(&duplicate_contact(existing));
+                errors.push(input_error("CONFLICT", refusal, context));
                 continue;
             }
             let Some(record) = store.get_mut(ty.name, &id) else {
                 errors.push(input_error(
                     "OBJECT_NOT_FOUND",
-                    format!(
+                    Refusal::message(format!(
                         "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
                         ty.name.to_uppercase()
-                    ),
+                    )),
                     context,
                 ));
                 continue;

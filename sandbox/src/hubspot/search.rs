@@ -207,22 +207,32 @@ impl Filter {
 }
 
 /// Resolves a property name for filtering or sorting; unknown names are a 400.
-fn resolve(ty: &ObjectType, name: &str) -> Result<(Source, Domain), Reply> {
+fn resolve(ty: &ObjectType, custom: &[Value], name: &str) -> Result<(Source, Domain), Reply> {
     let resolved = match name {
         "createdate" => (Source::Created, Domain::Time),
         n if ObjectType::is_modified(n) => (Source::Modified, Domain::Time),
         "hs_object_id" => (Source::Id, Domain::Number),
         n => {
-            let property = ty.property(n).ok_or_else(|| {
+            let property = properties::find(ty, custom, n).ok_or_else(|| {
                 validation_error(format!(
                     "There was a problem with the request: property \"{n}\" does not exist on {}.",
                     ty.name
                 ))
             })?;
-            let domain = match property.kind {
-                Kind::DateTime => Domain::Time,
-                Kind::Number => Domain::Number,
-                _ => Domain::Text,
+            let domain = match property {
+                PropertyRef::Builtin(Property {
+                    kind: Kind::DateTime,
+                    ..
+                }) => Domain::Time,
+                PropertyRef::Builtin(Property {
+                    kind: Kind::Number, ..
+                }) => Domain::Number,
+                PropertyRef::Custom(definition) => match properties::custom_type(definition) {
+                    "date" | "datetime" => Domain::Time,
+                    "number" => Domain::Number,
+                    _ => Domain::Text,
+                },
+                PropertyRef::Builtin(_) => Domain::Text,
             };
             (Source::Field(n.to_owned()), domain)
         }
@@ -240,7 +250,7 @@ fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-fn parse_filter(ty: &ObjectType, raw: &Value) -> Result<Filter, Reply> {
+fn parse_filter(ty: &ObjectType, custom: &[Value], raw: &Value) -> Result<Filter, Reply> {
     let name = raw.get("propertyName").and_then(Value::as_str);
     let operator = raw.get("operator").and_then(Value::as_str);
     let (Some(name), Some(operator_name)) = (name, operator) else {
@@ -259,7 +269,7 @@ fn parse_filter(ty: &ObjectType, raw: &Value) -> Result<Filter, Reply> {
                 names.join(", ")
             ))
         })?;
-    let (source, domain) = resolve(ty, name)?;
+    let (source, domain) = resolve(ty, custom, name)?;
     let needs = |key: &str| {
         validation_error(format!(
             "There was a problem with the request: operator {operator_name} on property \"{name}\" requires `{key}`."
@@ -298,7 +308,11 @@ fn parse_filter(ty: &ObjectType, raw: &Value) -> Result<Filter, Reply> {
 }
 
 /// Filter groups: a list of `{filters: [...]}`, ANDed inside, ORed across.
-fn parse_groups(ty: &ObjectType, raw: Option<&Value>) -> Result<Vec<Vec<Filter>>, Reply> {
+fn parse_groups(
+    ty: &ObjectType,
+    custom: &[Value],
+    raw: Option<&Value>,
+) -> Result<Vec<Vec<Filter>>, Reply> {
     let groups = match raw {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(groups)) => groups,
@@ -340,7 +354,7 @@ fn parse_groups(ty: &ObjectType, raw: Option<&Value>) -> Result<Vec<Vec<Filter>>
         parsed.push(
             filters
                 .iter()
-                .map(|f| parse_filter(ty, f))
+                .map(|f| parse_filter(ty, custom, f))
                 .collect::<Result<Vec<_>, _>>()?,
         );
     }
@@ -353,7 +367,7 @@ fn parse_groups(ty: &ObjectType, raw: Option<&Value>) -> Result<Vec<Vec<Filter>>
 }
 
 /// Sorts as `["-createdate"]` strings or `[{"propertyName", "direction"}]` objects.
-fn parse_sorts(ty: &ObjectType, raw: Option<&Value>) -> Result<Vec<Sort>, Reply> {
+fn parse_sorts(ty: &ObjectType, custom: &[Value], raw: Option<&Value>) -> Result<Vec<Sort>, Reply> {
     let items = match raw {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -396,7 +410,7 @@ fn parse_sorts(ty: &ObjectType, raw: Option<&Value>) -> Result<Vec<Sort>, Reply>
                 ));
             }
         };
-        let (source, domain) = resolve(ty, name)?;
+        let (source, domain) = resolve(ty, custom, name)?;
         sorts.push(Sort {
             source,
             domain,
@@ -487,9 +501,10 @@ pub(super) async fn search(
             "Cannot construct instance of `PublicObjectSearchRequest` from a non-object value",
         );
     };
+    let custom = state.with_store(|store| store.custom_fields(ty.name).to_vec());
     let parsed = (|| {
-        let groups = parse_groups(ty, body.get("filterGroups"))?;
-        let sorts = parse_sorts(ty, body.get("sorts"))?;
+        let groups = parse_groups(ty, &custom, body.get("filterGroups"))?;
+        let sorts = parse_sorts(ty, &custom, body.get("sorts"))?;
         let limit = number_field(&body, "limit")?.unwrap_or(10);
         if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
             return Err(validation_error(format!(

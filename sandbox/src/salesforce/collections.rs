@@ -48,12 +48,15 @@ fn collection(body: &[u8]) -> Result<(bool, Vec<Map<String, Value>>), Reply> {
 }
 
 /// The sObject a collection record names in `attributes.type`.
-fn record_type(record: &Map<String, Value>) -> Result<&'static SObject, Value> {
+fn record_type(
+    schema: &[&'static SObject],
+    record: &Map<String, Value>,
+) -> Result<&'static SObject, Value> {
     let name = record
         .get("attributes")
         .and_then(|a| a.get("type"))
         .and_then(Value::as_str);
-    match name.and_then(sobject) {
+    match name.and_then(|name| describe::find(schema, name)) {
         Some(sobject) => Ok(sobject),
         None => Err(item_error(
             "INVALID_TYPE",
@@ -144,6 +147,7 @@ pub(super) async fn create(
         Err(response) => return response,
     };
     // Checks that need no store come first, for every record.
+    let schema = state.with_store(|store| describe::schema(store));
     let mut checked = Vec::with_capacity(records.len());
     for record in &records {
         if record.contains_key("id") {
@@ -154,7 +158,7 @@ pub(super) async fn create(
             )));
             continue;
         }
-        checked.push(record_type(record).and_then(|sobject| {
+        checked.push(record_type(&schema, record).and_then(|sobject| {
             parse_fields(sobject, record, Write::Insert)
                 .map(|fields| (sobject, fields))
                 .map_err(|reply| as_item_error(&reply))
@@ -215,6 +219,7 @@ pub(super) async fn update(
         Ok(parsed) => parsed,
         Err(response) => return response,
     };
+    let schema = state.with_store(|store| describe::schema(store));
     let mut checked = Vec::with_capacity(records.len());
     for mut record in records {
         let id = record
@@ -228,7 +233,7 @@ pub(super) async fn update(
             )));
             continue;
         };
-        checked.push(record_type(&record).and_then(|sobject| {
+        checked.push(record_type(&schema, &record).and_then(|sobject| {
             parse_fields(sobject, &record, Write::Update)
                 .map(|fields| (sobject, id, fields))
                 .map_err(|reply| as_item_error(&reply))

@@ -411,6 +411,8 @@ struct Soql {
 }
 
 struct Parser {
+    /// The sObjects queries may name, with their custom fields.
+    schema: Vec<&'static SObject>,
     tokens: Vec<(usize, Token)>,
     pos: usize,
     /// Length of the query, the position reported at its end.
@@ -535,7 +537,7 @@ impl Parser {
         }
         self.keyword("FROM")?;
         let (object_at, object_name) = self.word()?;
-        let sobject = sobject(&object_name).ok_or_else(|| QueryError {
+        let sobject = describe::find(&self.schema, &object_name).ok_or_else(|| QueryError {
             code: "INVALID_TYPE",
             at: object_at,
             detail: format!(
@@ -808,9 +810,10 @@ fn id_literal(sobject: &SObject, field: &str, literal: Literal) -> Literal {
     }
 }
 
-fn parse(query: &str) -> Parsed<Soql> {
+fn parse(query: &str, schema: Vec<&'static SObject>) -> Parsed<Soql> {
     let tokens = tokenize(query)?;
     let mut parser = Parser {
+        schema,
         tokens,
         pos: 0,
         end: query.len(),
@@ -846,6 +849,7 @@ fn page(
     offset: usize,
 ) -> Reply {
     let sobject = sobject_by_name(cursor.object).unwrap_or(&CONTACT);
+    let sobject = describe::with_custom(store, sobject);
     let end = offset
         .saturating_add(cursor.batch_size)
         .min(cursor.ids.len());
@@ -892,7 +896,8 @@ pub(super) async fn query(
             None,
         );
     };
-    let parsed = match parse(text) {
+    let schema = state.with_store(|store| describe::schema(store));
+    let parsed = match parse(text, schema) {
         Ok(parsed) => parsed,
         Err(e) => return query_error(text, &e),
     };
@@ -1009,22 +1014,33 @@ mod tests {
 
     #[test]
     fn parses_the_subset() {
-        let q = parse("SELECT Id, name FROM Account WHERE (Name LIKE 'A%' OR Name = 'B') AND CreatedDate > 2025-01-01T00:00:00Z ORDER BY Name DESC NULLS LAST LIMIT 5 OFFSET 2")
+        let q = parse("SELECT Id, name FROM Account WHERE (Name LIKE 'A%' OR Name = 'B') AND CreatedDate > 2025-01-01T00:00:00Z ORDER BY Name DESC NULLS LAST LIMIT 5 OFFSET 2", SOBJECTS.to_vec())
             .ok()
             .expect("parses");
         assert_eq!(q.fields, ["Id", "Name"]);
         assert_eq!((q.limit, q.offset), (Some(5), 2));
         assert!(
-            parse("SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'").is_err()
+            parse(
+                "SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
+                SOBJECTS.to_vec()
+            )
+            .is_err()
         );
-        assert!(parse("SELECT FROM Account").is_err());
-        let e = parse("SELECT Foo FROM Contact").err().expect("fails");
-        assert_eq!((e.code, e.at), ("INVALID_FIELD", 7));
-        let e = parse("SELECT Id FROM Foo").err().expect("fails");
-        assert_eq!(e.code, "INVALID_TYPE");
-        let e = parse("SELECT Id FROM Opportunity WHERE Amount = '5'")
+        assert!(parse("SELECT FROM Account", SOBJECTS.to_vec()).is_err());
+        let e = parse("SELECT Foo FROM Contact", SOBJECTS.to_vec())
             .err()
             .expect("fails");
+        assert_eq!((e.code, e.at), ("INVALID_FIELD", 7));
+        let e = parse("SELECT Id FROM Foo", SOBJECTS.to_vec())
+            .err()
+            .expect("fails");
+        assert_eq!(e.code, "INVALID_TYPE");
+        let e = parse(
+            "SELECT Id FROM Opportunity WHERE Amount = '5'",
+            SOBJECTS.to_vec(),
+        )
+        .err()
+        .expect("fails");
         assert_eq!(e.code, "INVALID_FIELD");
     }
 }
