@@ -42,176 +42,11 @@ impl Emitter<'_> {
         mapping: &Mapping,
         envelope: &[Seg],
     ) -> TokenStream {
-        let full = |path: &[Seg]| path_text(&joined(envelope, path));
-        let mut assignments = Vec::new();
-        for read in &mapping.reads {
-            match read {
-                Read::Scalar {
-                    field,
-                    ty,
-                    path,
-                    required,
-                    values: Some(table),
-                    ..
-                } => {
-                    let ident = field_ident(field);
-                    let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
-                    let path = full(path);
-                    let mut seen = Vec::new();
-                    let arms: Vec<TokenStream> = table
-                        .pairs
-                        .iter()
-                        .filter(|(_, p)| {
-                            let first = !seen.contains(p);
-                            seen.push(p.clone());
-                            first
-                        })
-                        .map(|(u, p)| quote! { #p => #u.to_string(), })
-                        .collect();
-                    let otherwise = match &table.read_fallback {
-                        Some(value) => quote! { #value.to_string() },
-                        None => quote! { raw },
-                    };
-                    let convert = match ty {
-                        FieldType::Named(name) => {
-                            let ident = format_ident!("{}", name);
-                            quote! { .map(super::#ident::from) }
-                        }
-                        _ => quote! {},
-                    };
-                    let mut expr = quote! {
-                        json::read_string(record, #path)?
-                            .map(|raw| match raw.as_str() { #(#arms)* _ => #otherwise })
-                            #convert
-                    };
-                    if *required || !optional_in_struct {
-                        expr = quote! { json::required(#expr, #path)? };
-                    }
-                    assignments.push(quote! { #ident: #expr, });
-                }
-                Read::Scalar {
-                    field,
-                    ty,
-                    path,
-                    required,
-                    values: None,
-                    scale,
-                    split,
-                } => {
-                    let ident = field_ident(field);
-                    let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
-                    let expr = match (scale, split) {
-                        (_, Some(first)) => {
-                            let path = full(path);
-                            let part = quote! { json::read_string(record, #path)?.and_then(|full| transform::split_name(&full, #first)) };
-                            if *required || !optional_in_struct {
-                                quote! { json::required(#part, #path)? }
-                            } else {
-                                part
-                            }
-                        }
-                        (scale, None) => match scale {
-                            Some(factor) => {
-                                let path = full(path);
-                                let scaled = quote! { json::read_number(record, #path)?.map(|value| value / #factor) };
-                                if *required || !optional_in_struct {
-                                    quote! { json::required(#scaled, #path)? }
-                                } else {
-                                    scaled
-                                }
-                            }
-                            None => self.read_expr(
-                                ty,
-                                quote! { record },
-                                full(path),
-                                *required || !optional_in_struct,
-                            ),
-                        },
-                    };
-                    assignments.push(quote! { #ident: #expr, });
-                }
-                Read::Primary {
-                    field,
-                    item_type,
-                    item_field,
-                    item_ty,
-                    path,
-                } => {
-                    let ident = field_ident(field);
-                    let item_ident = format_ident!("{}", item_type);
-                    let item_field_ident = field_ident(item_field);
-                    let expr = self.read_expr(item_ty, quote! { record }, full(path), false);
-                    let wrap = if self.item_optional(model, field, item_field) {
-                        quote! { Some(value) }
-                    } else {
-                        quote! { value }
-                    };
-                    assignments.push(quote! {
-                        #ident: #expr
-                            .map(|value| vec![super::#item_ident { #item_field_ident: #wrap, ..Default::default() }])
-                            .unwrap_or_default(),
-                    });
-                }
-                Read::Each {
-                    field,
-                    item_type,
-                    subs,
-                    path,
-                } => {
-                    let ident = field_ident(field);
-                    let item_ident = format_ident!("{}", item_type);
-                    let sub_fields = subs.iter().map(|(sub, ty, sub_path)| {
-                        let sub_ident = field_ident(sub);
-                        let required = !self.item_optional(model, field, sub);
-                        let expr =
-                            self.read_expr(ty, quote! { item }, path_text(sub_path), required);
-                        quote! { #sub_ident: #expr, }
-                    });
-                    let path = full(path);
-                    // Fill the item's unmapped fields with defaults, when it has any.
-                    let every_field_read = match self.models.get(item_type).map(|t| &t.kind) {
-                        Some(crate::ir::TypeKind::Object(fields)) => fields
-                            .iter()
-                            .all(|f| subs.iter().any(|(sub, _, _)| *sub == f.name)),
-                        _ => false,
-                    };
-                    let rest = if every_field_read {
-                        quote! {}
-                    } else {
-                        quote! { ..Default::default() }
-                    };
-                    assignments.push(quote! {
-                        #ident: json::read_array(record, #path)?
-                            .iter()
-                            .map(|item| Ok(super::#item_ident { #(#sub_fields)* #rest }))
-                            .collect::<Result<Vec<_>, json::ReadError>>()?,
-                    });
-                }
-                Read::EachString { field, path, sub } => {
-                    let ident = field_ident(field);
-                    let path = full(path);
-                    let sub = path_text(sub);
-                    assignments.push(quote! {
-                        #ident: {
-                            let mut ids: Vec<String> = Vec::new();
-                            for item in json::read_array(record, #path)? {
-                                if let Some(id) = json::read_string(item, #sub)?
-                                    && !ids.contains(&id)
-                                {
-                                    ids.push(id);
-                                }
-                            }
-                            ids
-                        },
-                    });
-                }
-                Read::Record { field } => {
-                    let ident = field_ident(field);
-                    let path = path_text(envelope);
-                    assignments.push(quote! { #ident: json::read_json(record, #path), });
-                }
-            }
-        }
+        let mut assignments: Vec<TokenStream> = mapping
+            .reads
+            .iter()
+            .map(|read| self.read_assignment(read, model, envelope))
+            .collect();
         if let Some(custom) = &mapping.custom {
             let field = field_ident(&custom.field);
             let under = path_text(&custom.under);
@@ -256,6 +91,176 @@ impl Emitter<'_> {
                     #(#assignments)*
                     #rest
                 })
+            }
+        }
+    }
+
+    /// The struct field one read rule fills: `first_name: json::read_string(...)?,`.
+    fn read_assignment(&self, read: &Read, model: &TypeDef, envelope: &[Seg]) -> TokenStream {
+        let full = |path: &[Seg]| path_text(&joined(envelope, path));
+        match read {
+            Read::Scalar {
+                field,
+                ty,
+                path,
+                required,
+                values: Some(table),
+                ..
+            } => {
+                let ident = field_ident(field);
+                let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
+                let path = full(path);
+                let mut seen = Vec::new();
+                let arms: Vec<TokenStream> = table
+                    .pairs
+                    .iter()
+                    .filter(|(_, p)| {
+                        let first = !seen.contains(p);
+                        seen.push(p.clone());
+                        first
+                    })
+                    .map(|(u, p)| quote! { #p => #u.to_string(), })
+                    .collect();
+                let otherwise = match &table.read_fallback {
+                    Some(value) => quote! { #value.to_string() },
+                    None => quote! { raw },
+                };
+                let convert = match ty {
+                    FieldType::Named(name) => {
+                        let ident = format_ident!("{}", name);
+                        quote! { .map(super::#ident::from) }
+                    }
+                    _ => quote! {},
+                };
+                let mut expr = quote! {
+                    json::read_string(record, #path)?
+                        .map(|raw| match raw.as_str() { #(#arms)* _ => #otherwise })
+                        #convert
+                };
+                if *required || !optional_in_struct {
+                    expr = quote! { json::required(#expr, #path)? };
+                }
+                quote! { #ident: #expr, }
+            }
+            Read::Scalar {
+                field,
+                ty,
+                path,
+                required,
+                values: None,
+                scale,
+                split,
+            } => {
+                let ident = field_ident(field);
+                let optional_in_struct = model.field(field).is_some_and(Emitter::is_optional);
+                let expr = match (scale, split) {
+                    (_, Some(first)) => {
+                        let path = full(path);
+                        let part = quote! { json::read_string(record, #path)?.and_then(|full| transform::split_name(&full, #first)) };
+                        if *required || !optional_in_struct {
+                            quote! { json::required(#part, #path)? }
+                        } else {
+                            part
+                        }
+                    }
+                    (scale, None) => match scale {
+                        Some(factor) => {
+                            let path = full(path);
+                            let scaled = quote! { json::read_number(record, #path)?.map(|value| value / #factor) };
+                            if *required || !optional_in_struct {
+                                quote! { json::required(#scaled, #path)? }
+                            } else {
+                                scaled
+                            }
+                        }
+                        None => self.read_expr(
+                            ty,
+                            quote! { record },
+                            full(path),
+                            *required || !optional_in_struct,
+                        ),
+                    },
+                };
+                quote! { #ident: #expr, }
+            }
+            Read::Primary {
+                field,
+                item_type,
+                item_field,
+                item_ty,
+                path,
+            } => {
+                let ident = field_ident(field);
+                let item_ident = format_ident!("{}", item_type);
+                let item_field_ident = field_ident(item_field);
+                let expr = self.read_expr(item_ty, quote! { record }, full(path), false);
+                let wrap = if self.item_optional(model, field, item_field) {
+                    quote! { Some(value) }
+                } else {
+                    quote! { value }
+                };
+                quote! {
+                    #ident: #expr
+                        .map(|value| vec![super::#item_ident { #item_field_ident: #wrap, ..Default::default() }])
+                        .unwrap_or_default(),
+                }
+            }
+            Read::Each {
+                field,
+                item_type,
+                subs,
+                path,
+            } => {
+                let ident = field_ident(field);
+                let item_ident = format_ident!("{}", item_type);
+                let sub_fields = subs.iter().map(|(sub, ty, sub_path)| {
+                    let sub_ident = field_ident(sub);
+                    let required = !self.item_optional(model, field, sub);
+                    let expr = self.read_expr(ty, quote! { item }, path_text(sub_path), required);
+                    quote! { #sub_ident: #expr, }
+                });
+                let path = full(path);
+                // Fill the item's unmapped fields with defaults, when it has any.
+                let every_field_read = match self.models.get(item_type).map(|t| &t.kind) {
+                    Some(crate::ir::TypeKind::Object(fields)) => fields
+                        .iter()
+                        .all(|f| subs.iter().any(|(sub, _, _)| *sub == f.name)),
+                    _ => false,
+                };
+                let rest = if every_field_read {
+                    quote! {}
+                } else {
+                    quote! { ..Default::default() }
+                };
+                quote! {
+                    #ident: json::read_array(record, #path)?
+                        .iter()
+                        .map(|item| Ok(super::#item_ident { #(#sub_fields)* #rest }))
+                        .collect::<Result<Vec<_>, json::ReadError>>()?,
+                }
+            }
+            Read::EachString { field, path, sub } => {
+                let ident = field_ident(field);
+                let path = full(path);
+                let sub = path_text(sub);
+                quote! {
+                    #ident: {
+                        let mut ids: Vec<String> = Vec::new();
+                        for item in json::read_array(record, #path)? {
+                            if let Some(id) = json::read_string(item, #sub)?
+                                && !ids.contains(&id)
+                            {
+                                ids.push(id);
+                            }
+                        }
+                        ids
+                    },
+                }
+            }
+            Read::Record { field } => {
+                let ident = field_ident(field);
+                let path = path_text(envelope);
+                quote! { #ident: json::read_json(record, #path), }
             }
         }
     }
