@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The crates a project depends on, relative to a checkout.
-const CRATES: [&str; 3] = [".", "runtime", "sandbox"];
+const CRATES: [&str; 3] = ["", "runtime", "sandbox"];
 
 /// `dir` made absolute, if it holds unifold's facade, runtime and sandbox crates; else
 /// what is missing there.
