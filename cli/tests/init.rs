@@ -352,6 +352,63 @@ fn the_initialized_project_builds_runs_and_tests_offline_as_the_guide_shows() {
     let variant = dir.path().join("my-crm-build-script");
     copy_tree(&project, &variant);
     apply_snippets(&guide, Some("build-script"), &variant);
+    let guide_build_script = std::fs::read_to_string(variant.join("build.rs")).unwrap();
+
+    // First the mistakes of issue 17: this repository's build script copied as it is.
+    std::fs::write(
+        variant.join("build.rs"),
+        "fn main() {\n    unifold_codegen::Builder::new(\"..\").runtime_path(\"::unifold_runtime\").run();\n}\n",
+    )
+    .unwrap();
+    let failed = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--offline"])
+        .current_dir(&variant)
+        .env("CARGO_TARGET_DIR", support::shared_target())
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("error"))
+        .collect();
+    let (parent, manifest) = (
+        dir.path().canonicalize().unwrap(),
+        variant.canonicalize().unwrap(),
+    );
+    let relative_note = format!(
+        "(Builder's folders are relative to the crate's folder, CARGO_MANIFEST_DIR = `{}`)",
+        manifest.display()
+    );
+    assert_eq!(
+        errors,
+        [
+            "error: failed to run custom build command for `my-crm v0.1.0 (".to_string()
+                + &manifest.display().to_string()
+                + ")`",
+            format!(
+                "error: no unified models at `{}`: that folder (or YAML file) does not exist {relative_note}",
+                parent.join("unified-models").display()
+            ),
+            format!(
+                "error: no providers folder at `{}`: that folder does not exist {relative_note}",
+                parent.join("providers").display()
+            ),
+            format!(
+                "error: the generated code names its runtime `::unifold_runtime`, but `{}` declares \
+                 no dependency `unifold-runtime`: add `unifold-runtime` to [dependencies], or \
+                 depend on `unifold` and leave out `.runtime_path(\"::unifold_runtime\")` (the \
+                 default, `::unifold`, names the facade crate)",
+                manifest.join("Cargo.toml").display()
+            ),
+        ],
+        "{stderr}"
+    );
+
+    // Then the guide's build script.
+    std::fs::write(variant.join("build.rs"), guide_build_script).unwrap();
     let run = cargo(&variant, &["run"]);
     assert_no_warning(&run, "cargo run of the build-script variant");
     assert_output(&output.text, &String::from_utf8_lossy(&run.stdout));
