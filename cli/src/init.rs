@@ -225,10 +225,12 @@ pub fn run(options: &InitOptions) -> ExitCode {
     {
         return fail(error);
     }
+    let names: Vec<&str> = providers.iter().map(String::as_str).collect();
     println!(
-        "created `{name}` in {}: the shipped unified models, the providers {} ({} files)",
+        "created `{name}` in {}: the shipped unified models, the provider{} {} ({} files)",
         dir.display(),
-        crate::and_list(&providers.iter().map(String::as_str).collect::<Vec<_>>()),
+        if names.len() == 1 { "" } else { "s" },
+        crate::and_list(&names),
         files.len()
     );
     println!("next: cd {} && cargo run", dir.display());

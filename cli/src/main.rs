@@ -292,17 +292,16 @@ fn color() -> bool {
 /// Reports each models or providers folder of `layout` that does not exist, by its
 /// absolute path (instead of "no unified models found" in an empty project).
 fn report_missing_folders(layout: &unifold_codegen::Layout) -> bool {
+    let resolved = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let absolute = unifold_codegen::Layout {
-        root: std::path::absolute(&layout.root).unwrap_or_else(|_| layout.root.clone()),
-        models_dir: std::path::absolute(&layout.models_dir)
-            .unwrap_or_else(|_| layout.models_dir.clone()),
+        root: resolved(&layout.root),
+        models_dir: resolved(&layout.models_dir),
         extra_models_dirs: layout
             .extra_models_dirs
             .iter()
-            .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()))
+            .map(|dir| resolved(dir))
             .collect(),
-        providers_dir: std::path::absolute(&layout.providers_dir)
-            .unwrap_or_else(|_| layout.providers_dir.clone()),
+        providers_dir: resolved(&layout.providers_dir),
     };
     let missing = unifold_codegen::preflight::missing_folders(&absolute);
     for problem in &missing {
