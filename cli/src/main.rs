@@ -1,5 +1,7 @@
 //! `unifold`: check mappings, generate a publishable crate, run a provider sandbox.
 
+mod checkout;
+mod init;
 mod logs;
 
 use askama::Template;
@@ -28,6 +30,27 @@ enum Command {
         /// DIR/unified-models (repeat for several, e.g. shared models and the project's own).
         #[arg(long = "models", value_name = "PATH")]
         models: Vec<PathBuf>,
+    },
+    /// Start a project of your own: a crate in DIR with the shipped unified models and
+    /// the chosen providers' YAML (yours to edit), typed actions generated from them
+    /// when it builds, and a main.rs that creates and lists contacts on the providers'
+    /// sandboxes. `cd DIR && cargo run`.
+    Init {
+        /// The folder to create (new or empty).
+        dir: PathBuf,
+        /// The crate's name [default: the folder's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// The shipped providers to copy in, separated by commas [default: all of them].
+        #[arg(long, value_name = "NAME,NAME,...")]
+        providers: Option<String>,
+        /// Depend on unifold's crates in this checkout (a clone of unifold's repository)
+        /// [default: the checkout this unifold was built from].
+        #[arg(long, value_name = "PATH", conflicts_with = "unifold_git")]
+        unifold_path: Option<PathBuf>,
+        /// Depend on unifold's crates from this git repository instead.
+        #[arg(long, value_name = "URL")]
+        unifold_git: Option<String>,
     },
     /// Generate a publishable crate with the typed actions of a project: Cargo.toml,
     /// README.md, src/lib.rs, src/actions.rs and an MCP server binary (feature `mcp`).
@@ -121,9 +144,57 @@ struct PackageOptions {
     #[arg(long, value_name = "URL")]
     documentation: Option<String>,
     /// Depend on the unifold runtime at this folder (with its version, so the crate
-    /// still packages), written relative to --out: for local work before publishing.
-    #[arg(long, value_name = "PATH")]
+    /// still packages), written relative to --out [default: runtime/ of the checkout
+    /// this unifold was built from, until the runtime is on crates.io].
+    #[arg(long, value_name = "PATH", group = "runtime")]
     runtime_path: Option<PathBuf>,
+    /// Depend on the unifold runtime from this git repository (with its version).
+    #[arg(long, value_name = "URL", group = "runtime")]
+    runtime_git: Option<String>,
+    /// Depend on the unifold runtime by version alone, from crates.io: for when it is
+    /// published (the crate is then the same, byte for byte, wherever it is written).
+    #[arg(long, group = "runtime")]
+    runtime_from_registry: bool,
+}
+
+/// Where the generated crate's manifest takes the runtime from.
+enum RuntimeSource {
+    Registry,
+    /// An absolute folder, written relative to the crate.
+    Path(PathBuf),
+    Git(String),
+}
+
+/// The runtime source the options ask for, or by default the checkout this binary was
+/// built from; an error naming the options when there is none.
+fn runtime_source(package: &PackageOptions) -> Result<RuntimeSource, String> {
+    if package.runtime_from_registry {
+        return Ok(RuntimeSource::Registry);
+    }
+    if let Some(url) = &package.runtime_git {
+        return Ok(RuntimeSource::Git(url.clone()));
+    }
+    let Some(path) = &package.runtime_path else {
+        return checkout::built_from()
+            .map(|checkout| RuntimeSource::Path(checkout.join("runtime")))
+            .ok_or_else(|| {
+                format!(
+                    "cannot find the unifold runtime (unifold-runtime is not on crates.io yet): \
+                     the checkout this unifold was built from ({}) is gone. Pass --runtime-path \
+                     PATH (the runtime/ folder of a unifold checkout) or --runtime-git URL \
+                     (--runtime-from-registry once it is published)",
+                    checkout::built_from_shown()
+                )
+            });
+    };
+    match std::fs::canonicalize(path) {
+        Ok(dir) if dir.join("Cargo.toml").is_file() => Ok(RuntimeSource::Path(dir)),
+        Ok(_) => Err(format!(
+            "--runtime-path {}: no Cargo.toml there (pass the unifold runtime's folder, e.g. runtime/ in unifold's repository)",
+            path.display()
+        )),
+        Err(error) => Err(format!("--runtime-path {}: {error}", path.display())),
+    }
 }
 
 #[derive(Subcommand)]
@@ -147,6 +218,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { dir, models } => check(&dir, models),
+        Command::Init {
+            dir,
+            name,
+            providers,
+            unifold_path,
+            unifold_git,
+        } => init::run(&init::InitOptions {
+            dir,
+            name,
+            providers,
+            unifold_path,
+            unifold_git,
+        }),
         Command::Generate {
             dir,
             models,
@@ -205,8 +289,32 @@ fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
+/// Reports each models or providers folder of `layout` that does not exist, by its
+/// absolute path (instead of "no unified models found" in an empty project).
+fn report_missing_folders(layout: &unifold_codegen::Layout) -> bool {
+    let resolved = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let absolute = unifold_codegen::Layout {
+        root: resolved(&layout.root),
+        models_dir: resolved(&layout.models_dir),
+        extra_models_dirs: layout
+            .extra_models_dirs
+            .iter()
+            .map(|dir| resolved(dir))
+            .collect(),
+        providers_dir: resolved(&layout.providers_dir),
+    };
+    let missing = unifold_codegen::preflight::missing_folders(&absolute);
+    for problem in &missing {
+        eprintln!("error: {problem}");
+    }
+    !missing.is_empty()
+}
+
 fn check(dir: &Path, models: Vec<PathBuf>) -> ExitCode {
     let layout = unifold_codegen::Layout::conventional(dir).with_models_dirs(models);
+    if report_missing_folders(&layout) {
+        return ExitCode::FAILURE;
+    }
     match unifold_codegen::check(&layout) {
         Ok(project) => {
             let mappings: usize = project.providers.iter().map(|(_, m)| m.len()).sum();
@@ -390,21 +498,15 @@ fn generate(dir: &Path, models: Vec<PathBuf>, out: &Path, package: &PackageOptio
     if package.license.trim().is_empty() {
         return fail("--license needs an SPDX expression, e.g. `MIT OR Apache-2.0`");
     }
-    let runtime_dir = match &package.runtime_path {
-        Some(path) => match std::fs::canonicalize(path) {
-            Ok(dir) if dir.join("Cargo.toml").is_file() => Some(dir),
-            Ok(_) => {
-                return fail(format!(
-                    "--runtime-path {}: no Cargo.toml there (pass the unifold runtime's folder, e.g. runtime/ in unifold's repository)",
-                    path.display()
-                ));
-            }
-            Err(error) => return fail(format!("--runtime-path {}: {error}", path.display())),
-        },
-        None => None,
+    let runtime_source = match runtime_source(package) {
+        Ok(source) => source,
+        Err(problem) => return fail(problem),
     };
 
     let layout = unifold_codegen::Layout::conventional(dir).with_models_dirs(models);
+    if report_missing_folders(&layout) {
+        return ExitCode::FAILURE;
+    }
     let generated = match unifold_codegen::generate(&layout, "::unifold_runtime") {
         Ok(generated) => generated,
         Err((problems, _)) => {
@@ -534,9 +636,13 @@ fn generate(dir: &Path, models: Vec<PathBuf>, out: &Path, package: &PackageOptio
     if let Err(error) = std::fs::create_dir_all(out) {
         return fail(format!("cannot create {}: {error}", out.display()));
     }
-    let runtime = match runtime_dir {
-        None => format!("version = \"={unifold_version}\""),
-        Some(runtime_dir) => {
+    let runtime = match runtime_source {
+        RuntimeSource::Registry => format!("version = \"={unifold_version}\""),
+        RuntimeSource::Git(url) => format!(
+            "version = \"={unifold_version}\", git = {}",
+            toml_string(&url)
+        ),
+        RuntimeSource::Path(runtime_dir) => {
             let path = std::fs::canonicalize(out)
                 .ok()
                 .and_then(|out| relative_path(&out, &runtime_dir))

@@ -2,37 +2,14 @@
 //! `generate` writes — its exact files, byte-stable re-runs, and (in one slow test) the
 //! crate built, tested, documented, packaged and serving MCP on its own.
 
-use assert_cmd::Command;
+mod support;
+
 use predicates::prelude::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
-
-fn unifold() -> Command {
-    let mut command = Command::cargo_bin("unifold").unwrap();
-    command.env("NO_COLOR", "1");
-    command
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn copy_yaml(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() && entry.file_name() != "src" {
-            copy_yaml(&path, &to.join(entry.file_name()));
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
-}
+use support::{assert_no_warning, cargo, copy_yaml, repo, unifold};
 
 /// Every file `generate` writes, in the order it writes them.
 const FILES: [&str; 5] = [
@@ -153,7 +130,8 @@ fn generate_writes_a_publishable_crate_byte_for_byte_the_same_on_every_run_and_m
             .arg("--out")
             .arg(out)
             .args(["--name", "acme-crm", "--version", "1.2.3"])
-            .args(["--repository", "https://example.com/acme/crm"]);
+            .args(["--repository", "https://example.com/acme/crm"])
+            .arg("--runtime-from-registry");
         command
     };
     generate(&out)
@@ -300,6 +278,127 @@ all-features = true
     );
 }
 
+/// The `unifold-runtime = …` line of a generated crate's manifest.
+fn runtime_line(out: &Path) -> String {
+    std::fs::read_to_string(out.join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("unifold-runtime = "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn generate_finds_the_runtime_of_the_checkout_it_was_built_from_or_takes_git() {
+    // Not on a registry yet: by default the crate depends on this checkout's runtime,
+    // by a path relative to the crate, so it builds where it is written.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/acme-crm");
+    unifold()
+        .current_dir(dir.path())
+        .arg("generate")
+        .arg(repo())
+        .arg("--out")
+        .arg(&out)
+        .args(["--name", "acme-crm"])
+        .assert()
+        .code(0);
+    let line = runtime_line(&out);
+    let path = line
+        .strip_prefix("unifold-runtime = { version = \"=0.1.0\", path = \"")
+        .and_then(|rest| rest.strip_suffix("\" }"))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(path.starts_with("../"), "{line}");
+    assert_eq!(
+        out.join(path).canonicalize().unwrap(),
+        repo().join("runtime")
+    );
+
+    unifold()
+        .arg("generate")
+        .arg(repo())
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--name",
+            "acme-crm",
+            "--runtime-git",
+            "https://example.com/unifold.git",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(
+        runtime_line(&out),
+        "unifold-runtime = { version = \"=0.1.0\", git = \"https://example.com/unifold.git\" }"
+    );
+    // One source at a time.
+    unifold()
+        .arg("generate")
+        .arg(repo())
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--name",
+            "acme-crm",
+            "--runtime-from-registry",
+            "--runtime-git",
+            "x",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the argument '--runtime-from-registry' cannot be used with '--runtime-git <URL>'",
+        ));
+}
+
+#[test]
+fn check_names_a_missing_folder_by_its_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("providers")).unwrap();
+    unifold()
+        .current_dir(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!(
+            "error: no unified models at `{}`: that folder (or YAML file) does not exist\n",
+            dir.path().join("unified-models").display()
+        ));
+}
+
+#[test]
+fn the_readme_sample_diagnostic_is_what_check_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_yaml(
+        &repo().join("unified-models"),
+        &dir.path().join("unified-models"),
+    );
+    copy_yaml(&repo().join("providers"), &dir.path().join("providers"));
+    let mapping = dir.path().join("providers/hubspot/mappings/contact.yaml");
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    assert_eq!(text.matches("properties.firstname").count(), 1);
+    std::fs::write(
+        &mapping,
+        text.replace("properties.firstname", "properties.fristname"),
+    )
+    .unwrap();
+    let output = unifold()
+        .current_dir(dir.path())
+        .args(["check", "."])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let sample = readme
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .find(|block| block.contains("fristname"))
+        .expect("a ```text block with the `fristname` diagnostic in README.md");
+    assert_eq!(sample, String::from_utf8_lossy(&output.stderr));
+}
+
 #[test]
 fn generate_refuses_bad_package_options_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -356,32 +455,6 @@ fn sandbox_refuses_an_unknown_provider() {
 }
 
 // --- The generated crate on its own (slow: nested cargo runs) ---------------------------
-
-/// `cargo ARGS` in `dir`, offline, with a target folder shared by every run of this test
-/// (and kept between runs), so the runtime and its dependencies are compiled once.
-fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-crates");
-    let output = std::process::Command::new(env!("CARGO"))
-        .args(args)
-        .arg("--offline")
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn assert_no_warning(output: &std::process::Output, what: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("warning"), "{what} warned:\n{stderr}");
-}
 
 /// Generates `project` as crate `name` depending on this checkout's runtime, with this
 /// workspace's lockfile (same dependency versions, no resolution).
@@ -474,7 +547,7 @@ fn the_generated_crate_builds_tests_documents_packages_and_serves_mcp() {
     );
 
     // The binary serves the crate's actions over stdio, on a HubSpot sandbox.
-    let binary = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-crates/debug/acme-crm-mcp");
+    let binary = support::shared_target().join("debug/acme-crm-mcp");
     let help = std::process::Command::new(&binary)
         .arg("--help")
         .output()

@@ -1,7 +1,7 @@
 //! The build-script front end, in the style of prost-build's `Config`.
 
 use crate::diagnostics::{Diagnostic, Diagnostics, Loc, Sources};
-use crate::{Generated, Layout, generate};
+use crate::{Generated, Layout, generate, preflight};
 use std::path::{Path, PathBuf};
 
 /// The build-script front end, in the style of prost-build's `Config`.
@@ -85,6 +85,30 @@ impl Builder {
         Ok((target, generated))
     }
 
+    /// Set-up mistakes found before reading any YAML, each a whole message: a folder
+    /// that does not exist (named as resolved against `CARGO_MANIFEST_DIR`), and a
+    /// runtime path naming a crate that the crate being built does not depend on.
+    pub fn preflight(&self) -> Vec<String> {
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let mut mistakes: Vec<String> = preflight::missing_folders(&self.layout)
+            .into_iter()
+            .map(|missing| match &manifest_dir {
+                Some(dir) => format!(
+                    "{missing} (Builder's folders are relative to the crate's folder, CARGO_MANIFEST_DIR = `{}`)",
+                    dir.display()
+                ),
+                None => missing,
+            })
+            .collect();
+        if let Some(dir) = &manifest_dir {
+            mistakes.extend(preflight::undeclared_runtime(
+                &self.runtime_path,
+                &dir.join("Cargo.toml"),
+            ));
+        }
+        mistakes
+    }
+
     /// For build.rs: generates into `OUT_DIR`, prints `cargo:rerun-if-changed` for
     /// exactly the files read (and the folders, so new files are noticed), and on
     /// problems prints every diagnostic and exits with status 1.
@@ -111,6 +135,13 @@ impl Builder {
             if mappings.is_dir() {
                 println!("cargo:rerun-if-changed={}", mappings.display());
             }
+        }
+        let mistakes = self.preflight();
+        if !mistakes.is_empty() {
+            for mistake in &mistakes {
+                eprintln!("error: {mistake}");
+            }
+            std::process::exit(1);
         }
         match self.generate_into(Path::new(&out_dir)) {
             Ok((_, generated)) => {

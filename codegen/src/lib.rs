@@ -19,6 +19,7 @@ pub mod import;
 mod ir;
 mod naming;
 mod parse;
+pub mod preflight;
 pub mod sandbox;
 
 pub use builder::{Builder, write_if_changed};

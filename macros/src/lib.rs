@@ -68,6 +68,17 @@ pub fn generate(input: TokenStream) -> TokenStream {
             .iter()
             .map(|dir| manifest_dir.join(dir.value())),
     );
+    let missing = unifold_codegen::preflight::missing_folders(&layout);
+    if !missing.is_empty() {
+        let errors = missing.iter().map(|missing| {
+            let message = format!(
+                "unifold: {missing} (generate!'s paths are relative to the crate's folder, CARGO_MANIFEST_DIR = `{}`)",
+                manifest_dir.display()
+            );
+            syn::Error::new(literal.span(), message).to_compile_error()
+        });
+        return quote! { #(#errors)* }.into();
+    }
     match unifold_codegen::generate(&layout, "::unifold") {
         Ok(generated) => {
             let code: proc_macro2::TokenStream = match generated.code.parse() {
