@@ -197,53 +197,7 @@ pub fn read(
         }
         since_op = Some(op);
     }
-    let mut find_ops = Vec::new();
-    if let Some(finds) = root.get("actions").and_then(|a| a.get("find_by")) {
-        for (key_node, spec) in finds.entries() {
-            let Some(key) = checker.reader.string(key_node, "a find key") else {
-                continue;
-            };
-            if !crate::naming::is_module_name(&key) {
-                checker.reader.error(
-                    key_node,
-                    format!("`{key}` is not a valid key name (snake_case)"),
-                );
-                continue;
-            }
-            checker.reader.keys(
-                spec,
-                &["operation", "query", "body", "records"],
-                &format!("`find_by.{key}`"),
-            );
-            let Some((op, _)) = checker.operation(spec, &["get", "post"]) else {
-                continue;
-            };
-            let Some((text, node)) =
-                checker
-                    .reader
-                    .required_string(spec, "records", "where the matching records are")
-            else {
-                continue;
-            };
-            let Some(records) = parse_path(checker.reader, &text, node) else {
-                continue;
-            };
-            if let Some(schema) = op.response.clone() {
-                let mut item = records.clone();
-                item.push(Seg::Index(0));
-                match checker.schema_at(&schema, &item) {
-                    Some(item) => read_targets.push((op, item, false)),
-                    None => {
-                        checker.reader.error(
-                            node,
-                            format!("`{text}` is not an array in the response of `{}`", op.id),
-                        );
-                    }
-                }
-            }
-            find_ops.push((key, op, spec, records));
-        }
-    }
+    let find_ops = checker.find_operations(root, &mut read_targets);
     checker.read_targets = read_targets;
     let first_write = create_op.or(update_op).map(|(op, _)| op);
 
@@ -440,148 +394,8 @@ pub fn read(
             records,
         });
     }
-    let mut links = Vec::new();
-    if let Some(link_specs) = action("link") {
-        for (target_node, spec) in link_specs.entries() {
-            let Some(target) = checker.reader.string(target_node, "a linked model") else {
-                continue;
-            };
-            if !models
-                .models()
-                .any(|m| crate::naming::snake(&m.name) == target)
-            {
-                let names: Vec<String> = models
-                    .models()
-                    .map(|m| crate::naming::snake(&m.name))
-                    .collect();
-                let help = match did_you_mean(&target, names.iter().map(String::as_str)) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => format!("models are {}", one_of(names.iter().map(String::as_str))),
-                };
-                checker
-                    .reader
-                    .error(target_node, format!("`{target}` is not a unified model"))
-                    .help = Some(help);
-                continue;
-            }
-            checker.reader.keys(
-                spec,
-                &["operation", "path_params", "body"],
-                &format!("`link.{target}`"),
-            );
-            let Some((op, _)) = checker.operation(spec, &["put", "post", "patch"]) else {
-                continue;
-            };
-            let mut bound = Vec::new();
-            if let Some(params) = spec.get("path_params") {
-                for (name_node, side) in params.entries() {
-                    let (Some(name), Some(side_text)) = (
-                        checker.reader.string(name_node, "a path parameter"),
-                        checker.reader.string(side, "`from` or `to`"),
-                    ) else {
-                        continue;
-                    };
-                    if !op
-                        .parameters
-                        .iter()
-                        .any(|p| p.location == "path" && p.name == name)
-                    {
-                        checker.reader.error(
-                            name_node,
-                            format!("`{name}` is not a path parameter of `{}`", op.id),
-                        );
-                        continue;
-                    }
-                    match side_text.as_str() {
-                        "from" | "to" => bound.push((name, side_text == "from")),
-                        _ => {
-                            checker
-                                .reader
-                                .error(side, "a path parameter is bound to `from` or `to`");
-                        }
-                    }
-                }
-            }
-            // Bind in the order the parameters appear in the path.
-            let mut params = Vec::new();
-            for part in op.path.split('{').skip(1) {
-                let name = part.split('}').next().unwrap_or_default();
-                match bound.iter().find(|(n, _)| n == name) {
-                    Some(entry) => params.push(entry.clone()),
-                    None => {
-                        checker.reader.error(spec, format!("path parameter `{name}` of `{}` is not bound: add it to `path_params` as `from` or `to`", op.id));
-                    }
-                }
-            }
-            let body = spec.get("body").map(|b| checker.constant_json(b));
-            links.push(LinkAction {
-                target,
-                call: checker.call(op, None, None),
-                params,
-                body,
-            });
-        }
-    }
-    let upsert = action("upsert").and_then(|node| {
-        checker
-            .reader
-            .keys(node, &["find_by", "key", "strategy"], "the `upsert` action");
-        let (find_by, find_node) = checker.reader.required_string(
-            node,
-            "find_by",
-            "the find_by key used when a conflict does not name the record",
-        )?;
-        if root
-            .get("actions")
-            .and_then(|a| a.get("find_by"))
-            .is_none_or(|f| f.get(&find_by).is_none())
-        {
-            checker.reader.error(
-                find_node,
-                format!("`upsert` uses `find_by.{find_by}`, which this mapping does not declare"),
-            );
-        }
-        if root.get("actions").and_then(|a| a.get("update")).is_none()
-            || root.get("actions").and_then(|a| a.get("create")).is_none()
-        {
-            checker
-                .reader
-                .error(node, "`upsert` needs both `create` and `update` actions");
-        }
-        let (key, key_node) =
-            checker
-                .reader
-                .required_string(node, "key", "the input path of the key")?;
-        let inputs = [("input".to_string(), model.name.clone())];
-        let key = crate::check::composite::key_path(
-            checker.reader,
-            key_node,
-            &format!("input.{key}"),
-            models,
-            &inputs,
-        )?;
-        let find_first =
-            match checker
-                .reader
-                .optional_string(node, "strategy", "`on_conflict` or `find_first`")
-            {
-                None => false,
-                Some((strategy, _)) if strategy == "on_conflict" => false,
-                Some((strategy, _)) if strategy == "find_first" => true,
-                Some((strategy, at)) => {
-                    checker.reader.error(
-                        at,
-                        format!("`strategy` is `on_conflict` or `find_first`, not `{strategy}`"),
-                    );
-                    false
-                }
-            };
-        Some(Upsert {
-            find_by,
-            key,
-            find_first,
-        })
-    });
+    let links = checker.link_actions(action("link"));
+    let upsert = action("upsert").and_then(|node| checker.upsert(root, node));
     let fields_fit = checker.reader.problems.len() == problems_before_fields;
     let create_batch = action("create")
         .filter(|_| create.is_some())
@@ -619,6 +433,9 @@ pub fn read(
     })
 }
 
+/// A `find_by` action as read: its key, operation, spec and records path.
+type FindOperation<'m, 'n> = (String, &'m Operation, &'n Node, Vec<Seg>);
+
 struct Checker<'r, 's, 'm> {
     reader: &'r mut Reader<'s>,
     models: &'m ModelSet,
@@ -638,6 +455,211 @@ struct Checker<'r, 's, 'm> {
 }
 
 impl<'m> Checker<'_, '_, 'm> {
+    /// The `upsert` action: the find it falls back on, the key taken from the input,
+    /// and whether it looks first (providers that accept duplicates).
+    fn upsert(&mut self, root: &Node, node: &Node) -> Option<Upsert> {
+        self.reader
+            .keys(node, &["find_by", "key", "strategy"], "the `upsert` action");
+        let (find_by, find_node) = self.reader.required_string(
+            node,
+            "find_by",
+            "the find_by key used when a conflict does not name the record",
+        )?;
+        if root
+            .get("actions")
+            .and_then(|a| a.get("find_by"))
+            .is_none_or(|f| f.get(&find_by).is_none())
+        {
+            self.reader.error(
+                find_node,
+                format!("`upsert` uses `find_by.{find_by}`, which this mapping does not declare"),
+            );
+        }
+        if root.get("actions").and_then(|a| a.get("update")).is_none()
+            || root.get("actions").and_then(|a| a.get("create")).is_none()
+        {
+            self.reader
+                .error(node, "`upsert` needs both `create` and `update` actions");
+        }
+        let (key, key_node) =
+            self.reader
+                .required_string(node, "key", "the input path of the key")?;
+        let inputs = [("input".to_string(), self.model.name.clone())];
+        let key = crate::check::composite::key_path(
+            self.reader,
+            key_node,
+            &format!("input.{key}"),
+            self.models,
+            &inputs,
+        )?;
+        let find_first =
+            match self
+                .reader
+                .optional_string(node, "strategy", "`on_conflict` or `find_first`")
+            {
+                None => false,
+                Some((strategy, _)) if strategy == "on_conflict" => false,
+                Some((strategy, _)) if strategy == "find_first" => true,
+                Some((strategy, at)) => {
+                    self.reader.error(
+                        at,
+                        format!("`strategy` is `on_conflict` or `find_first`, not `{strategy}`"),
+                    );
+                    false
+                }
+            };
+        Some(Upsert {
+            find_by,
+            key,
+            find_first,
+        })
+    }
+
+    /// The `link` actions: each target model, its operation, and its path parameters
+    /// bound to the two records.
+    fn link_actions(&mut self, specs: Option<&Node>) -> Vec<LinkAction> {
+        let Some(specs) = specs else {
+            return Vec::new();
+        };
+        specs
+            .entries()
+            .iter()
+            .filter_map(|(target_node, spec)| self.link_action(target_node, spec))
+            .collect()
+    }
+
+    fn link_action(&mut self, target_node: &Node, spec: &Node) -> Option<LinkAction> {
+        let target = self.reader.string(target_node, "a linked model")?;
+        if !self
+            .models
+            .models()
+            .any(|m| crate::naming::snake(&m.name) == target)
+        {
+            let names: Vec<String> = self
+                .models
+                .models()
+                .map(|m| crate::naming::snake(&m.name))
+                .collect();
+            let help = match did_you_mean(&target, names.iter().map(String::as_str)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("models are {}", one_of(names.iter().map(String::as_str))),
+            };
+            self.reader
+                .error(target_node, format!("`{target}` is not a unified model"))
+                .help = Some(help);
+            return None;
+        }
+        self.reader.keys(
+            spec,
+            &["operation", "path_params", "body"],
+            &format!("`link.{target}`"),
+        );
+        let (op, _) = self.operation(spec, &["put", "post", "patch"])?;
+        let mut bound = Vec::new();
+        if let Some(params) = spec.get("path_params") {
+            for (name_node, side) in params.entries() {
+                let (Some(name), Some(side_text)) = (
+                    self.reader.string(name_node, "a path parameter"),
+                    self.reader.string(side, "`from` or `to`"),
+                ) else {
+                    continue;
+                };
+                if !op
+                    .parameters
+                    .iter()
+                    .any(|p| p.location == "path" && p.name == name)
+                {
+                    self.reader.error(
+                        name_node,
+                        format!("`{name}` is not a path parameter of `{}`", op.id),
+                    );
+                    continue;
+                }
+                match side_text.as_str() {
+                    "from" | "to" => bound.push((name, side_text == "from")),
+                    _ => {
+                        self.reader
+                            .error(side, "a path parameter is bound to `from` or `to`");
+                    }
+                }
+            }
+        }
+        // Bind in the order the parameters appear in the path.
+        let mut params = Vec::new();
+        for part in op.path.split('{').skip(1) {
+            let name = part.split('}').next().unwrap_or_default();
+            match bound.iter().find(|(n, _)| n == name) {
+                Some(entry) => params.push(entry.clone()),
+                None => {
+                    self.reader.error(spec, format!("path parameter `{name}` of `{}` is not bound: add it to `path_params` as `from` or `to`", op.id));
+                }
+            }
+        }
+        let body = spec.get("body").map(|b| self.constant_json(b));
+        Some(LinkAction {
+            target,
+            call: self.call(op, None, None),
+            params,
+            body,
+        })
+    }
+
+    /// The `find_by` actions: each key, its operation, its spec and where its matching
+    /// records are; each records array becomes a schema fields are read from.
+    fn find_operations<'n>(
+        &mut self,
+        root: &'n Node,
+        read_targets: &mut Vec<(&'m Operation, Node, bool)>,
+    ) -> Vec<FindOperation<'m, 'n>> {
+        let mut find_ops = Vec::new();
+        if let Some(finds) = root.get("actions").and_then(|a| a.get("find_by")) {
+            for (key_node, spec) in finds.entries() {
+                let Some(key) = self.reader.string(key_node, "a find key") else {
+                    continue;
+                };
+                if !crate::naming::is_module_name(&key) {
+                    self.reader.error(
+                        key_node,
+                        format!("`{key}` is not a valid key name (snake_case)"),
+                    );
+                    continue;
+                }
+                self.reader.keys(
+                    spec,
+                    &["operation", "query", "body", "records"],
+                    &format!("`find_by.{key}`"),
+                );
+                let Some((op, _)) = self.operation(spec, &["get", "post"]) else {
+                    continue;
+                };
+                let Some((text, node)) =
+                    self.reader
+                        .required_string(spec, "records", "where the matching records are")
+                else {
+                    continue;
+                };
+                let Some(records) = parse_path(self.reader, &text, node) else {
+                    continue;
+                };
+                if let Some(schema) = op.response.clone() {
+                    let mut item = records.clone();
+                    item.push(Seg::Index(0));
+                    match self.schema_at(&schema, &item) {
+                        Some(item) => read_targets.push((op, item, false)),
+                        None => {
+                            self.reader.error(
+                                node,
+                                format!("`{text}` is not an array in the response of `{}`", op.id),
+                            );
+                        }
+                    }
+                }
+                find_ops.push((key, op, spec, records));
+            }
+        }
+        find_ops
+    }
+
     fn operation<'n>(
         &mut self,
         action: &'n Node,
