@@ -5,6 +5,7 @@
 //! exchange to [`Runtime::send`]. Everything a user touches directly lives at the crate root:
 //! [`Runtime`], [`Connection`], [`Credentials`] and the typed [`Error`].
 
+mod auth;
 mod batch;
 mod connection;
 mod error;

@@ -1,7 +1,7 @@
 //! Sending one provider request: URL, credentials, error classification, tracing.
 
 use crate::json::{self, Seg};
-use crate::provider::{AuthScheme, ErrorRule, ProviderSpec};
+use crate::provider::{ErrorRule, ProviderSpec};
 use crate::{Connection, Credentials, Error, ErrorCategory};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -437,22 +437,7 @@ impl Runtime {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        builder = match provider.auth {
-            AuthScheme::Bearer => builder.bearer_auth(connection.credentials().secret()),
-            AuthScheme::Header(name) => {
-                // Marked sensitive like bearer tokens: kept out of Debug output and of
-                // HTTP/2 header compression tables.
-                let mut value = reqwest::header::HeaderValue::from_str(&connection.credentials().secret())
-                    .map_err(|_| {
-                        Failure::fatal(Error::Config {
-                            connection: connection.id().to_string(),
-                            message: format!("the API key for header `{name}` contains characters a header cannot carry"),
-                        })
-                    })?;
-                value.set_sensitive(true);
-                builder.header(name, value)
-            }
-        };
+        builder = crate::auth::apply(builder, provider, connection).map_err(Failure::fatal)?;
         builder = builder.header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
@@ -1004,6 +989,7 @@ fn summarize(raw: &str) -> String {
 mod tests {
     use super::*;
     use crate::Credentials;
+    use crate::provider::AuthScheme;
 
     const SPEC: ProviderSpec = ProviderSpec {
         name: "example",
